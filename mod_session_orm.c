@@ -1,0 +1,73 @@
+/*
+ * mod_session_orm: a mod_session storage provider that keeps each session
+ * as one row of a SQL table reached through mod_dbd.
+ *
+ * This file is the module record, the directive table and the hook
+ * registration; the work is done in src/.
+ *
+ * Licensed under the Apache License, Version 2.0 (see LICENSE).
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "mod_session.h"
+
+#include "src/orm_directives.h"
+#include "src/orm_provider.h"
+
+static const command_rec session_orm_cmds[] = {
+    /* per directory: how sessions are keyed and how long they live */
+    AP_INIT_TAKE_ARGV("SessionORMCookieName", orm_cmd_cookie_name, NULL,
+                      RSRC_CONF | OR_AUTHCFG,
+                      "cookie carrying the session token, then optional "
+                      "attributes (Path=, Domain=, SameSite=, Secure, "
+                      "HttpOnly=Off)"),
+    AP_INIT_FLAG("SessionORMPerUser", orm_cmd_per_user, NULL,
+                 RSRC_CONF | OR_AUTHCFG,
+                 "On to key the session by the authenticated user instead "
+                 "of a cookie"),
+    AP_INIT_FLAG("SessionORMCookieRemove", orm_cmd_cookie_remove, NULL,
+                 RSRC_CONF | OR_AUTHCFG,
+                 "On (default) to hide the session cookie from handlers, "
+                 "CGI and proxied backends"),
+    AP_INIT_TAKE1("SessionORMTTL", orm_cmd_ttl, NULL, RSRC_CONF | OR_AUTHCFG,
+                  "session lifetime in seconds, or \"expr=...\" evaluated per "
+                  "request (default SessionMaxAge, else 86400)"),
+    AP_INIT_TAKE1("SessionORMTouchInterval", orm_cmd_touch_interval, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "seconds between expiry updates of an unchanged session "
+                  "(default 60, 0 = every request)"),
+    /* per server: where the rows live */
+    AP_INIT_TAKE1("SessionORMTable", orm_cmd_table, NULL, RSRC_CONF,
+                  "table holding the sessions (default 'session')"),
+    AP_INIT_TAKE2("SessionORMColumn", orm_cmd_column, NULL, RSRC_CONF,
+                  "field (id, data, expires_at, user_name, created_at, "
+                  "updated_at) and the column name it maps to"),
+    AP_INIT_FLAG("SessionORMCreateSchema", orm_cmd_create_schema, NULL,
+                 RSRC_CONF,
+                 "On (default) to create the table and indexes if missing"),
+    AP_INIT_FLAG("SessionORMPortableSQL", orm_cmd_portable_sql, NULL,
+                 RSRC_CONF,
+                 "On to write with update-then-insert in a transaction "
+                 "instead of the driver's native upsert"),
+    { NULL }
+};
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* mod_session asks each provider in turn; we answer where configured */
+    ap_hook_session_load(orm_session_load, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_session_save(orm_session_save, NULL, NULL, APR_HOOK_MIDDLE);
+    /* refuse to start without mod_dbd; generate each server's SQL */
+    ap_hook_post_config(orm_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(session_orm) = {
+    STANDARD20_MODULE_STUFF,
+    orm_create_dir_config,
+    orm_merge_dir_config,
+    orm_create_server_config,
+    orm_merge_server_config,
+    session_orm_cmds,
+    register_hooks
+};

@@ -1,0 +1,95 @@
+#include <apr_strings.h>
+
+#include "orm_conf.h"
+#include "orm_ttl.h"
+
+#define MERGED(field) (child->field != ORM_UNSET ? child->field : parent->field)
+
+orm_dir_conf_t *orm_dir_conf_create(apr_pool_t *pool)
+{
+    orm_dir_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+
+    orm_cookie_attrs_init(&conf->cookie_attrs);
+    conf->per_user = ORM_UNSET;
+    conf->cookie_remove = ORM_UNSET;
+    conf->ttl_seconds = ORM_UNSET;
+    conf->touch_seconds = ORM_UNSET;
+    return conf;
+}
+
+orm_dir_conf_t *orm_dir_conf_merge(apr_pool_t *pool,
+                                   const orm_dir_conf_t *parent,
+                                   const orm_dir_conf_t *child)
+{
+    orm_dir_conf_t *merged = apr_pcalloc(pool, sizeof(*merged));
+    int child_sets_ttl = child->ttl_seconds != ORM_UNSET
+                         || child->ttl_expr != NULL;
+
+    if (child->cookie_name) {
+        merged->cookie_name = child->cookie_name;
+        merged->cookie_attrs = child->cookie_attrs;
+    }
+    else {
+        merged->cookie_name = parent->cookie_name;
+        merged->cookie_attrs = parent->cookie_attrs;
+    }
+    merged->per_user = MERGED(per_user);
+    merged->cookie_remove = MERGED(cookie_remove);
+    /* a fixed TTL and an expression are one setting: the child's wins whole */
+    merged->ttl_seconds = child_sets_ttl ? child->ttl_seconds
+                                         : parent->ttl_seconds;
+    merged->ttl_expr = child_sets_ttl ? child->ttl_expr : parent->ttl_expr;
+    merged->touch_seconds = MERGED(touch_seconds);
+    return merged;
+}
+
+orm_server_conf_t *orm_server_conf_create(apr_pool_t *pool)
+{
+    orm_server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
+
+    conf->create_schema = ORM_UNSET;
+    conf->portable_sql = ORM_UNSET;
+    return conf;
+}
+
+orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
+                                         const orm_server_conf_t *parent,
+                                         const orm_server_conf_t *child)
+{
+    orm_server_conf_t *merged = apr_pcalloc(pool, sizeof(*merged));
+
+    orm_schema_merge(&merged->schema, &parent->schema, &child->schema);
+    merged->create_schema = MERGED(create_schema);
+    merged->portable_sql = MERGED(portable_sql);
+    merged->sessions_configured = child->sessions_configured;
+    return merged;
+}
+
+orm_key_mode_e orm_dir_key_mode(const orm_dir_conf_t *conf)
+{
+    if (conf->per_user == 1) {
+        return ORM_KEY_USER;
+    }
+    return conf->cookie_name ? ORM_KEY_COOKIE : ORM_KEY_NONE;
+}
+
+int orm_dir_cookie_remove(const orm_dir_conf_t *conf)
+{
+    return conf->cookie_remove != 0;
+}
+
+apr_int64_t orm_dir_touch_seconds(const orm_dir_conf_t *conf)
+{
+    return conf->touch_seconds != ORM_UNSET ? conf->touch_seconds
+                                            : ORM_DEFAULT_TOUCH_SECONDS;
+}
+
+int orm_server_create_schema(const orm_server_conf_t *conf)
+{
+    return conf->create_schema != 0;
+}
+
+int orm_server_portable_sql(const orm_server_conf_t *conf)
+{
+    return conf->portable_sql == 1;
+}

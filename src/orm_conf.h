@@ -1,0 +1,65 @@
+/**
+ * Configuration records, free of httpd headers so that create, merge and
+ * the defaults can be unit-tested. Every member has an "unset" value; a merge
+ * takes the child's value if set, else the parent's; defaults are applied
+ * only by the getters below, never stored.
+ */
+#ifndef ORM_CONF_H
+#define ORM_CONF_H
+
+#include <apr.h>
+#include <apr_pools.h>
+
+#include "orm_cookie.h"
+#include "orm_schema.h"
+
+#define ORM_UNSET (-1)
+
+/** How a scope's sessions are keyed. */
+typedef enum {
+    ORM_KEY_NONE = 0,   /* not ours here: the hooks decline */
+    ORM_KEY_COOKIE,     /* anonymous, by a cookie token */
+    ORM_KEY_USER        /* by the authenticated user, r->user */
+} orm_key_mode_e;
+
+/** Per-directory configuration. */
+typedef struct {
+    const char *cookie_name;        /* NULL: unset */
+    orm_cookie_attrs_t cookie_attrs; /* set together with cookie_name */
+    int per_user;                   /* ORM_UNSET, 0 or 1 */
+    int cookie_remove;              /* ORM_UNSET, 0 or 1 */
+    apr_int64_t ttl_seconds;        /* ORM_UNSET or a fixed TTL */
+    const void *ttl_expr;           /* compiled ap_expr_info_t, or NULL;
+                                     * opaque so this header needs no httpd */
+    apr_int64_t touch_seconds;      /* ORM_UNSET or the touch interval */
+} orm_dir_conf_t;
+
+/** Per-server (virtual host) configuration: where the rows live. */
+typedef struct {
+    orm_schema_t schema;
+    int create_schema;              /* ORM_UNSET, 0 or 1 */
+    int portable_sql;               /* ORM_UNSET, 0 or 1 */
+    int sessions_configured;        /* a directive of ours enables sessions
+                                     * somewhere in this server (not merged:
+                                     * a fact about this server's sections) */
+    void *store;                    /* the store built for this server in
+                                     * post_config (orm_store_t) */
+} orm_server_conf_t;
+
+orm_dir_conf_t *orm_dir_conf_create(apr_pool_t *pool);
+orm_dir_conf_t *orm_dir_conf_merge(apr_pool_t *pool,
+                                   const orm_dir_conf_t *parent,
+                                   const orm_dir_conf_t *child);
+
+orm_server_conf_t *orm_server_conf_create(apr_pool_t *pool);
+orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
+                                         const orm_server_conf_t *parent,
+                                         const orm_server_conf_t *child);
+
+orm_key_mode_e orm_dir_key_mode(const orm_dir_conf_t *conf);
+int orm_dir_cookie_remove(const orm_dir_conf_t *conf);          /* On */
+apr_int64_t orm_dir_touch_seconds(const orm_dir_conf_t *conf);  /* 60 */
+int orm_server_create_schema(const orm_server_conf_t *conf);    /* On */
+int orm_server_portable_sql(const orm_server_conf_t *conf);     /* Off */
+
+#endif

@@ -1,0 +1,44 @@
+/**
+ * Cookie attributes: what SessionORMCookieName adds to or overrides in our
+ * secure defaults, and the Set-Cookie value built from them.
+ */
+#ifndef ORM_COOKIE_H
+#define ORM_COOKIE_H
+
+#include <apr.h>
+#include <apr_pools.h>
+
+/* A flag attribute's state: unset means "use the default". */
+typedef enum {
+    ORM_FLAG_UNSET = -1,
+    ORM_FLAG_OFF = 0,
+    ORM_FLAG_ON = 1
+} orm_flag_e;
+
+typedef struct {
+    const char *path;       /* NULL: default "/" */
+    const char *domain;     /* NULL: none (host-only cookie) */
+    const char *same_site;  /* NULL: default "Lax" */
+    orm_flag_e http_only;   /* unset: on */
+    orm_flag_e secure;      /* unset: on for HTTPS requests only */
+} orm_cookie_attrs_t;
+
+/** All attributes unset. */
+void orm_cookie_attrs_init(orm_cookie_attrs_t *attrs);
+
+/** Parses one directive argument ("Path=/x;HttpOnly=Off;SameSite=Strict")
+ *  into attrs, overriding what it names. Returns NULL or an error text
+ *  allocated from pool. */
+const char *orm_cookie_attrs_parse(apr_pool_t *pool, const char *arg,
+                                   orm_cookie_attrs_t *attrs);
+
+/** NULL when name is an RFC 6265 cookie-name token, else an error text. */
+const char *orm_cookie_name_check(const char *name);
+
+/** The Set-Cookie header value. max_age_seconds 0 expires the cookie. */
+const char *orm_cookie_header(apr_pool_t *pool, const char *name,
+                              const char *value,
+                              const orm_cookie_attrs_t *attrs,
+                              apr_int64_t max_age_seconds, int is_https);
+
+#endif

@@ -1,0 +1,182 @@
+#include "apr_strings.h"
+#include "httpd.h"
+#include "http_config.h"
+#include "ap_expr.h"
+
+#include "orm_log.h"
+#include "orm_conf.h"
+#include "orm_cookie.h"
+#include "orm_schema.h"
+#include "orm_ttl.h"
+#include "orm_directives.h"
+
+void *orm_create_dir_config(apr_pool_t *pool, char *dir)
+{
+    return orm_dir_conf_create(pool);
+}
+
+void *orm_merge_dir_config(apr_pool_t *pool, void *parent, void *child)
+{
+    return orm_dir_conf_merge(pool, parent, child);
+}
+
+void *orm_create_server_config(apr_pool_t *pool, server_rec *s)
+{
+    return orm_server_conf_create(pool);
+}
+
+void *orm_merge_server_config(apr_pool_t *pool, void *parent, void *child)
+{
+    return orm_server_conf_merge(pool, parent, child);
+}
+
+static orm_server_conf_t *server_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config,
+                                &session_orm_module);
+}
+
+/* Remembers that this server keys sessions with us somewhere, so that
+ * post_config can insist on mod_dbd. .htaccess files are read per request
+ * and must not write to the server's record. */
+static void note_sessions_configured(cmd_parms *cmd)
+{
+    if (cmd->pool == cmd->server->process->pconf) {
+        server_conf(cmd)->sessions_configured = 1;
+    }
+}
+
+/* "SessionORMTTL: <what is wrong>", so the admin sees which directive. */
+static const char *directive_error(cmd_parms *cmd, const char *message)
+{
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", message, NULL);
+}
+
+const char *orm_cmd_cookie_name(cmd_parms *cmd, void *dconf, int argc,
+                                char *const argv[])
+{
+    orm_dir_conf_t *conf = dconf;
+    orm_cookie_attrs_t attrs;
+    const char *err;
+    int i;
+
+    if (argc < 1) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " needs a cookie name", NULL);
+    }
+    if ((err = orm_cookie_name_check(argv[0]))) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s': %s",
+                                                 argv[0], err));
+    }
+    orm_cookie_attrs_init(&attrs);
+    for (i = 1; i < argc; i++) {
+        if ((err = orm_cookie_attrs_parse(cmd->pool, argv[i], &attrs))) {
+            return directive_error(cmd, err);
+        }
+    }
+    conf->cookie_name = argv[0];
+    conf->cookie_attrs = attrs;
+    note_sessions_configured(cmd);
+    return NULL;
+}
+
+const char *orm_cmd_per_user(cmd_parms *cmd, void *dconf, int on)
+{
+    ((orm_dir_conf_t *)dconf)->per_user = on;
+    if (on) {
+        note_sessions_configured(cmd);
+    }
+    return NULL;
+}
+
+const char *orm_cmd_cookie_remove(cmd_parms *cmd, void *dconf, int on)
+{
+    ((orm_dir_conf_t *)dconf)->cookie_remove = on;
+    return NULL;
+}
+
+const char *orm_cmd_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    orm_dir_conf_t *conf = dconf;
+    const char *err = NULL;
+
+    if (!strncasecmp(arg, "expr=", 5)) {
+        ap_expr_info_t *expr = ap_expr_parse_cmd(cmd, arg + 5,
+                                                 AP_EXPR_FLAG_STRING_RESULT,
+                                                 &err, NULL);
+        if (err) {
+            return directive_error(cmd, apr_psprintf(cmd->pool,
+                                   "cannot parse expression '%s': %s",
+                                   arg + 5, err));
+        }
+        conf->ttl_expr = expr;
+        conf->ttl_seconds = ORM_UNSET;
+        return NULL;
+    }
+    if ((err = orm_seconds_parse(cmd->pool, arg, 1, ORM_MAX_SECONDS,
+                                 &conf->ttl_seconds))) {
+        return directive_error(cmd, apr_pstrcat(cmd->pool, err,
+                                                " (or use \"expr=...\")",
+                                                NULL));
+    }
+    conf->ttl_expr = NULL;
+    return NULL;
+}
+
+const char *orm_cmd_touch_interval(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    orm_dir_conf_t *conf = dconf;
+    const char *err = orm_seconds_parse(cmd->pool, arg, 0, ORM_MAX_SECONDS,
+                                        &conf->touch_seconds);
+
+    return err ? directive_error(cmd, err) : NULL;
+}
+
+const char *orm_cmd_table(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = orm_identifier_check(arg, ORM_TABLE_NAME_MAX);
+
+    if (err) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a usable table name: "
+                            "it %s (letters, digits and '_', at most %d "
+                            "characters, not starting with a digit)",
+                            cmd->cmd->name, arg, err, ORM_TABLE_NAME_MAX);
+    }
+    server_conf(cmd)->schema.table = arg;
+    return NULL;
+}
+
+const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
+                           const char *name)
+{
+    int index = orm_field_lookup(field);
+    const char *err;
+
+    if (index < 0) {
+        return apr_psprintf(cmd->pool, "%s: unknown field '%s' (fields: id, "
+                            "data, expires_at, user_name, created_at, "
+                            "updated_at)", cmd->cmd->name, field);
+    }
+    if ((err = orm_identifier_check(name, ORM_COLUMN_NAME_MAX))) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a usable column name "
+                            "for %s: it %s (letters, digits and '_', at most "
+                            "%d characters, not starting with a digit)",
+                            cmd->cmd->name, name, field, err,
+                            ORM_COLUMN_NAME_MAX);
+    }
+    server_conf(cmd)->schema.columns[index] = name;
+    return NULL;
+}
+
+const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on)
+{
+    server_conf(cmd)->create_schema = on;
+    return NULL;
+}
+
+const char *orm_cmd_portable_sql(cmd_parms *cmd, void *dconf, int on)
+{
+    server_conf(cmd)->portable_sql = on;
+    return NULL;
+}

@@ -1,0 +1,30 @@
+/**
+ * Directive handlers and the configuration record hooks. The records and
+ * their merge live in orm_conf.c; this file turns directive arguments into
+ * them and rejects bad values with a message naming the directive.
+ */
+#ifndef ORM_DIRECTIVES_H
+#define ORM_DIRECTIVES_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+void *orm_create_dir_config(apr_pool_t *pool, char *dir);
+void *orm_merge_dir_config(apr_pool_t *pool, void *parent, void *child);
+void *orm_create_server_config(apr_pool_t *pool, server_rec *s);
+void *orm_merge_server_config(apr_pool_t *pool, void *parent, void *child);
+
+const char *orm_cmd_cookie_name(cmd_parms *cmd, void *dconf, int argc,
+                                char *const argv[]);
+const char *orm_cmd_per_user(cmd_parms *cmd, void *dconf, int on);
+const char *orm_cmd_cookie_remove(cmd_parms *cmd, void *dconf, int on);
+const char *orm_cmd_ttl(cmd_parms *cmd, void *dconf, const char *arg);
+const char *orm_cmd_touch_interval(cmd_parms *cmd, void *dconf,
+                                   const char *arg);
+const char *orm_cmd_table(cmd_parms *cmd, void *dconf, const char *arg);
+const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
+                           const char *name);
+const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on);
+const char *orm_cmd_portable_sql(cmd_parms *cmd, void *dconf, int on);
+
+#endif

@@ -1,0 +1,92 @@
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <strings.h>
+
+#include "orm_schema.h"
+
+static const char *const default_column_names[ORM_FIELD_COUNT] = {
+    "id", "data", "expires_at", "user_name", "created_at", "updated_at"
+};
+
+const char *orm_identifier_check(const char *name, apr_size_t max_len)
+{
+    apr_size_t i;
+
+    if (name == NULL || name[0] == '\0') {
+        return "is empty";
+    }
+    if (!(apr_isalpha(name[0]) || name[0] == '_')) {
+        return "must start with a letter or an underscore";
+    }
+    for (i = 0; name[i] != '\0'; i++) {
+        if (i >= max_len) {
+            return "is too long";
+        }
+        if (!(apr_isalnum(name[i]) || name[i] == '_')) {
+            return "may contain only letters, digits and underscores";
+        }
+    }
+    return NULL;
+}
+
+const char *orm_field_default_name(orm_field_e field)
+{
+    if ((int)field < 0 || field >= ORM_FIELD_COUNT) {
+        return NULL;
+    }
+    return default_column_names[field];
+}
+
+int orm_field_lookup(const char *name)
+{
+    int i;
+
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        if (name != NULL && !strcasecmp(name, default_column_names[i])) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *orm_schema_table(const orm_schema_t *schema)
+{
+    return schema->table ? schema->table : ORM_DEFAULT_TABLE;
+}
+
+const char *orm_schema_column(const orm_schema_t *schema, orm_field_e field)
+{
+    return schema->columns[field] ? schema->columns[field]
+                                  : default_column_names[field];
+}
+
+void orm_schema_merge(orm_schema_t *merged, const orm_schema_t *parent,
+                      const orm_schema_t *child)
+{
+    int i;
+
+    merged->table = child->table ? child->table : parent->table;
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        merged->columns[i] = child->columns[i] ? child->columns[i]
+                                               : parent->columns[i];
+    }
+}
+
+const char *orm_schema_check_distinct(apr_pool_t *pool,
+                                      const orm_schema_t *schema)
+{
+    int i, j;
+
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        for (j = i + 1; j < ORM_FIELD_COUNT; j++) {
+            const char *a = orm_schema_column(schema, i);
+            const char *b = orm_schema_column(schema, j);
+            if (!strcasecmp(a, b)) {
+                return apr_psprintf(pool, "fields %s and %s both map to "
+                                    "column '%s'", default_column_names[i],
+                                    default_column_names[j], a);
+            }
+        }
+    }
+    return NULL;
+}

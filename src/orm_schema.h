@@ -1,0 +1,58 @@
+/**
+ * The session entity's mapping onto one table: table name and the column
+ * name of each field, checked as SQL identifiers at configuration time.
+ */
+#ifndef ORM_SCHEMA_H
+#define ORM_SCHEMA_H
+
+#include <apr.h>
+#include <apr_pools.h>
+
+typedef enum {
+    ORM_FIELD_ID = 0,       /* hex SHA-256 of the token: primary key */
+    ORM_FIELD_DATA,         /* mod_session's encoded form */
+    ORM_FIELD_EXPIRES_AT,   /* epoch milliseconds, indexed */
+    ORM_FIELD_USER_NAME,    /* owner, nullable, indexed */
+    ORM_FIELD_CREATED_AT,   /* epoch milliseconds */
+    ORM_FIELD_UPDATED_AT,   /* epoch milliseconds */
+    ORM_FIELD_COUNT
+} orm_field_e;
+
+/* The table name leaves room for the "_expires_at_idx" suffix of index
+ * names within the 63-character identifier limit of PostgreSQL. */
+#define ORM_TABLE_NAME_MAX  48
+#define ORM_COLUMN_NAME_MAX 63
+
+#define ORM_DEFAULT_TABLE "session"
+
+typedef struct {
+    const char *table;                     /* NULL: unset */
+    const char *columns[ORM_FIELD_COUNT];  /* NULL: unset */
+} orm_schema_t;
+
+/** NULL when name is a plain SQL identifier of at most max_len characters
+ *  ([A-Za-z_][A-Za-z0-9_]*), else a static text saying what is wrong. */
+const char *orm_identifier_check(const char *name, apr_size_t max_len);
+
+/** The field's default column name ("expires_at"), NULL if out of range. */
+const char *orm_field_default_name(orm_field_e field);
+
+/** Field for a name as written in SessionORMColumn, or -1. Case-insensitive. */
+int orm_field_lookup(const char *name);
+
+/** Table name in effect (the default when unset). */
+const char *orm_schema_table(const orm_schema_t *schema);
+
+/** Column name in effect for a field (the default when unset). */
+const char *orm_schema_column(const orm_schema_t *schema, orm_field_e field);
+
+/** Child's table and each column if set, else the parent's. */
+void orm_schema_merge(orm_schema_t *merged, const orm_schema_t *parent,
+                      const orm_schema_t *child);
+
+/** NULL when no two fields map onto the same column, else an error text
+ *  allocated from pool. */
+const char *orm_schema_check_distinct(apr_pool_t *pool,
+                                      const orm_schema_t *schema);
+
+#endif

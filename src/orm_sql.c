@@ -1,0 +1,177 @@
+#include <string.h>
+#include <apr_strings.h>
+
+#include "orm_sql.h"
+
+typedef enum {
+    UPSERT_NONE,            /* update, then insert if nothing was updated */
+    UPSERT_ON_CONFLICT,     /* SQLite >= 3.24, PostgreSQL >= 9.5 */
+    UPSERT_ON_DUPLICATE_KEY /* MySQL, MariaDB */
+} upsert_style_e;
+
+typedef struct {
+    const char *name;
+    const char *quote;          /* identifier quote, opening = closing */
+    const char *id_type;
+    const char *data_type;
+    const char *bigint_type;
+    upsert_style_e upsert;
+    int if_not_exists;          /* CREATE ... IF NOT EXISTS understood */
+    int inline_indexes;         /* indexes declared inside CREATE TABLE */
+    const char *table_options;  /* appended after CREATE TABLE (...) */
+} dialect_traits_t;
+
+static const dialect_traits_t dialects[ORM_DIALECT_COUNT] = {
+    /* ORM_DIALECT_SQLITE */
+    { "sqlite3", "\"", "VARCHAR(64)", "TEXT", "BIGINT",
+      UPSERT_ON_CONFLICT, 1, 0, "" },
+    /* ORM_DIALECT_PGSQL */
+    { "pgsql", "\"", "VARCHAR(64)", "TEXT", "BIGINT",
+      UPSERT_ON_CONFLICT, 1, 0, "" },
+    /* ORM_DIALECT_MYSQL: ids are hex, so an ASCII key keeps the index small */
+    { "mysql", "`", "VARCHAR(64) CHARACTER SET ascii", "MEDIUMTEXT", "BIGINT",
+      UPSERT_ON_DUPLICATE_KEY, 1, 1,
+      " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" },
+    /* ORM_DIALECT_PORTABLE: SQL standard types only */
+    { "portable", "\"", "VARCHAR(64)", "CLOB", "BIGINT",
+      UPSERT_NONE, 0, 0, "" },
+};
+
+orm_dialect_e orm_dialect_for_driver(const char *driver_name)
+{
+    if (driver_name == NULL) {
+        return ORM_DIALECT_PORTABLE;
+    }
+    if (!strcmp(driver_name, "sqlite3")) {
+        return ORM_DIALECT_SQLITE;
+    }
+    if (!strcmp(driver_name, "pgsql")) {
+        return ORM_DIALECT_PGSQL;
+    }
+    if (!strcmp(driver_name, "mysql")) {
+        return ORM_DIALECT_MYSQL;
+    }
+    return ORM_DIALECT_PORTABLE;
+}
+
+const char *orm_dialect_name(orm_dialect_e dialect)
+{
+    return dialects[dialect].name;
+}
+
+/* Quoted identifier. Names were validated, so they contain no quote. */
+static const char *quoted(apr_pool_t *pool, const dialect_traits_t *d,
+                          const char *name)
+{
+    return apr_pstrcat(pool, d->quote, name, d->quote, NULL);
+}
+
+static const char *build_upsert(apr_pool_t *pool, const dialect_traits_t *d,
+                                const char *insert, const char *const col[])
+{
+    const char *f_data = col[ORM_FIELD_DATA], *f_exp = col[ORM_FIELD_EXPIRES_AT],
+               *f_user = col[ORM_FIELD_USER_NAME],
+               *f_upd = col[ORM_FIELD_UPDATED_AT];
+
+    if (d->upsert == UPSERT_ON_CONFLICT) {
+        return apr_pstrcat(pool, insert, " ON CONFLICT (", col[ORM_FIELD_ID],
+                           ") DO UPDATE SET ",
+                           f_data, " = excluded.", f_data, ", ",
+                           f_exp, " = excluded.", f_exp, ", ",
+                           f_user, " = excluded.", f_user, ", ",
+                           f_upd, " = excluded.", f_upd, NULL);
+    }
+    return apr_pstrcat(pool, insert, " ON DUPLICATE KEY UPDATE ",
+                       f_data, " = VALUES(", f_data, "), ",
+                       f_exp, " = VALUES(", f_exp, "), ",
+                       f_user, " = VALUES(", f_user, "), ",
+                       f_upd, " = VALUES(", f_upd, ")", NULL);
+}
+
+static apr_array_header_t *build_ddl(apr_pool_t *pool,
+                                     const dialect_traits_t *d,
+                                     const char *raw_table, const char *table,
+                                     const char *const col[])
+{
+    apr_array_header_t *ddl = apr_array_make(pool, 3, sizeof(const char *));
+    const char *exists = d->if_not_exists ? "IF NOT EXISTS " : "";
+    const char *exp_index = quoted(pool, d, apr_pstrcat(pool, raw_table,
+                                                        "_expires_at_idx", NULL));
+    const char *user_index = quoted(pool, d, apr_pstrcat(pool, raw_table,
+                                                         "_user_name_idx", NULL));
+    const char *columns = apr_pstrcat(pool,
+        col[ORM_FIELD_ID], " ", d->id_type, " NOT NULL PRIMARY KEY, ",
+        col[ORM_FIELD_DATA], " ", d->data_type, " NOT NULL, ",
+        col[ORM_FIELD_EXPIRES_AT], " ", d->bigint_type, " NOT NULL, ",
+        col[ORM_FIELD_USER_NAME], " VARCHAR(255) NULL, ",
+        col[ORM_FIELD_CREATED_AT], " ", d->bigint_type, " NOT NULL, ",
+        col[ORM_FIELD_UPDATED_AT], " ", d->bigint_type, " NOT NULL", NULL);
+
+    if (d->inline_indexes) {
+        columns = apr_pstrcat(pool, columns,
+                              ", INDEX ", exp_index, " (",
+                              col[ORM_FIELD_EXPIRES_AT], ")",
+                              ", INDEX ", user_index, " (",
+                              col[ORM_FIELD_USER_NAME], ")", NULL);
+    }
+    APR_ARRAY_PUSH(ddl, const char *) =
+        apr_pstrcat(pool, "CREATE TABLE ", exists, table, " (", columns, ")",
+                    d->table_options, NULL);
+    if (!d->inline_indexes) {
+        APR_ARRAY_PUSH(ddl, const char *) =
+            apr_pstrcat(pool, "CREATE INDEX ", exists, exp_index, " ON ",
+                        table, " (", col[ORM_FIELD_EXPIRES_AT], ")", NULL);
+        APR_ARRAY_PUSH(ddl, const char *) =
+            apr_pstrcat(pool, "CREATE INDEX ", exists, user_index, " ON ",
+                        table, " (", col[ORM_FIELD_USER_NAME], ")", NULL);
+    }
+    return ddl;
+}
+
+orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
+                         orm_dialect_e dialect, int portable_writes)
+{
+    const dialect_traits_t *d = &dialects[dialect];
+    orm_sql_t *sql = apr_pcalloc(pool, sizeof(*sql));
+    const char *raw_table = orm_schema_table(schema);
+    const char *table = quoted(pool, d, raw_table);
+    const char *col[ORM_FIELD_COUNT];
+    const char *insert_columns;
+    int i;
+
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        col[i] = quoted(pool, d, orm_schema_column(schema, i));
+    }
+    insert_columns = apr_pstrcat(pool, col[ORM_FIELD_ID], ", ",
+                                 col[ORM_FIELD_DATA], ", ",
+                                 col[ORM_FIELD_EXPIRES_AT], ", ",
+                                 col[ORM_FIELD_USER_NAME], ", ",
+                                 col[ORM_FIELD_CREATED_AT], ", ",
+                                 col[ORM_FIELD_UPDATED_AT], NULL);
+
+    sql->dialect = dialect;
+    sql->load = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
+                            col[ORM_FIELD_EXPIRES_AT], ", ",
+                            col[ORM_FIELD_UPDATED_AT], ", ",
+                            col[ORM_FIELD_USER_NAME], " FROM ", table,
+                            " WHERE ", col[ORM_FIELD_ID], " = %s AND ",
+                            col[ORM_FIELD_EXPIRES_AT], " > %lld", NULL);
+    sql->insert = apr_pstrcat(pool, "INSERT INTO ", table, " (",
+                              insert_columns, ") VALUES "
+                              "(%s, %s, %lld, %s, %lld, %lld)", NULL);
+    sql->update = apr_pstrcat(pool, "UPDATE ", table, " SET ",
+                              col[ORM_FIELD_DATA], " = %s, ",
+                              col[ORM_FIELD_EXPIRES_AT], " = %lld, ",
+                              col[ORM_FIELD_USER_NAME], " = %s, ",
+                              col[ORM_FIELD_UPDATED_AT], " = %lld WHERE ",
+                              col[ORM_FIELD_ID], " = %s", NULL);
+    if (d->upsert != UPSERT_NONE && !portable_writes) {
+        sql->upsert = build_upsert(pool, d, sql->insert, col);
+    }
+    sql->remove = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
+                              col[ORM_FIELD_ID], " = %s", NULL);
+    sql->probe = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_ID], " FROM ",
+                             table, " WHERE 1 = 0", NULL);
+    sql->ddl = build_ddl(pool, d, raw_table, table, col);
+    return sql;
+}

@@ -1,0 +1,56 @@
+/**
+ * SQL generation per dialect. This is the only place SQL text is written;
+ * every identifier in it has passed orm_identifier_check and every value is
+ * a placeholder of a prepared statement (%s text, %lld 64-bit integer, as
+ * apr_dbd_prepare expects).
+ */
+#ifndef ORM_SQL_H
+#define ORM_SQL_H
+
+#include <apr.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "orm_schema.h"
+
+typedef enum {
+    ORM_DIALECT_SQLITE = 0,
+    ORM_DIALECT_PGSQL,
+    ORM_DIALECT_MYSQL,
+    ORM_DIALECT_PORTABLE,   /* odbc, oracle, freetds, anything else */
+    ORM_DIALECT_COUNT
+} orm_dialect_e;
+
+/** Dialect for an apr_dbd driver name ("sqlite3", "pgsql", "mysql", ...). */
+orm_dialect_e orm_dialect_for_driver(const char *driver_name);
+
+/** Short name of a dialect, for logs and the schema tool. */
+const char *orm_dialect_name(orm_dialect_e dialect);
+
+/** Statements for one table mapping on one dialect. Argument order is
+ *  given per statement; all are prepared, none is built from request data. */
+typedef struct {
+    orm_dialect_e dialect;
+    /* (id, now_ms) -> data, expires_at, updated_at, user_name */
+    const char *load;
+    /* (id, data, expires_at, user_name, created_at, updated_at); NULL when
+     * the dialect has no single-statement upsert or portable SQL is forced */
+    const char *upsert;
+    /* portable write, in one transaction: update first ... */
+    const char *update;      /* (data, expires_at, user_name, updated_at, id) */
+    /* ... and insert when it touched no row */
+    const char *insert;      /* (id, data, expires_at, user_name, created_at,
+                              *  updated_at) */
+    const char *remove;      /* (id) */
+    /* succeeds exactly when the table exists; returns no row */
+    const char *probe;
+    /* CREATE TABLE and its two indexes, one statement each */
+    apr_array_header_t *ddl; /* of const char * */
+} orm_sql_t;
+
+/** Generates the statements for schema on dialect. With portable_writes the
+ *  write path uses update-then-insert even where a native upsert exists. */
+orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
+                         orm_dialect_e dialect, int portable_writes);
+
+#endif

@@ -1,0 +1,7 @@
+#include "tests.h"
+
+TCase *tcase_cookie(void)
+{
+    TCase *tc = tcase_create("cookie");
+    return tc;
+}

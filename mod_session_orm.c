@@ -14,6 +14,7 @@
 
 #include "src/orm_directives.h"
 #include "src/orm_provider.h"
+#include "src/orm_sweeper.h"
 
 static const command_rec session_orm_cmds[] = {
     /* per directory: how sessions are keyed and how long they live */
@@ -50,16 +51,31 @@ static const command_rec session_orm_cmds[] = {
                  RSRC_CONF,
                  "On to write with update-then-insert in a transaction "
                  "instead of the driver's native upsert"),
+    /* per server: the expiry sweep */
+    AP_INIT_TAKE1("SessionORMSweepInterval", orm_cmd_sweep_interval, NULL,
+                  RSRC_CONF,
+                  "seconds between sweeps of expired sessions (default 300, "
+                  "0 = never; purge with the admin tool instead)"),
+    AP_INIT_TAKE1("SessionORMSweepBatch", orm_cmd_sweep_batch, NULL,
+                  RSRC_CONF,
+                  "expired rows deleted per statement (default 1000)"),
     { NULL }
 };
 
 static void register_hooks(apr_pool_t *p)
 {
+    static const char *const after_mod_dbd[] = { "mod_dbd.c", NULL };
+
     /* mod_session asks each provider in turn; we answer where configured */
     ap_hook_session_load(orm_session_load, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_session_save(orm_session_save, NULL, NULL, APR_HOOK_MIDDLE);
-    /* refuse to start without mod_dbd; generate each server's SQL */
+    /* the sweep's lock can be placed with the Mutex directive */
+    ap_hook_pre_config(orm_sweeper_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* refuse to start without mod_dbd; generate SQL; set up the sweep */
     ap_hook_post_config(orm_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* the sweep thread takes connections from mod_dbd's pool: after it */
+    ap_hook_child_init(orm_sweeper_child_init, after_mod_dbd, NULL,
+                       APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(session_orm) = {

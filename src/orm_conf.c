@@ -49,6 +49,8 @@ orm_server_conf_t *orm_server_conf_create(apr_pool_t *pool)
 
     conf->create_schema = ORM_UNSET;
     conf->portable_sql = ORM_UNSET;
+    conf->sweep_seconds = ORM_UNSET;
+    conf->sweep_batch = ORM_UNSET;
     return conf;
 }
 
@@ -61,6 +63,8 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     orm_schema_merge(&merged->schema, &parent->schema, &child->schema);
     merged->create_schema = MERGED(create_schema);
     merged->portable_sql = MERGED(portable_sql);
+    merged->sweep_seconds = MERGED(sweep_seconds);
+    merged->sweep_batch = MERGED(sweep_batch);
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }
@@ -92,4 +96,16 @@ int orm_server_create_schema(const orm_server_conf_t *conf)
 int orm_server_portable_sql(const orm_server_conf_t *conf)
 {
     return conf->portable_sql == 1;
+}
+
+apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf)
+{
+    return conf->sweep_seconds != ORM_UNSET ? conf->sweep_seconds
+                                            : ORM_DEFAULT_SWEEP_SECONDS;
+}
+
+int orm_server_sweep_batch(const orm_server_conf_t *conf)
+{
+    return conf->sweep_batch != ORM_UNSET ? conf->sweep_batch
+                                          : ORM_DEFAULT_SWEEP_BATCH;
 }

@@ -15,6 +15,10 @@
 
 #define ORM_UNSET (-1)
 
+#define ORM_DEFAULT_SWEEP_SECONDS 300
+#define ORM_DEFAULT_SWEEP_BATCH   1000
+#define ORM_MAX_SWEEP_BATCH       100000
+
 /** How a scope's sessions are keyed. */
 typedef enum {
     ORM_KEY_NONE = 0,   /* not ours here: the hooks decline */
@@ -39,11 +43,16 @@ typedef struct {
     orm_schema_t schema;
     int create_schema;              /* ORM_UNSET, 0 or 1 */
     int portable_sql;               /* ORM_UNSET, 0 or 1 */
+    apr_int64_t sweep_seconds;      /* ORM_UNSET, 0 (off) or the interval */
+    int sweep_batch;                /* ORM_UNSET or rows per DELETE */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */
     void *store;                    /* the store built for this server in
                                      * post_config (orm_store_t) */
+    void *sweeper;                  /* main server only: the sweep targets,
+                                     * lock and shared state (orm_sweeper_t)
+                                     * built in post_config */
 } orm_server_conf_t;
 
 orm_dir_conf_t *orm_dir_conf_create(apr_pool_t *pool);
@@ -61,5 +70,7 @@ int orm_dir_cookie_remove(const orm_dir_conf_t *conf);          /* On */
 apr_int64_t orm_dir_touch_seconds(const orm_dir_conf_t *conf);  /* 60 */
 int orm_server_create_schema(const orm_server_conf_t *conf);    /* On */
 int orm_server_portable_sql(const orm_server_conf_t *conf);     /* Off */
+apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf); /* 300 */
+int orm_server_sweep_batch(const orm_server_conf_t *conf);      /* 1000 */
 
 #endif

@@ -180,3 +180,27 @@ const char *orm_cmd_portable_sql(cmd_parms *cmd, void *dconf, int on)
     server_conf(cmd)->portable_sql = on;
     return NULL;
 }
+
+const char *orm_cmd_sweep_interval(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    const char *err = orm_seconds_parse(cmd->pool, arg, 0, ORM_MAX_SECONDS,
+                                        &server_conf(cmd)->sweep_seconds);
+
+    return err ? directive_error(cmd, err) : NULL;
+}
+
+const char *orm_cmd_sweep_batch(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t batch;
+    const char *err = orm_seconds_parse(cmd->pool, arg, 1,
+                                        ORM_MAX_SWEEP_BATCH, &batch);
+
+    if (err) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a "
+                                                 "row count from 1 to %d",
+                                                 arg, ORM_MAX_SWEEP_BATCH));
+    }
+    server_conf(cmd)->sweep_batch = (int)batch;
+    return NULL;
+}

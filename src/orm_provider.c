@@ -17,6 +17,7 @@
 #include "orm_token.h"
 #include "orm_ttl.h"
 #include "orm_provider.h"
+#include "orm_sweeper.h"
 
 /* mod_session keeps its own expiry inside the encoded data under this key;
  * it is not application data. */
@@ -374,5 +375,6 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             sconf->store = orm_store_create(pconf, sconf, seq++);
         }
     }
-    return OK;
+    return orm_sweeper_post_config(pconf, s) == APR_SUCCESS
+           ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }

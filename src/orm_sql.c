@@ -175,3 +175,70 @@ orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
     sql->ddl = build_ddl(pool, d, raw_table, table, col);
     return sql;
 }
+
+orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
+                                     const orm_schema_t *schema,
+                                     orm_dialect_e dialect, int batch)
+{
+    const dialect_traits_t *d = &dialects[dialect];
+    orm_admin_sql_t *sql = apr_pcalloc(pool, sizeof(*sql));
+    const char *table = quoted(pool, d, orm_schema_table(schema));
+    const char *id = quoted(pool, d, orm_schema_column(schema, ORM_FIELD_ID));
+    const char *exp = quoted(pool, d, orm_schema_column(schema,
+                                                       ORM_FIELD_EXPIRES_AT));
+    const char *user = quoted(pool, d, orm_schema_column(schema,
+                                                        ORM_FIELD_USER_NAME));
+    const char *expired = apr_pstrcat(pool, exp, " <= %lld", NULL);
+    const char *limit = apr_psprintf(pool, " LIMIT %d", batch);
+
+    switch (dialect) {
+    case ORM_DIALECT_MYSQL:
+        sql->sweep = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
+                                 expired, limit, NULL);
+        sql->table_size = "SELECT data_length + index_length FROM "
+                          "information_schema.TABLES WHERE table_schema = "
+                          "DATABASE() AND table_name = %s";
+        sql->identity = "SELECT CONCAT(@@hostname, ':', @@port, '/', "
+                        "DATABASE())";
+        break;
+    case ORM_DIALECT_SQLITE:
+    case ORM_DIALECT_PGSQL:
+        /* the subquery walks the expires_at index and stops at the limit */
+        sql->sweep = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ", id,
+                                 " IN (SELECT ", id, " FROM ", table,
+                                 " WHERE ", expired, limit, ")", NULL);
+        if (dialect == ORM_DIALECT_SQLITE) {
+            sql->table_size = "SELECT SUM(pgsize) FROM dbstat WHERE name "
+                              "IN (SELECT name FROM sqlite_master WHERE "
+                              "tbl_name = %s)";
+            sql->identity = "SELECT file FROM pragma_database_list "
+                            "WHERE name = 'main'";
+        }
+        else {
+            sql->table_size = "SELECT pg_total_relation_size(CAST("
+                              "quote_ident(%s) AS regclass))";
+            sql->identity = "SELECT COALESCE(CAST(inet_server_addr() AS "
+                            "text), 'socket') || ':' || "
+                            "COALESCE(CAST(inet_server_port() AS text), '') "
+                            "|| '/' || current_database()";
+            sql->try_lock = "SELECT CASE WHEN pg_try_advisory_lock(%lld) "
+                            "THEN 1 ELSE 0 END";
+            sql->unlock = "SELECT pg_advisory_unlock(%lld)";
+        }
+        break;
+    default:
+        /* no portable LIMIT: one statement removes every expired row */
+        sql->sweep = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
+                                 expired, NULL);
+        break;
+    }
+    sql->count_expired = apr_pstrcat(pool, "SELECT COUNT(*) FROM ", table,
+                                     " WHERE ", expired, NULL);
+    sql->live_stats = apr_pstrcat(pool, "SELECT COUNT(*), MIN(", exp,
+                                  "), MAX(", exp, ") FROM ", table, " WHERE ",
+                                  exp, " > %lld", NULL);
+    sql->revoke_user = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
+                                   user, " = %s", NULL);
+    sql->revoke_all = apr_pstrcat(pool, "DELETE FROM ", table, NULL);
+    return sql;
+}

@@ -48,6 +48,36 @@ typedef struct {
     apr_array_header_t *ddl; /* of const char * */
 } orm_sql_t;
 
+/** Maintenance statements: the expiry sweep and the admin tool's queries.
+ *  The batch size is a configured integer written into the text, since not
+ *  every driver accepts a placeholder in LIMIT. */
+typedef struct {
+    /* (now_ms): deletes at most batch expired rows */
+    const char *sweep;
+    /* (now_ms) -> one row: count of expired rows */
+    const char *count_expired;
+    /* (now_ms) -> one row: count, min(expires_at), max(expires_at) of live */
+    const char *live_stats;
+    /* (user_name): deletes every session of one owner */
+    const char *revoke_user;
+    /* (): deletes every session */
+    const char *revoke_all;
+    /* (table name, unquoted) -> bytes of table and indexes; NULL when the
+     * dialect can't tell (SQLite: only with the dbstat table built in) */
+    const char *table_size;
+    /* () -> one value naming the database, so two configurations that
+     * reach the same database sweep it once; NULL when unknown */
+    const char *identity;
+    /* (key) -> 1 when this connection got the lock; NULL: no such lock */
+    const char *try_lock;
+    const char *unlock;       /* (key) */
+} orm_admin_sql_t;
+
+/** Generates the maintenance statements for schema on dialect. */
+orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
+                                     const orm_schema_t *schema,
+                                     orm_dialect_e dialect, int batch);
+
 /** Generates the statements for schema on dialect. With portable_writes the
  *  write path uses update-then-insert even where a native upsert exists. */
 orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,

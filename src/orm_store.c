@@ -38,14 +38,19 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
 
     store->table = orm_schema_table(&conf->schema);
     store->create_schema = orm_server_create_schema(conf);
+    store->sweep_seconds = orm_server_sweep_seconds(conf);
+    store->sweep_batch = orm_server_sweep_batch(conf);
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
         store->sql[i] = orm_sql_build(pool, &conf->schema, i, portable);
+        store->admin[i] = orm_admin_sql_build(pool, &conf->schema, i,
+                                              store->sweep_batch);
     }
     /* labels double as PostgreSQL statement names: plain identifiers */
     for (i = 0; i < ORM_STMT_COUNT; i++) {
         store->labels[i] = apr_psprintf(pool, "session_orm_%d_%s", seq,
                                         stmt_names[i]);
     }
+    store->sweep_label = apr_psprintf(pool, "session_orm_%d_sweep", seq);
     return store;
 }
 
@@ -55,29 +60,21 @@ static const char *dbd_error_text(const ap_dbd_t *dbd, int err)
     return text ? text : "(no message from the driver)";
 }
 
-/* Sequential results must be read to the end before the connection can run
- * another statement (MySQL, PostgreSQL). */
-static void drain_results(request_rec *r, const ap_dbd_t *dbd,
-                          apr_dbd_results_t *res)
-{
-    apr_dbd_row_t *row = NULL;
-
-    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-        continue;
-    }
-}
-
-static int table_exists(request_rec *r, const ap_dbd_t *dbd,
+/* Runs the probe; sequential results are read to the end so the connection
+ * can run the next statement (MySQL, PostgreSQL). */
+static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
                         const orm_sql_t *sql, int *err)
 {
     apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
 
-    *err = apr_dbd_select(dbd->driver, r->pool, dbd->handle, &res,
-                          sql->probe, 0);
+    *err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql->probe, 0);
     if (*err) {
         return 0;
     }
-    drain_results(r, dbd, res);
+    while (apr_dbd_get_row(dbd->driver, pool, res, &row, -1) == 0) {
+        continue;
+    }
     return 1;
 }
 
@@ -87,7 +84,7 @@ static apr_status_t ensure_table(request_rec *r, const orm_store_t *store,
     const ap_dbd_t *dbd = conn->dbd;
     int err, i;
 
-    if (table_exists(r, dbd, conn->sql, &err)) {
+    if (table_exists(r->pool, dbd, conn->sql, &err)) {
         return APR_SUCCESS;
     }
     if (!store->create_schema) {
@@ -107,7 +104,7 @@ static apr_status_t ensure_table(request_rec *r, const orm_store_t *store,
             int probe_err;
             /* several children meeting an empty database race to create
              * it; PostgreSQL can fail the losers even with IF NOT EXISTS */
-            if (table_exists(r, dbd, conn->sql, &probe_err)) {
+            if (table_exists(r->pool, dbd, conn->sql, &probe_err)) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ORM_LOGNO(0111)
                               "'%s' failed (%s) but table '%s' exists: "
                               "created concurrently", ddl,
@@ -126,51 +123,43 @@ static apr_status_t ensure_table(request_rec *r, const orm_store_t *store,
     return APR_SUCCESS;
 }
 
-/* Prepares every statement of the store on this connection and files them
- * in the connection's own statement table, so each pooled connection pays
- * for it once. */
-static apr_status_t prepare_connection(request_rec *r,
-                                       const orm_store_t *store,
-                                       orm_conn_t *conn)
+apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
+                                    const char *sql,
+                                    apr_dbd_prepared_t **stmt,
+                                    const char **errmsg)
 {
-    ap_dbd_t *dbd = conn->dbd;
-    apr_dbd_prepared_t *prepared[ORM_STMT_COUNT] = { NULL };
     apr_pool_t *stmt_pool;
-    apr_status_t rv;
-    int i;
+    int err;
 
-    if ((rv = ensure_table(r, store, conn)) != APR_SUCCESS) {
-        return rv;
+    *stmt = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
+    if (*stmt) {
+        return APR_SUCCESS;
     }
     /* a sub-pool: statements are finalized before the connection closes */
-    if ((rv = apr_pool_create(&stmt_pool, dbd->pool)) != APR_SUCCESS) {
-        return rv;
+    if (apr_pool_create(&stmt_pool, dbd->pool) != APR_SUCCESS) {
+        *errmsg = "out of memory";
+        return APR_ENOMEM;
     }
-    for (i = 0; i < ORM_STMT_COUNT; i++) {
-        const char *text = stmt_text(conn->sql, i);
-        int err;
-
-        if (text == NULL) {
-            continue;
-        }
-        err = apr_dbd_prepare(dbd->driver, stmt_pool, dbd->handle, text,
-                              store->labels[i], &prepared[i]);
-        if (err) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0105)
-                          "preparing the %s statement for session table "
-                          "'%s' failed: %s (statement: %s)", stmt_names[i],
-                          store->table, dbd_error_text(dbd, err), text);
-            apr_pool_destroy(stmt_pool);
-            return APR_EGENERAL;
-        }
+    err = apr_dbd_prepare(dbd->driver, stmt_pool, dbd->handle, sql, label,
+                          stmt);
+    if (err) {
+        *errmsg = dbd_error_text(dbd, err);
+        *stmt = NULL;
+        apr_pool_destroy(stmt_pool);
+        return APR_EGENERAL;
     }
-    for (i = 0; i < ORM_STMT_COUNT; i++) {
-        if (prepared[i]) {
-            apr_hash_set(dbd->prepared, store->labels[i], APR_HASH_KEY_STRING,
-                         prepared[i]);
-        }
-    }
+    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, *stmt);
     return APR_SUCCESS;
+}
+
+int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
+                           const orm_store_t *store)
+{
+    int err;
+
+    return table_exists(pool, dbd,
+                        store->sql[orm_dialect_for_driver(
+                                       apr_dbd_name(dbd->driver))], &err);
 }
 
 apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
@@ -191,14 +180,29 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
     }
     conn->sql = store->sql[orm_dialect_for_driver(
                                apr_dbd_name(conn->dbd->driver))];
+    /* a connection new to this store: the table first, then statements */
     if (apr_hash_get(conn->dbd->prepared, store->labels[ORM_STMT_LOAD],
                      APR_HASH_KEY_STRING) == NULL
-        && (rv = prepare_connection(r, store, conn)) != APR_SUCCESS) {
+        && (rv = ensure_table(r, store, conn)) != APR_SUCCESS) {
         return rv;
     }
     for (i = 0; i < ORM_STMT_COUNT; i++) {
-        conn->stmt[i] = apr_hash_get(conn->dbd->prepared, store->labels[i],
-                                     APR_HASH_KEY_STRING);
+        const char *text = stmt_text(conn->sql, i);
+        const char *errmsg = NULL;
+
+        conn->stmt[i] = NULL;
+        if (text == NULL) {
+            continue;
+        }
+        rv = orm_store_prepare_once(conn->dbd, store->labels[i], text,
+                                    &conn->stmt[i], &errmsg);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORM_LOGNO(0105)
+                          "preparing the %s statement for session table "
+                          "'%s' failed: %s (statement: %s)", stmt_names[i],
+                          store->table, errmsg, text);
+            return rv;
+        }
     }
     return APR_SUCCESS;
 }

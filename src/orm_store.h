@@ -28,6 +28,11 @@ typedef struct {
     int create_schema;
     orm_sql_t *sql[ORM_DIALECT_COUNT];
     const char *labels[ORM_STMT_COUNT];     /* unique per store */
+    /* the expiry sweep */
+    orm_admin_sql_t *admin[ORM_DIALECT_COUNT];
+    const char *sweep_label;
+    apr_int64_t sweep_seconds;              /* 0: not swept by httpd */
+    int sweep_batch;
 } orm_store_t;
 
 /** A connection acquired for this request, with our statements prepared. */
@@ -49,6 +54,17 @@ typedef struct {
  *  its statement labels unique among all stores of this httpd. */
 orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                               int seq);
+
+/** The statement filed under label on this connection, prepared from sql
+ *  the first time; on failure *errmsg holds the driver's message. */
+apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
+                                    const char *sql,
+                                    apr_dbd_prepared_t **stmt,
+                                    const char **errmsg);
+
+/** True when the store's table can be read on this connection. */
+int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
+                           const orm_store_t *store);
 
 /** Acquires the request's connection from mod_dbd and makes sure the table
  *  exists and our statements are prepared on it. */

@@ -1,0 +1,64 @@
+#include <string.h>
+#include <apr_strings.h>
+
+#include "orm_sweep.h"
+#include "orm_sha256.h"
+
+apr_status_t orm_sweep_run(apr_pool_t *pool, const orm_sweep_t *sweep,
+                           apr_int64_t now_ms, apr_int64_t *removed,
+                           const char **errmsg)
+{
+    const char *now = apr_psprintf(pool, "%" APR_INT64_T_FMT, now_ms);
+    apr_pool_t *batch_pool;
+    int err = 0;
+
+    *removed = 0;
+    *errmsg = NULL;
+    if (apr_pool_create(&batch_pool, pool) != APR_SUCCESS) {
+        *errmsg = "out of memory";
+        return APR_ENOMEM;
+    }
+    while (!err) {
+        int nrows = 0;
+
+        apr_pool_clear(batch_pool);     /* a million rows, a thousand batches */
+        err = apr_dbd_pvquery(sweep->driver, batch_pool, sweep->handle,
+                              &nrows, sweep->stmt, now);
+        if (err) {
+            break;
+        }
+        *removed += nrows;
+        if (nrows < sweep->batch) {
+            return APR_SUCCESS;     /* nothing expired is left */
+        }
+        if (sweep->progress && !sweep->progress(sweep->baton, *removed)) {
+            return APR_SUCCESS;
+        }
+        if (sweep->pause > 0) {
+            apr_sleep(sweep->pause);
+        }
+    }
+    *errmsg = apr_dbd_error(sweep->driver, sweep->handle, err);
+    if (*errmsg == NULL) {
+        *errmsg = "(no message from the driver)";
+    }
+    return APR_EGENERAL;
+}
+
+apr_int64_t orm_sweep_lock_key(const char *table)
+{
+    static const char prefix[] = "mod_session_orm sweep:";
+    unsigned char digest[ORM_SHA256_DIGEST_LEN];
+    orm_sha256_ctx ctx;
+    apr_uint64_t key = 0;
+    int i;
+
+    orm_sha256_init(&ctx);
+    orm_sha256_update(&ctx, prefix, sizeof(prefix) - 1);
+    orm_sha256_update(&ctx, table, strlen(table));
+    orm_sha256_final(&ctx, digest);
+    for (i = 0; i < 8; i++) {
+        key = (key << 8) | digest[i];
+    }
+    return (apr_int64_t)key;
+}

@@ -1,0 +1,392 @@
+#include <signal.h>
+#include <pthread.h>
+
+#include "apr_strings.h"
+#include "apr_optional.h"
+#include "apr_dbd.h"
+#include "apr_global_mutex.h"
+#include "apr_shm.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_mutex.h"
+#include "apr_thread_cond.h"
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "util_mutex.h"
+#include "mod_dbd.h"
+
+#include "orm_log.h"
+#include "orm_conf.h"
+#include "orm_store.h"
+#include "orm_sweep.h"
+#include "orm_sweeper.h"
+
+#define SWEEP_MUTEX_TYPE "session-orm-sweep"
+/* between two batches: long enough for waiting requests to get the table */
+#define SWEEP_PAUSE apr_time_from_msec(20)
+
+/** One table in one server's database. */
+typedef struct {
+    server_rec *s;
+    const orm_store_t *store;
+} sweep_target_t;
+
+/** Shared by all children, guarded by the cross-process lock. */
+typedef struct {
+    apr_int64_t last_sweep_ms;
+    int in_outage;              /* the failure was logged; the next success
+                                 * logs the recovery */
+} sweep_slot_t;
+
+typedef struct {
+    apr_array_header_t *targets;    /* of sweep_target_t */
+    apr_global_mutex_t *mutex;
+    const char *mutex_file;
+    apr_shm_t *shm;                 /* a sweep_slot_t per target */
+    apr_interval_time_t wake;       /* how often each child looks */
+} orm_sweeper_t;
+
+/** This child's thread and how to stop it. */
+typedef struct {
+    const orm_sweeper_t *sweeper;
+    apr_global_mutex_t *mutex;      /* this child's handle on the lock */
+    apr_pool_t *pool;               /* the thread's own */
+    apr_thread_mutex_t *stop_lock;
+    apr_thread_cond_t *stop_cond;
+    int stop;
+    apr_thread_t *thread;
+} sweep_worker_t;
+
+int orm_sweeper_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp)
+{
+    return ap_mutex_register(pconf, SWEEP_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
+                             0) == APR_SUCCESS ? OK : !OK;
+}
+
+static orm_server_conf_t *server_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &session_orm_module);
+}
+
+apr_status_t orm_sweeper_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    orm_sweeper_t *sweeper = apr_pcalloc(pconf, sizeof(*sweeper));
+    int main_configured = server_conf(s)->sessions_configured;
+    apr_int64_t shortest = 0;
+    apr_status_t rv;
+    server_rec *sp;
+
+    sweeper->targets = apr_array_make(pconf, 4, sizeof(sweep_target_t));
+    for (sp = s; sp; sp = sp->next) {
+        orm_server_conf_t *sconf = server_conf(sp);
+        const orm_store_t *store = sconf->store;
+        sweep_target_t *target;
+
+        /* per-directory directives in the main server reach every vhost */
+        if (!(sconf->sessions_configured || main_configured)
+            || store->sweep_seconds == 0) {
+            continue;
+        }
+        target = apr_array_push(sweeper->targets);
+        target->s = sp;
+        target->store = store;
+        if (shortest == 0 || store->sweep_seconds < shortest) {
+            shortest = store->sweep_seconds;
+        }
+    }
+    server_conf(s)->sweeper = sweeper;
+    if (sweeper->targets->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    /* look four times per interval, so a sweep is late by a quarter at most */
+    sweeper->wake = apr_time_from_sec(shortest) / 4;
+    if (sweeper->wake < apr_time_from_sec(1)) {
+        sweeper->wake = apr_time_from_sec(1);
+    }
+
+    rv = ap_global_mutex_create(&sweeper->mutex, &sweeper->mutex_file,
+                                SWEEP_MUTEX_TYPE, NULL, s, pconf, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0003)
+                     "cannot create the sweep's cross-process lock");
+        return rv;
+    }
+    rv = apr_shm_create(&sweeper->shm,
+                        sizeof(sweep_slot_t) * sweeper->targets->nelts, NULL,
+                        pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0004)
+                     "cannot create the sweep's shared memory");
+        return rv;
+    }
+    memset(apr_shm_baseaddr_get(sweeper->shm), 0,
+           sizeof(sweep_slot_t) * sweeper->targets->nelts);
+    return APR_SUCCESS;
+}
+
+static int stop_requested(sweep_worker_t *worker)
+{
+    int stop;
+
+    apr_thread_mutex_lock(worker->stop_lock);
+    stop = worker->stop;
+    apr_thread_mutex_unlock(worker->stop_lock);
+    return stop;
+}
+
+static int keep_sweeping(void *baton, apr_int64_t removed)
+{
+    return !stop_requested(baton);
+}
+
+static void note_outage(const sweep_target_t *target, sweep_slot_t *slot,
+                        apr_status_t rv, const char *what, const char *detail)
+{
+    if (slot->in_outage) {
+        return;                 /* one line per outage, not per interval */
+    }
+    slot->in_outage = 1;
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, target->s, ORM_LOGNO(0302)
+                 "expiry sweep of session table '%s': %s%s%s; retrying every "
+                 "%" APR_INT64_T_FMT "s (logged once until it recovers)",
+                 target->store->table, what, detail ? ": " : "",
+                 detail ? detail : "", target->store->sweep_seconds);
+}
+
+/* A single value from a one-row query, or NULL. With no argument the
+ * statement runs unprepared: SQLite keeps every prepared statement until
+ * the connection closes, and this one runs once per sweep. The argument is
+ * a number of ours, for PostgreSQL's advisory lock. */
+static const char *select_value(apr_pool_t *pool, const ap_dbd_t *dbd,
+                                const char *sql, const char *arg)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *value = NULL;
+    int err;
+
+    if (arg == NULL) {
+        err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql, 0);
+    }
+    else {
+        err = apr_dbd_prepare(dbd->driver, pool, dbd->handle, sql, NULL,
+                              &stmt)
+              || apr_dbd_pvselect(dbd->driver, pool, dbd->handle, &res, stmt,
+                                  0, arg);
+    }
+    if (err) {
+        return NULL;
+    }
+    while (apr_dbd_get_row(dbd->driver, pool, res, &row, -1) == 0) {
+        if (value == NULL) {
+            value = apr_pstrdup(pool, apr_dbd_get_entry(dbd->driver, row, 0));
+        }
+    }
+    return value;
+}
+
+static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
+                         sweep_slot_t *slot, apr_hash_t *swept,
+                         apr_pool_t *pool)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    const orm_store_t *store = target->store;
+    const orm_admin_sql_t *sql;
+    const char *identity, *errmsg = NULL, *lock_key = NULL;
+    orm_sweep_t sweep;
+    apr_int64_t removed = 0;
+    apr_time_t started;
+    apr_status_t rv;
+    ap_dbd_t *dbd;
+
+    dbd = dbd_open ? dbd_open(pool, target->s) : NULL;
+    if (dbd == NULL) {
+        note_outage(target, slot, APR_EGENERAL, "no database connection",
+                    "mod_dbd's messages say why");
+        return;
+    }
+    sql = store->admin[orm_dialect_for_driver(apr_dbd_name(dbd->driver))];
+
+    /* two vhosts reaching one database and table sweep it once */
+    identity = sql->identity ? select_value(pool, dbd, sql->identity, NULL)
+                             : apr_psprintf(pool, "%pp", (void *)target);
+    identity = apr_pstrcat(pool, apr_dbd_name(dbd->driver), ":", identity,
+                           "|", store->table, NULL);
+    if (apr_hash_get(swept, identity, APR_HASH_KEY_STRING)) {
+        goto leave;
+    }
+    apr_hash_set(swept, identity, APR_HASH_KEY_STRING, "");
+
+    if (!orm_store_table_exists(pool, dbd, store)) {
+        goto leave;             /* no session was ever stored: nothing to do */
+    }
+    /* hosts sharing a PostgreSQL database take turns */
+    if (sql->try_lock) {
+        const char *got;
+
+        lock_key = apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                orm_sweep_lock_key(store->table));
+        got = select_value(pool, dbd, sql->try_lock, lock_key);
+        if (got == NULL || strcmp(got, "1")) {
+            lock_key = NULL;
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s,
+                         ORM_LOGNO(0303) "sweep of '%s' skipped: another "
+                         "host holds its lock", store->table);
+            goto leave;
+        }
+    }
+
+    rv = orm_store_prepare_once(dbd, store->sweep_label, sql->sweep,
+                                &sweep.stmt, &errmsg);
+    if (rv == APR_SUCCESS) {
+        sweep.driver = dbd->driver;
+        sweep.handle = dbd->handle;
+        sweep.batch = store->sweep_batch;
+        sweep.pause = SWEEP_PAUSE;
+        sweep.progress = keep_sweeping;
+        sweep.baton = worker;
+        started = apr_time_now();
+        rv = orm_sweep_run(pool, &sweep, apr_time_as_msec(started), &removed,
+                           &errmsg);
+    }
+    if (rv != APR_SUCCESS) {
+        note_outage(target, slot, rv, "deleting expired rows failed", errmsg);
+        goto leave;
+    }
+    if (slot->in_outage) {
+        slot->in_outage = 0;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, target->s, ORM_LOGNO(0304)
+                     "expiry sweep of session table '%s' works again",
+                     store->table);
+    }
+    ap_log_error(APLOG_MARK, removed ? APLOG_INFO : APLOG_DEBUG, 0, target->s,
+                 ORM_LOGNO(0301) "swept %" APR_INT64_T_FMT " expired sessions "
+                 "from '%s' in %" APR_INT64_T_FMT " ms", removed, store->table,
+                 (apr_int64_t)apr_time_as_msec(apr_time_now() - started));
+leave:
+    if (lock_key) {
+        select_value(pool, dbd, sql->unlock, lock_key);
+    }
+    dbd_close(target->s, dbd);
+}
+
+/* One look: if no other child is sweeping, sweep every table whose interval
+ * has passed since anyone last swept it. */
+static void sweep_round(sweep_worker_t *worker, apr_pool_t *pool)
+{
+    const orm_sweeper_t *sweeper = worker->sweeper;
+    sweep_slot_t *slots = apr_shm_baseaddr_get(sweeper->shm);
+    apr_hash_t *swept = apr_hash_make(pool);
+    int i;
+
+    if (apr_global_mutex_trylock(worker->mutex) != APR_SUCCESS) {
+        return;
+    }
+    for (i = 0; i < sweeper->targets->nelts && !stop_requested(worker); i++) {
+        const sweep_target_t *target =
+            &APR_ARRAY_IDX(sweeper->targets, i, sweep_target_t);
+        apr_int64_t now = apr_time_as_msec(apr_time_now());
+
+        if (now - slots[i].last_sweep_ms
+            < target->store->sweep_seconds * 1000) {
+            continue;
+        }
+        slots[i].last_sweep_ms = now;
+        sweep_target(worker, target, &slots[i], swept, pool);
+    }
+    apr_global_mutex_unlock(worker->mutex);
+}
+
+static void *APR_THREAD_FUNC sweep_thread(apr_thread_t *thread, void *data)
+{
+    sweep_worker_t *worker = data;
+    apr_pool_t *round_pool;
+
+    apr_pool_create(&round_pool, worker->pool);
+    for (;;) {
+        int stop;
+
+        apr_thread_mutex_lock(worker->stop_lock);
+        if (!worker->stop) {
+            apr_thread_cond_timedwait(worker->stop_cond, worker->stop_lock,
+                                      worker->sweeper->wake);
+        }
+        stop = worker->stop;
+        apr_thread_mutex_unlock(worker->stop_lock);
+        if (stop) {
+            break;
+        }
+        sweep_round(worker, round_pool);
+        apr_pool_clear(round_pool);
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* Runs before the child's other clean-ups (mod_dbd's pool among them):
+ * the thread finishes its batch, hands its connection back and ends. */
+static apr_status_t stop_sweep_thread(void *data)
+{
+    sweep_worker_t *worker = data;
+    apr_status_t thread_rv;
+
+    apr_thread_mutex_lock(worker->stop_lock);
+    worker->stop = 1;
+    apr_thread_cond_signal(worker->stop_cond);
+    apr_thread_mutex_unlock(worker->stop_lock);
+    apr_thread_join(&thread_rv, worker->thread);
+    return APR_SUCCESS;
+}
+
+void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const orm_sweeper_t *sweeper = server_conf(s)->sweeper;
+    sweep_worker_t *worker;
+    sigset_t all_signals, previous;
+    apr_status_t rv;
+
+    if (sweeper == NULL || sweeper->targets->nelts == 0) {
+        return;
+    }
+    worker = apr_pcalloc(pchild, sizeof(*worker));
+    worker->sweeper = sweeper;
+    worker->mutex = sweeper->mutex;
+    rv = apr_global_mutex_child_init(&worker->mutex, sweeper->mutex_file,
+                                     pchild);
+    if (rv == APR_SUCCESS) {
+        rv = apr_pool_create(&worker->pool, pchild);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&worker->stop_lock,
+                                     APR_THREAD_MUTEX_DEFAULT, pchild);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&worker->stop_cond, pchild);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0305)
+                     "cannot set up the expiry sweep in this child; expired "
+                     "sessions are still never served");
+        return;
+    }
+    /* The thread must never take the MPM's signals (prefork's handlers
+     * end the process from whichever thread runs them): it starts with all
+     * of them blocked. */
+    sigfillset(&all_signals);
+    pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
+    rv = apr_thread_create(&worker->thread, NULL, sweep_thread, worker,
+                           worker->pool);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0306)
+                     "cannot start the expiry sweep thread in this child; "
+                     "expired sessions are still never served");
+        return;
+    }
+    apr_pool_pre_cleanup_register(pchild, worker, stop_sweep_thread);
+}

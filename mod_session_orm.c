@@ -47,10 +47,9 @@ static const command_rec session_orm_cmds[] = {
     AP_INIT_FLAG("SessionORMCreateSchema", orm_cmd_create_schema, NULL,
                  RSRC_CONF,
                  "On (default) to create the table and indexes if missing"),
-    AP_INIT_FLAG("SessionORMPortableSQL", orm_cmd_portable_sql, NULL,
-                 RSRC_CONF,
-                 "On to write with update-then-insert in a transaction "
-                 "instead of the driver's native upsert"),
+    AP_INIT_TAKE1("SessionORMDialect", orm_cmd_dialect, NULL, RSRC_CONF,
+                  "auto (default) for the driver's native upsert, portable "
+                  "for update-then-insert in a transaction"),
     /* per server: the expiry sweep */
     AP_INIT_TAKE1("SessionORMSweepInterval", orm_cmd_sweep_interval, NULL,
                   RSRC_CONF,

@@ -175,9 +175,19 @@ const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
-const char *orm_cmd_portable_sql(cmd_parms *cmd, void *dconf, int on)
+const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    server_conf(cmd)->portable_sql = on;
+    if (!strcasecmp(arg, "auto")) {
+        server_conf(cmd)->portable_sql = 0;
+    }
+    else if (!strcasecmp(arg, "portable")) {
+        server_conf(cmd)->portable_sql = 1;
+    }
+    else {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is "
+                                                 "neither auto nor portable",
+                                                 arg));
+    }
     return NULL;
 }
 

@@ -25,7 +25,7 @@ const char *orm_cmd_table(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
                            const char *name);
 const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on);
-const char *orm_cmd_portable_sql(cmd_parms *cmd, void *dconf, int on);
+const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_sweep_interval(cmd_parms *cmd, void *dconf,
                                    const char *arg);
 const char *orm_cmd_sweep_batch(cmd_parms *cmd, void *dconf, const char *arg);

@@ -234,9 +234,8 @@ orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
     }
     sql->count_expired = apr_pstrcat(pool, "SELECT COUNT(*) FROM ", table,
                                      " WHERE ", expired, NULL);
-    sql->live_stats = apr_pstrcat(pool, "SELECT COUNT(*), MIN(", exp,
-                                  "), MAX(", exp, ") FROM ", table, " WHERE ",
-                                  exp, " > %lld", NULL);
+    sql->totals = apr_pstrcat(pool, "SELECT COUNT(*), MIN(", exp, "), MAX(",
+                              exp, ") FROM ", table, NULL);
     sql->revoke_user = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
                                    user, " = %s", NULL);
     sql->revoke_all = apr_pstrcat(pool, "DELETE FROM ", table, NULL);

@@ -56,8 +56,8 @@ typedef struct {
     const char *sweep;
     /* (now_ms) -> one row: count of expired rows */
     const char *count_expired;
-    /* (now_ms) -> one row: count, min(expires_at), max(expires_at) of live */
-    const char *live_stats;
+    /* () -> one row: count, min(expires_at), max(expires_at) of all rows */
+    const char *totals;
     /* (user_name): deletes every session of one owner */
     const char *revoke_user;
     /* (): deletes every session */

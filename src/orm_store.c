@@ -68,7 +68,9 @@ static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
 
-    *err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql->probe, 0);
+    /* random access: PostgreSQL's sequential mode reports errors only
+     * when rows are fetched, and the probe is all about the error */
+    *err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql->probe, 1);
     if (*err) {
         return 0;
     }
@@ -235,7 +237,7 @@ apr_status_t orm_store_load(request_rec *r, orm_conn_t *conn, const char *id,
 
     *row = NULL;
     err = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res,
-                           conn->stmt[ORM_STMT_LOAD], 0, id,
+                           conn->stmt[ORM_STMT_LOAD], 1, id,
                            int64_text(r->pool, now_ms));
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0106)

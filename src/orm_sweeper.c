@@ -168,13 +168,13 @@ static const char *select_value(apr_pool_t *pool, const ap_dbd_t *dbd,
     int err;
 
     if (arg == NULL) {
-        err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql, 0);
+        err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql, 1);
     }
     else {
         err = apr_dbd_prepare(dbd->driver, pool, dbd->handle, sql, NULL,
                               &stmt)
               || apr_dbd_pvselect(dbd->driver, pool, dbd->handle, &res, stmt,
-                                  0, arg);
+                                  1, arg);
     }
     if (err) {
         return NULL;

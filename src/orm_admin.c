@@ -1,0 +1,571 @@
+/*
+ * session-orm: the admin tool of mod_session_orm. Purges expired sessions,
+ * shows what the table holds, revokes sessions and prints the DDL, against
+ * the same table httpd uses (read from its configuration with --config, or
+ * given with --driver/--params/--table/--column).
+ *
+ * Exit codes: 0 done, 1 database error, 2 usage.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+#include <apr_dbd.h>
+
+#include "orm_httpd_conf.h"
+#include "orm_schema.h"
+#include "orm_sql.h"
+#include "orm_sweep.h"
+#include "orm_ttl.h"
+#include "orm_conf.h"
+
+#define EXIT_DONE  0
+#define EXIT_DB    1
+#define EXIT_USAGE 2
+
+#define DEFAULT_PAUSE_MS 10
+
+static const char usage_text[] =
+"Usage: session-orm [connection] COMMAND [options]\n"
+"\n"
+"Commands:\n"
+"  purge [--dry-run] [--batch N] [--pause MS]\n"
+"                       delete expired sessions now, in batches of N rows\n"
+"                       (default: SessionORMSweepBatch, else 1000) with a\n"
+"                       pause of MS milliseconds between batches (default 10);\n"
+"                       --dry-run only counts them\n"
+"  stats                live and expired counts, oldest and newest expiry,\n"
+"                       size of the table where the database can tell\n"
+"  revoke --user NAME   delete every session of that user (logout everywhere)\n"
+"  revoke --all         delete every session\n"
+"  schema               print the CREATE statements for the driver\n"
+"\n"
+"Connection (what httpd uses, or given one by one; the latter win):\n"
+"  --config FILE        read DBDriver, DBDParams, SessionORMTable and\n"
+"                       SessionORMColumn from an httpd configuration file,\n"
+"                       following Include and IncludeOptional\n"
+"  --server-root DIR    resolve relative paths in it (default: the file's\n"
+"                       ServerRoot directive, else /etc/apache2)\n"
+"  --vhost NAME         use the <VirtualHost> with this ServerName/ServerAlias\n"
+"  --driver NAME        apr_dbd driver: sqlite3, pgsql, mysql, odbc, ...\n"
+"  --params STRING      as in DBDParams\n"
+"  --table NAME         as in SessionORMTable (default: session)\n"
+"  --column FIELD=NAME  as in SessionORMColumn; may be repeated\n"
+"\n"
+"  -q, --quiet          no progress, only the summary\n"
+"  -h, --help           this text\n"
+"\n"
+"Exit status: 0 done, 1 database error, 2 usage error (nothing was touched).\n";
+
+typedef struct {
+    const char *command;
+    const char *config;
+    const char *server_root;
+    const char *vhost;
+    const char *driver_name;
+    const char *params;
+    orm_schema_t schema;
+    const char *user;
+    int all;
+    int dry_run;
+    int batch;
+    int pause_ms;
+    int quiet;
+} options_t;
+
+static int usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Says what is wrong with the command line; nothing has been touched. */
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("session-orm: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'session-orm --help'.\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int parse_count(const char *text, int min, int max, int *out)
+{
+    char *end = NULL;
+    long value;
+
+    if (text == NULL || *text == '\0') {
+        return 0;
+    }
+    value = strtol(text, &end, 10);
+    if (*end != '\0' || value < min || value > max) {
+        return 0;
+    }
+    *out = (int)value;
+    return 1;
+}
+
+/* Options may come before or after the command. */
+static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
+                      options_t *opt)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = (i + 1 < argc) ? argv[i + 1] : NULL;
+        int takes_value = 1;
+
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(usage_text, stdout);
+            exit(EXIT_DONE);
+        }
+        else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+            opt->quiet = 1;
+            takes_value = 0;
+        }
+        else if (!strcmp(arg, "--dry-run")) {
+            opt->dry_run = 1;
+            takes_value = 0;
+        }
+        else if (!strcmp(arg, "--all")) {
+            opt->all = 1;
+            takes_value = 0;
+        }
+        else if (arg[0] == '-' && value == NULL) {
+            return usage_error("option %s needs a value", arg);
+        }
+        else if (!strcmp(arg, "--config")) {
+            opt->config = value;
+        }
+        else if (!strcmp(arg, "--server-root")) {
+            opt->server_root = value;
+        }
+        else if (!strcmp(arg, "--vhost")) {
+            opt->vhost = value;
+        }
+        else if (!strcmp(arg, "--driver")) {
+            opt->driver_name = value;
+        }
+        else if (!strcmp(arg, "--params")) {
+            opt->params = value;
+        }
+        else if (!strcmp(arg, "--user")) {
+            if (*value == '\0') {
+                return usage_error("--user needs a non-empty name");
+            }
+            opt->user = value;
+        }
+        else if (!strcmp(arg, "--table")) {
+            const char *err = orm_identifier_check(value, ORM_TABLE_NAME_MAX);
+            if (err) {
+                return usage_error("--table '%s': %s", value, err);
+            }
+            opt->schema.table = value;
+        }
+        else if (!strcmp(arg, "--column")) {
+            const char *eq = strchr(value, '=');
+            const char *field = eq ? apr_pstrmemdup(pool, value, eq - value)
+                                   : value;
+            int index = orm_field_lookup(field);
+            const char *err = eq ? orm_identifier_check(eq + 1,
+                                                        ORM_COLUMN_NAME_MAX)
+                                 : "needs FIELD=NAME";
+            if (index < 0 && eq) {
+                err = "unknown field (id, data, expires_at, user_name, "
+                      "created_at, updated_at)";
+            }
+            if (err) {
+                return usage_error("--column '%s': %s", value, err);
+            }
+            opt->schema.columns[index] = eq + 1;
+        }
+        else if (!strcmp(arg, "--batch")) {
+            if (!parse_count(value, 1, ORM_MAX_SWEEP_BATCH, &opt->batch)) {
+                return usage_error("--batch '%s' is not a row count from 1 "
+                                   "to 100000", value);
+            }
+        }
+        else if (!strcmp(arg, "--pause")) {
+            if (!parse_count(value, 0, 60000, &opt->pause_ms)) {
+                return usage_error("--pause '%s' is not a number of "
+                                   "milliseconds from 0 to 60000", value);
+            }
+        }
+        else if (arg[0] == '-') {
+            return usage_error("unknown option %s", arg);
+        }
+        else if (opt->command == NULL) {
+            opt->command = arg;
+            takes_value = 0;
+        }
+        else {
+            return usage_error("unexpected argument '%s'", arg);
+        }
+        if (takes_value) {
+            i++;
+        }
+    }
+    if (opt->command == NULL) {
+        return usage_error("no command given (purge, stats, revoke, "
+                           "schema)");
+    }
+    if (strcmp(opt->command, "purge") && strcmp(opt->command, "stats")
+        && strcmp(opt->command, "revoke") && strcmp(opt->command, "schema")) {
+        return usage_error("unknown command '%s' (purge, stats, revoke, "
+                           "schema)", opt->command);
+    }
+    if (!strcmp(opt->command, "revoke") && !opt->user == !opt->all) {
+        return usage_error("revoke needs exactly one of --user NAME and "
+                           "--all");
+    }
+    if (strcmp(opt->command, "revoke") && (opt->user || opt->all)) {
+        return usage_error("--user and --all go with revoke, not %s",
+                           opt->command);
+    }
+    if (strcmp(opt->command, "purge") && opt->dry_run) {
+        return usage_error("--dry-run goes with purge, not %s", opt->command);
+    }
+    return EXIT_DONE;
+}
+
+/* --config first, then what the command line says on top of it. */
+static int resolve_connection(apr_pool_t *pool, options_t *opt)
+{
+    orm_httpd_conf_t conf;
+    orm_schema_t merged;
+    const char *err;
+
+    memset(&conf, 0, sizeof(conf));
+    if (opt->config) {
+        const char *errmsg = NULL;
+        if (orm_httpd_conf_read(pool, opt->config,
+                                opt->server_root ? opt->server_root
+                                                 : "/etc/apache2",
+                                opt->vhost, &conf, &errmsg) != APR_SUCCESS) {
+            return usage_error("--config: %s", errmsg);
+        }
+        if (opt->vhost && !conf.vhost_found) {
+            return usage_error("--vhost: no <VirtualHost> with ServerName or "
+                               "ServerAlias '%s' in the configuration",
+                               opt->vhost);
+        }
+    }
+    else if (opt->vhost) {
+        return usage_error("--vhost %s needs --config", opt->vhost);
+    }
+    if (opt->driver_name == NULL) {
+        opt->driver_name = conf.driver;
+    }
+    if (opt->params == NULL) {
+        opt->params = conf.params;
+    }
+    if (opt->batch == 0) {
+        opt->batch = conf.sweep_batch > 0 ? conf.sweep_batch
+                                          : ORM_DEFAULT_SWEEP_BATCH;
+    }
+    orm_schema_merge(&merged, &conf.schema, &opt->schema);
+    opt->schema = merged;
+    if (opt->driver_name == NULL) {
+        return usage_error("no driver: give --driver or a --config with "
+                           "DBDriver");
+    }
+    if ((err = orm_schema_check_distinct(pool, &opt->schema)) != NULL) {
+        return usage_error("%s", err);
+    }
+    return EXIT_DONE;
+}
+
+static int print_schema(apr_pool_t *pool, const options_t *opt)
+{
+    orm_dialect_e dialect = orm_dialect_for_driver(opt->driver_name);
+    const orm_sql_t *sql = orm_sql_build(pool, &opt->schema, dialect, 0);
+    int i;
+
+    printf("-- session table for %s (%s dialect)\n", opt->driver_name,
+           orm_dialect_name(dialect));
+    for (i = 0; i < sql->ddl->nelts; i++) {
+        printf("%s;\n", APR_ARRAY_IDX(sql->ddl, i, const char *));
+    }
+    return EXIT_DONE;
+}
+
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    const orm_admin_sql_t *sql;
+    orm_dialect_e dialect;
+    const char *table;
+} db_t;
+
+static int db_error(const db_t *db, const char *what, int err)
+{
+    const char *text = apr_dbd_error(db->driver, db->handle, err);
+    fprintf(stderr, "session-orm: %s: %s\n", what,
+            text ? text : "(no message from the driver)");
+    return EXIT_DB;
+}
+
+static int db_open(apr_pool_t *pool, const options_t *opt, db_t *db)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = apr_dbd_get_driver(pool, opt->driver_name, &db->driver);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "session-orm: no apr_dbd driver '%s' (is "
+                "libaprutil1-dbd-%s installed?)\n", opt->driver_name,
+                opt->driver_name);
+        return EXIT_DB;
+    }
+    rv = apr_dbd_open_ex(db->driver, pool, opt->params ? opt->params : "",
+                         &db->handle, &err);
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "session-orm: cannot connect (%s): %s\n",
+                opt->driver_name, err ? err : "no message from the driver");
+        return EXIT_DB;
+    }
+    db->dialect = orm_dialect_for_driver(opt->driver_name);
+    db->sql = orm_admin_sql_build(pool, &opt->schema, db->dialect,
+                                  opt->batch);
+    db->table = orm_schema_table(&opt->schema);
+    return EXIT_DONE;
+}
+
+/* First row of a query as strings; *values is NULL when there was none. */
+static int db_select_row(apr_pool_t *pool, const db_t *db, const char *sql,
+                         int ncols, const char *arg, const char ***values)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int err, i;
+
+    *values = NULL;
+    err = apr_dbd_prepare(db->driver, pool, db->handle, sql, NULL, &stmt);
+    if (!err) {
+        err = arg ? apr_dbd_pvselect(db->driver, pool, db->handle, &res, stmt,
+                                     1, arg)
+                  : apr_dbd_pvselect(db->driver, pool, db->handle, &res, stmt,
+                                     1);
+    }
+    if (err) {
+        return err;
+    }
+    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
+        if (*values == NULL) {
+            *values = apr_pcalloc(pool, sizeof(const char *) * ncols);
+            for (i = 0; i < ncols; i++) {
+                const char *v = apr_dbd_get_entry(db->driver, row, i);
+                (*values)[i] = v ? apr_pstrdup(pool, v) : NULL;
+            }
+        }
+    }
+    return 0;
+}
+
+static apr_int64_t now_ms(void)
+{
+    return apr_time_as_msec(apr_time_now());
+}
+
+static const char *now_text(apr_pool_t *pool, apr_int64_t now)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT, now);
+}
+
+static int count_expired(apr_pool_t *pool, const db_t *db, apr_int64_t now,
+                         apr_int64_t *count)
+{
+    const char **values;
+    int err = db_select_row(pool, db, db->sql->count_expired, 1,
+                            now_text(pool, now), &values);
+    if (err) {
+        return db_error(db, "counting expired sessions failed", err);
+    }
+    *count = (values && values[0]) ? apr_atoi64(values[0]) : 0;
+    return EXIT_DONE;
+}
+
+typedef struct {
+    int on_terminal;
+    apr_time_t started;
+} progress_t;
+
+static int show_progress(void *baton, apr_int64_t removed)
+{
+    progress_t *progress = baton;
+
+    if (progress->on_terminal) {
+        fprintf(stderr, "\rremoved %" APR_INT64_T_FMT " rows ...", removed);
+        fflush(stderr);
+    }
+    return 1;
+}
+
+static int purge(apr_pool_t *pool, const options_t *opt, const db_t *db)
+{
+    apr_int64_t now = now_ms(), removed = 0;
+    progress_t progress;
+    orm_sweep_t sweep;
+    const char *errmsg = NULL;
+    apr_status_t rv;
+    double seconds;
+    int err;
+
+    if (opt->dry_run) {
+        int status = count_expired(pool, db, now, &removed);
+        if (status == EXIT_DONE) {
+            printf("would remove %" APR_INT64_T_FMT " expired sessions from "
+                   "%s (dry run, nothing deleted)\n", removed, db->table);
+        }
+        return status;
+    }
+    progress.on_terminal = !opt->quiet && isatty(STDERR_FILENO);
+    progress.started = apr_time_now();
+    sweep.driver = db->driver;
+    sweep.handle = db->handle;
+    sweep.batch = opt->batch;
+    sweep.pause = apr_time_from_msec(opt->pause_ms);
+    sweep.progress = show_progress;
+    sweep.baton = &progress;
+    sweep.stmt = NULL;
+    err = apr_dbd_prepare(db->driver, pool, db->handle, db->sql->sweep, NULL,
+                          &sweep.stmt);
+    if (err) {
+        return db_error(db, "preparing the purge failed (does the table "
+                        "exist?)", err);
+    }
+    rv = orm_sweep_run(pool, &sweep, now, &removed, &errmsg);
+    if (progress.on_terminal) {
+        fputc('\n', stderr);
+    }
+    seconds = (double)(apr_time_now() - progress.started) / APR_USEC_PER_SEC;
+    if (rv != APR_SUCCESS) {
+        fprintf(stderr, "session-orm: purge failed after removing %"
+                APR_INT64_T_FMT " rows: %s\n", removed, errmsg);
+        return EXIT_DB;
+    }
+    printf("removed %" APR_INT64_T_FMT " expired sessions from %s in %.2f s "
+           "(%.0f rows/s)\n", removed, db->table, seconds,
+           seconds > 0 ? removed / seconds : 0.0);
+    return EXIT_DONE;
+}
+
+static const char *format_expiry(apr_pool_t *pool, const char *ms_text)
+{
+    apr_time_exp_t tm;
+    char buf[64];
+    apr_size_t len;
+
+    if (ms_text == NULL) {
+        return "-";
+    }
+    apr_time_exp_gmt(&tm, apr_time_from_msec(apr_atoi64(ms_text)));
+    apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return apr_pstrdup(pool, buf);
+}
+
+static int stats(apr_pool_t *pool, const db_t *db)
+{
+    apr_int64_t now = now_ms(), expired = 0, total;
+    const char **totals, **size = NULL;
+    int status, err;
+
+    err = db_select_row(pool, db, db->sql->totals, 3, NULL, &totals);
+    if (err) {
+        return db_error(db, "reading the session table failed (does it "
+                        "exist?)", err);
+    }
+    if ((status = count_expired(pool, db, now, &expired)) != EXIT_DONE) {
+        return status;
+    }
+    total = (totals && totals[0]) ? apr_atoi64(totals[0]) : 0;
+    if (db->sql->table_size) {
+        /* not every build can tell (SQLite without dbstat): then "-" */
+        if (db_select_row(pool, db, db->sql->table_size, 1, db->table,
+                          &size)) {
+            size = NULL;
+        }
+    }
+    printf("table          %s (%s)\n", db->table, orm_dialect_name(db->dialect));
+    printf("live           %" APR_INT64_T_FMT "\n", total - expired);
+    printf("expired        %" APR_INT64_T_FMT "\n", expired);
+    printf("oldest expiry  %s\n",
+           format_expiry(pool, totals ? totals[1] : NULL));
+    printf("newest expiry  %s\n",
+           format_expiry(pool, totals ? totals[2] : NULL));
+    printf("table size     %s\n", (size && size[0])
+           ? apr_pstrcat(pool, size[0], " bytes", NULL) : "-");
+    return EXIT_DONE;
+}
+
+static int revoke_sessions(apr_pool_t *pool, const options_t *opt, const db_t *db)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    int err, nrows = 0;
+
+    err = apr_dbd_prepare(db->driver, pool, db->handle,
+                          opt->all ? db->sql->revoke_all
+                                   : db->sql->revoke_user, NULL, &stmt);
+    if (!err) {
+        err = opt->all
+            ? apr_dbd_pvquery(db->driver, pool, db->handle, &nrows, stmt)
+            : apr_dbd_pvquery(db->driver, pool, db->handle, &nrows, stmt,
+                              opt->user);
+    }
+    if (err) {
+        return db_error(db, "revoking sessions failed", err);
+    }
+    if (opt->all) {
+        printf("revoked all %d sessions in %s\n", nrows, db->table);
+    }
+    else {
+        printf("revoked %d sessions of user '%s' in %s\n", nrows, opt->user,
+               db->table);
+    }
+    return EXIT_DONE;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *pool;
+    options_t opt;
+    db_t db;
+    int status;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    atexit(apr_terminate);
+    apr_pool_create(&pool, NULL);
+    apr_dbd_init(pool);
+
+    memset(&opt, 0, sizeof(opt));
+    opt.pause_ms = DEFAULT_PAUSE_MS;
+    if ((status = parse_args(pool, argc, argv, &opt)) != EXIT_DONE
+        || (status = resolve_connection(pool, &opt)) != EXIT_DONE) {
+        return status;
+    }
+    if (!strcmp(opt.command, "schema")) {
+        return print_schema(pool, &opt);
+    }
+    memset(&db, 0, sizeof(db));
+    if ((status = db_open(pool, &opt, &db)) != EXIT_DONE) {
+        return status;
+    }
+    if (!strcmp(opt.command, "purge")) {
+        status = purge(pool, &opt, &db);
+    }
+    else if (!strcmp(opt.command, "stats")) {
+        status = stats(pool, &db);
+    }
+    else {
+        status = revoke_sessions(pool, &opt, &db);
+    }
+    apr_dbd_close(db.driver, db.handle);
+    return status;
+}

@@ -69,10 +69,26 @@ static const char *parse_flag(apr_pool_t *pool, const char *name,
     return NULL;
 }
 
+/* The item without white space at either end (inside it stays, and is
+ * rejected later). */
+static char *trimmed(char *item)
+{
+    char *end;
+
+    while (apr_isspace(*item)) {
+        item++;
+    }
+    end = item + strlen(item);
+    while (end > item && apr_isspace(end[-1])) {
+        *--end = '\0';
+    }
+    return item;
+}
+
 static const char *parse_one(apr_pool_t *pool, char *item,
                              orm_cookie_attrs_t *attrs)
 {
-    char *name = apr_collapse_spaces(item, item);
+    char *name = trimmed(item);
     char *value = strchr(name, '=');
 
     if (*name == '\0') {
@@ -80,6 +96,8 @@ static const char *parse_one(apr_pool_t *pool, char *item,
     }
     if (value) {
         *value++ = '\0';
+        name = trimmed(name);
+        value = trimmed(value);
     }
     if (!strcasecmp(name, "HttpOnly")) {
         return parse_flag(pool, "HttpOnly", value, &attrs->http_only);

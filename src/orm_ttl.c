@@ -18,8 +18,8 @@ const char *orm_seconds_parse(apr_pool_t *pool, const char *text,
         p++;
     }
     for (; apr_isdigit(*p); p++, digits++) {
-        if (value > max) {
-            break;              /* keeps the accumulator from overflowing */
+        if (value > (max - (*p - '0')) / 10) {
+            break;              /* beyond max: the digit left says so */
         }
         value = value * 10 + (*p - '0');
     }

@@ -10,6 +10,7 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_request.h"
 #include "mod_session.h"
 
 #include "src/orm_directives.h"
@@ -38,6 +39,18 @@ static const command_rec session_orm_cmds[] = {
                   RSRC_CONF | OR_AUTHCFG,
                   "seconds between expiry updates of an unchanged session "
                   "(default 60, 0 = every request)"),
+    AP_INIT_TAKE1("SessionORMOnError", orm_cmd_on_error, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "anonymous (default): serve as if without a session while "
+                  "the database fails; fail: answer 503 with Retry-After"),
+    AP_INIT_TAKE1("SessionORMMaxSize", orm_cmd_max_size, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "largest encoded session in bytes that is saved (default "
+                  "0 = no limit)"),
+    AP_INIT_TAKE1("SessionORMRotateGrace", orm_cmd_rotate_grace, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "seconds a token replaced at login/logout still reaches "
+                  "the new session (default 5, 0 = not at all)"),
     /* per server: where the rows live */
     AP_INIT_TAKE1("SessionORMTable", orm_cmd_table, NULL, RSRC_CONF,
                   "table holding the sessions (default 'session')"),
@@ -58,18 +71,29 @@ static const command_rec session_orm_cmds[] = {
     AP_INIT_TAKE1("SessionORMSweepBatch", orm_cmd_sweep_batch, NULL,
                   RSRC_CONF,
                   "expired rows deleted per statement (default 1000)"),
+    /* per server: failures */
+    AP_INIT_TAKE1("SessionORMRetryAfter", orm_cmd_retry_after, NULL,
+                  RSRC_CONF,
+                  "seconds requests skip a database that failed to connect, "
+                  "and the 503's Retry-After (default 2)"),
+    AP_INIT_TAKE1("SessionORMTimeout", orm_cmd_timeout, NULL, RSRC_CONF,
+                  "seconds an SQLite statement waits for a busy database "
+                  "(default 5)"),
     { NULL }
 };
 
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_mod_dbd[] = { "mod_dbd.c", NULL };
+    static const char *const after_mod_session[] = { "mod_session.c", NULL };
 
     /* mod_session asks each provider in turn; we answer where configured */
     ap_hook_session_load(orm_session_load, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_session_save(orm_session_save, NULL, NULL, APR_HOOK_MIDDLE);
     /* the sweep's lock can be placed with the Mutex directive */
     ap_hook_pre_config(orm_sweeper_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* SessionORMOnError fail: a 503 once mod_session has tried the load */
+    ap_hook_fixups(orm_fixups, after_mod_session, NULL, APR_HOOK_MIDDLE);
     /* refuse to start without mod_dbd; generate SQL; set up the sweep */
     ap_hook_post_config(orm_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* the sweep thread takes connections from mod_dbd's pool: after it */

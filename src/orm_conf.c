@@ -14,6 +14,9 @@ orm_dir_conf_t *orm_dir_conf_create(apr_pool_t *pool)
     conf->cookie_remove = ORM_UNSET;
     conf->ttl_seconds = ORM_UNSET;
     conf->touch_seconds = ORM_UNSET;
+    conf->on_error = ORM_UNSET;
+    conf->max_size = ORM_UNSET;
+    conf->grace_seconds = ORM_UNSET;
     return conf;
 }
 
@@ -40,6 +43,9 @@ orm_dir_conf_t *orm_dir_conf_merge(apr_pool_t *pool,
                                          : parent->ttl_seconds;
     merged->ttl_expr = child_sets_ttl ? child->ttl_expr : parent->ttl_expr;
     merged->touch_seconds = MERGED(touch_seconds);
+    merged->on_error = MERGED(on_error);
+    merged->max_size = MERGED(max_size);
+    merged->grace_seconds = MERGED(grace_seconds);
     return merged;
 }
 
@@ -51,6 +57,8 @@ orm_server_conf_t *orm_server_conf_create(apr_pool_t *pool)
     conf->portable_sql = ORM_UNSET;
     conf->sweep_seconds = ORM_UNSET;
     conf->sweep_batch = ORM_UNSET;
+    conf->retry_seconds = ORM_UNSET;
+    conf->timeout_seconds = ORM_UNSET;
     return conf;
 }
 
@@ -65,6 +73,8 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     merged->portable_sql = MERGED(portable_sql);
     merged->sweep_seconds = MERGED(sweep_seconds);
     merged->sweep_batch = MERGED(sweep_batch);
+    merged->retry_seconds = MERGED(retry_seconds);
+    merged->timeout_seconds = MERGED(timeout_seconds);
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }
@@ -108,4 +118,33 @@ int orm_server_sweep_batch(const orm_server_conf_t *conf)
 {
     return conf->sweep_batch != ORM_UNSET ? conf->sweep_batch
                                           : ORM_DEFAULT_SWEEP_BATCH;
+}
+
+orm_on_error_e orm_dir_on_error(const orm_dir_conf_t *conf)
+{
+    return conf->on_error == ORM_ON_ERROR_FAIL ? ORM_ON_ERROR_FAIL
+                                               : ORM_ON_ERROR_ANONYMOUS;
+}
+
+apr_int64_t orm_dir_max_size(const orm_dir_conf_t *conf)
+{
+    return conf->max_size != ORM_UNSET ? conf->max_size : 0;
+}
+
+apr_int64_t orm_dir_grace_seconds(const orm_dir_conf_t *conf)
+{
+    return conf->grace_seconds != ORM_UNSET ? conf->grace_seconds
+                                            : ORM_DEFAULT_GRACE_SECONDS;
+}
+
+apr_int64_t orm_server_retry_seconds(const orm_server_conf_t *conf)
+{
+    return conf->retry_seconds != ORM_UNSET ? conf->retry_seconds
+                                            : ORM_DEFAULT_RETRY_SECONDS;
+}
+
+apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf)
+{
+    return conf->timeout_seconds != ORM_UNSET ? conf->timeout_seconds
+                                              : ORM_DEFAULT_TIMEOUT_SECONDS;
 }

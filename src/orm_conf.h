@@ -18,6 +18,15 @@
 #define ORM_DEFAULT_SWEEP_SECONDS 300
 #define ORM_DEFAULT_SWEEP_BATCH   1000
 #define ORM_MAX_SWEEP_BATCH       100000
+#define ORM_DEFAULT_RETRY_SECONDS 2
+#define ORM_DEFAULT_TIMEOUT_SECONDS 5
+#define ORM_DEFAULT_GRACE_SECONDS 5
+
+/** What a request gets while the database cannot be reached. */
+typedef enum {
+    ORM_ON_ERROR_ANONYMOUS = 0, /* served as if it had no session */
+    ORM_ON_ERROR_FAIL           /* 503 with Retry-After */
+} orm_on_error_e;
 
 /** How a scope's sessions are keyed. */
 typedef enum {
@@ -36,6 +45,10 @@ typedef struct {
     const void *ttl_expr;           /* compiled ap_expr_info_t, or NULL;
                                      * opaque so this header needs no httpd */
     apr_int64_t touch_seconds;      /* ORM_UNSET or the touch interval */
+    int on_error;                   /* ORM_UNSET or an orm_on_error_e */
+    apr_int64_t max_size;           /* ORM_UNSET, 0 (no limit) or bytes */
+    apr_int64_t grace_seconds;      /* ORM_UNSET or how long a rotated-away
+                                     * token still reaches its session */
 } orm_dir_conf_t;
 
 /** Per-server (virtual host) configuration: where the rows live. */
@@ -45,6 +58,9 @@ typedef struct {
     int portable_sql;               /* ORM_UNSET, 0 or 1 */
     apr_int64_t sweep_seconds;      /* ORM_UNSET, 0 (off) or the interval */
     int sweep_batch;                /* ORM_UNSET or rows per DELETE */
+    apr_int64_t retry_seconds;      /* ORM_UNSET or how long requests skip
+                                     * an unreachable database */
+    apr_int64_t timeout_seconds;    /* ORM_UNSET or the SQLite busy wait */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */
@@ -68,9 +84,14 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
 orm_key_mode_e orm_dir_key_mode(const orm_dir_conf_t *conf);
 int orm_dir_cookie_remove(const orm_dir_conf_t *conf);          /* On */
 apr_int64_t orm_dir_touch_seconds(const orm_dir_conf_t *conf);  /* 60 */
+orm_on_error_e orm_dir_on_error(const orm_dir_conf_t *conf);  /* anonymous */
+apr_int64_t orm_dir_max_size(const orm_dir_conf_t *conf);       /* 0: none */
+apr_int64_t orm_dir_grace_seconds(const orm_dir_conf_t *conf);  /* 5 */
 int orm_server_create_schema(const orm_server_conf_t *conf);    /* On */
 int orm_server_portable_sql(const orm_server_conf_t *conf);     /* Off */
 apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf); /* 300 */
 int orm_server_sweep_batch(const orm_server_conf_t *conf);      /* 1000 */
+apr_int64_t orm_server_retry_seconds(const orm_server_conf_t *conf); /* 2 */
+apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf); /* 5 */
 
 #endif

@@ -214,3 +214,59 @@ const char *orm_cmd_sweep_batch(cmd_parms *cmd, void *dconf, const char *arg)
     server_conf(cmd)->sweep_batch = (int)batch;
     return NULL;
 }
+
+const char *orm_cmd_on_error(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    orm_dir_conf_t *conf = dconf;
+
+    if (!strcasecmp(arg, "anonymous")) {
+        conf->on_error = ORM_ON_ERROR_ANONYMOUS;
+    }
+    else if (!strcasecmp(arg, "fail")) {
+        conf->on_error = ORM_ON_ERROR_FAIL;
+    }
+    else {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is "
+                                                 "neither anonymous nor fail",
+                                                 arg));
+    }
+    return NULL;
+}
+
+const char *orm_cmd_max_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    orm_dir_conf_t *conf = dconf;
+    const char *err = orm_seconds_parse(cmd->pool, arg, 0, APR_INT32_MAX,
+                                        &conf->max_size);
+
+    return err ? directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not "
+                                                   "a size in bytes (0 = no "
+                                                   "limit)", arg))
+               : NULL;
+}
+
+const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
+                                 const char *arg)
+{
+    orm_dir_conf_t *conf = dconf;
+    const char *err = orm_seconds_parse(cmd->pool, arg, 0, 3600,
+                                        &conf->grace_seconds);
+
+    return err ? directive_error(cmd, err) : NULL;
+}
+
+const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = orm_seconds_parse(cmd->pool, arg, 1, 3600,
+                                        &server_conf(cmd)->retry_seconds);
+
+    return err ? directive_error(cmd, err) : NULL;
+}
+
+const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = orm_seconds_parse(cmd->pool, arg, 1, 3600,
+                                        &server_conf(cmd)->timeout_seconds);
+
+    return err ? directive_error(cmd, err) : NULL;
+}

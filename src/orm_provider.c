@@ -12,6 +12,7 @@
 #include "mod_dbd.h"
 
 #include "orm_log.h"
+#include "orm_codec.h"
 #include "orm_conf.h"
 #include "orm_store.h"
 #include "orm_token.h"
@@ -23,13 +24,20 @@
  * it is not application data. */
 #define SESSION_EXPIRY_KEY "expiry"
 
+/* What the row of a rotated-away token holds during the grace window: the
+ * id of the session that replaced it. Control characters never occur in
+ * mod_session's encodings, plain or encrypted. */
+#define MOVED_MARKER "\001moved:"
+
 #define ID_PREFIX_LEN 12
 
 /** What one top-level request knows about its session. Subrequests and
  *  internal redirects find it in the top request's config and share it. */
 typedef struct {
     session_rec *z;
-    const char *token;          /* the cookie token of the stored row */
+    const char *token;          /* the cookie token of the stored row; NULL
+                                 * when unknown (new, or reached through a
+                                 * rotated-away token) */
     const char *id;             /* the stored row's id, NULL when none */
     const orm_row_t *row;       /* the stored row as loaded or last saved */
     int cookie_presented;       /* the client sent our cookie */
@@ -49,6 +57,13 @@ static orm_dir_conf_t *dir_conf(request_rec *r)
     return ap_get_module_config(r->per_dir_config, &session_orm_module);
 }
 
+static const orm_store_t *server_store(request_rec *r)
+{
+    orm_server_conf_t *sconf = ap_get_module_config(r->server->module_config,
+                                                    &session_orm_module);
+    return sconf->store;
+}
+
 static apr_int64_t now_ms(void)
 {
     return apr_time_as_msec(apr_time_now());
@@ -59,15 +74,27 @@ static apr_status_t random_bytes(unsigned char *buf, apr_size_t len)
     return apr_generate_random_bytes(buf, len);
 }
 
+/* A rotated-away token's row names the session that replaced it. */
+static const char *moved_to(const orm_row_t *row)
+{
+    apr_size_t len = sizeof(MOVED_MARKER) - 1;
+    const char *target;
+
+    if (strncmp(row->data, MOVED_MARKER, len)) {
+        return NULL;
+    }
+    target = row->data + len;
+    return strlen(target) == 64 && strspn(target, "0123456789abcdef") == 64
+           ? target : NULL;
+}
+
 static orm_request_t *load_session(request_rec *r, request_rec *top,
                                    const orm_dir_conf_t *dconf,
                                    orm_key_mode_e mode)
 {
-    orm_server_conf_t *sconf = ap_get_module_config(r->server->module_config,
-                                                    &session_orm_module);
     orm_request_t *state = apr_pcalloc(top->pool, sizeof(*state));
     session_rec *z = apr_pcalloc(top->pool, sizeof(*z));
-    const char *id = NULL;
+    const char *id = NULL, *target;
     orm_conn_t conn;
     orm_row_t *row = NULL;
 
@@ -99,10 +126,27 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
     }
 
     if (id != NULL) {
-        if (orm_store_connect(r, sconf->store, &conn) != APR_SUCCESS
-            || orm_store_load(r, &conn, id, now_ms(), &row) != APR_SUCCESS) {
+        if (orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS
+            || orm_store_load(&conn, id, now_ms(), &row) != APR_SUCCESS) {
             state->load_failed = 1;
+            state->token = NULL;
             return state;
+        }
+        /* a request still carrying the token a login rotated away, within
+         * the grace window: it is served the session that replaced it */
+        if (row && (target = moved_to(row)) != NULL) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0212)
+                          "session %.*s was rotated to %.*s: serving that",
+                          ID_PREFIX_LEN, id, ID_PREFIX_LEN, target);
+            id = apr_pstrdup(top->pool, target);
+            state->token = NULL;
+            if (orm_store_load(&conn, id, now_ms(), &row) != APR_SUCCESS) {
+                state->load_failed = 1;
+                return state;
+            }
+            if (row && moved_to(row)) {
+                row = NULL;     /* one hop only */
+            }
         }
         if (row == NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0203)
@@ -153,6 +197,29 @@ apr_status_t orm_session_load(request_rec *r, session_rec **z)
     return OK;
 }
 
+int orm_fixups(request_rec *r)
+{
+    const orm_dir_conf_t *dconf = dir_conf(r);
+    const orm_request_t *state;
+
+    if (r->main || orm_dir_key_mode(dconf) == ORM_KEY_NONE
+        || orm_dir_on_error(dconf) != ORM_ON_ERROR_FAIL) {
+        return DECLINED;
+    }
+    state = ap_get_module_config(top_request(r)->request_config,
+                                 &session_orm_module);
+    if (state == NULL || !state->load_failed) {
+        return DECLINED;
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                server_store(r)->retry_seconds));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0213)
+                  "session could not be loaded and SessionORMOnError is "
+                  "fail: 503");
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
 static int count_application_entry(void *count, const char *key,
                                    const char *value)
 {
@@ -194,6 +261,11 @@ static const char *session_owner(request_rec *r, const session_rec *z)
     return owner;
 }
 
+static int same_owner(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && !strcmp(a, b));
+}
+
 static apr_int64_t request_ttl(request_rec *r, const orm_dir_conf_t *dconf,
                                const session_rec *z)
 {
@@ -230,18 +302,22 @@ static void send_cookie(request_rec *r, const orm_dir_conf_t *dconf,
                                      &dconf->cookie_attrs, max_age, https));
 }
 
+static void forget_session(orm_request_t *state)
+{
+    state->id = NULL;
+    state->row = NULL;
+    state->token = NULL;
+}
+
 static apr_status_t remove_session(request_rec *r, const orm_dir_conf_t *dconf,
                                    orm_key_mode_e mode, orm_request_t *state)
 {
-    orm_server_conf_t *sconf = ap_get_module_config(r->server->module_config,
-                                                    &session_orm_module);
     orm_conn_t conn;
-    apr_status_t rv;
 
     if (state->id) {
-        if ((rv = orm_store_connect(r, sconf->store, &conn)) != APR_SUCCESS
-            || (rv = orm_store_remove(r, &conn, state->id)) != APR_SUCCESS) {
-            return rv;
+        if (orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS
+            || orm_store_remove(&conn, state->id) != APR_SUCCESS) {
+            return OK;          /* logged by the store, once per outage */
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0207)
                       "deleted emptied session %.*s", ID_PREFIX_LEN,
@@ -250,22 +326,125 @@ static apr_status_t remove_session(request_rec *r, const orm_dir_conf_t *dconf,
     if (mode == ORM_KEY_COOKIE && (state->id || state->cookie_presented)) {
         send_cookie(r, dconf, "", 0);
     }
-    state->id = NULL;
-    state->row = NULL;
-    state->token = NULL;
+    forget_session(state);
     return APR_SUCCESS;
+}
+
+/** How a conflicting write is merged into what another request stored. */
+typedef struct {
+    const orm_diff_t *diff;     /* NULL: opaque data, ours replaces theirs */
+    const char *ours;
+} merge_baton_t;
+
+static const char *merge_into_stored(void *data, apr_pool_t *pool,
+                                     const char *stored)
+{
+    merge_baton_t *baton = data;
+
+    if (baton->diff == NULL) {
+        return baton->ours;
+    }
+    return orm_codec_encode(pool, orm_codec_apply(pool,
+                                                  orm_codec_decode(pool,
+                                                                   stored),
+                                                  baton->diff));
+}
+
+/* A session that has a row: written only if nobody wrote it since this
+ * request loaded it (one statement); otherwise only the keys this request
+ * changed are merged into what is stored now, under a row lock. A row that
+ * went away meanwhile (logout, revoke) is not brought back. */
+static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
+                                   orm_request_t *state, orm_row_t *row,
+                                   apr_int64_t now, int *kept)
+{
+    const session_rec *z = state->z;
+    merge_baton_t baton;
+    int matched = 0, found = 0;
+    apr_status_t rv;
+
+    *kept = 1;
+    if (row->updated_at_ms <= state->row->updated_at_ms) {
+        row->updated_at_ms = state->row->updated_at_ms + 1;
+    }
+    rv = orm_store_update_if(conn, state->id, row, state->row->updated_at_ms,
+                             &matched);
+    if (rv != APR_SUCCESS || matched) {
+        return rv;
+    }
+    baton.ours = row->data;
+    baton.diff = NULL;
+    if (orm_codec_is_plain(r->pool, z->encoded, z->entries)) {
+        baton.diff = orm_codec_diff(r->pool,
+                                    orm_codec_decode(r->pool,
+                                                     state->row->data),
+                                    z->entries);
+        if (orm_diff_is_empty(baton.diff, SESSION_EXPIRY_KEY)) {
+            /* only the expiry would change: the other writer moved it */
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)
+                          "session %.*s was written concurrently; this "
+                          "request changed nothing", ID_PREFIX_LEN,
+                          state->id);
+            return APR_SUCCESS;
+        }
+    }
+    rv = orm_store_merge(conn, state->id, row, now, merge_into_stored, &baton,
+                         &found);
+    if (rv == APR_SUCCESS && !found) {
+        *kept = 0;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0211)
+                      "session %.*s ended while this request ran (logout, "
+                      "revoke or expiry): not saved", ID_PREFIX_LEN,
+                      state->id);
+    }
+    else if (rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0215)
+                      "session %.*s was written concurrently: merged this "
+                      "request's %s", ID_PREFIX_LEN, state->id,
+                      baton.diff ? "changed keys" : "whole data (encrypted)");
+    }
+    return rv;
+}
+
+/* A login, logout or switch of user on a session with a row: a new token
+ * and row, so a token known before cannot reach the new owner's session;
+ * the old row forwards to the new one for the grace window, then expires. */
+static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
+                                   orm_request_t *state, const char *new_id,
+                                   const orm_row_t *row,
+                                   const orm_dir_conf_t *dconf,
+                                   apr_int64_t now)
+{
+    apr_int64_t grace = orm_dir_grace_seconds(dconf);
+    orm_row_t forward;
+    apr_status_t rv;
+
+    if ((rv = orm_store_save(conn, new_id, row, now)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (grace == 0) {
+        return orm_store_remove(conn, state->id);
+    }
+    forward.data = apr_pstrcat(r->pool, MOVED_MARKER, new_id, NULL);
+    forward.expires_at_ms = now + grace * 1000;
+    forward.updated_at_ms = now;
+    forward.user_name = NULL;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0216)
+                  "owner changed: session %.*s rotated to %.*s",
+                  ID_PREFIX_LEN, state->id, ID_PREFIX_LEN, new_id);
+    return orm_store_save(conn, state->id, &forward, now);
 }
 
 apr_status_t orm_session_save(request_rec *r, session_rec *z)
 {
     const orm_dir_conf_t *dconf = dir_conf(r);
     orm_key_mode_e mode = orm_dir_key_mode(dconf);
-    orm_server_conf_t *sconf;
     orm_request_t *state;
     orm_row_t *row;
     orm_conn_t conn;
     const char *id, *token = NULL;
-    apr_int64_t now, ttl;
+    apr_int64_t now, ttl, max_size, size;
+    int rotate, kept = 1;
     apr_status_t rv;
 
     if (mode == ORM_KEY_NONE) {
@@ -280,7 +459,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
         state->z = z;
     }
     if (state->load_failed) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, ORM_LOGNO(0205)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0205)
                       "session not saved: it could not be loaded, and saving "
                       "now could overwrite the stored one");
         return OK;
@@ -296,44 +475,75 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     }
 
     now = now_ms();
-    if (!z->dirty && state->row
+    row = apr_pcalloc(r->pool, sizeof(*row));
+    row->data = z->encoded ? z->encoded : "";
+    row->user_name = session_owner(r, z);
+    rotate = mode == ORM_KEY_COOKIE && state->row
+             && !same_owner(state->row->user_name, row->user_name);
+    if (!rotate && !z->dirty && state->row
         && !orm_touch_due(now, state->row->updated_at_ms,
                           state->row->expires_at_ms,
                           orm_dir_touch_seconds(dconf), z->maxage)) {
         return OK;              /* unchanged and touched recently enough */
     }
+    max_size = orm_dir_max_size(dconf);
+    size = (apr_int64_t)strlen(row->data);
+    if (max_size > 0 && size > max_size) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0210)
+                      "session %.*s not saved: %" APR_INT64_T_FMT " bytes is "
+                      "more than SessionORMMaxSize %" APR_INT64_T_FMT "; the "
+                      "stored version is kept", ID_PREFIX_LEN,
+                      state->id ? state->id : "(new)", size, max_size);
+        return OK;
+    }
 
-    id = state->id;
+    ttl = request_ttl(r, dconf, z);
+    row->expires_at_ms = now + ttl * 1000;
+    row->updated_at_ms = now;
+
     if (mode == ORM_KEY_USER) {
         id = orm_user_digest(r->pool, r->user);
     }
-    else if (id == NULL) {
+    else if (state->id == NULL || rotate) {
         if ((rv = orm_token_generate(r->pool, random_bytes, &token))
             != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORM_LOGNO(0208)
                           "no random bytes for a session token: session not "
                           "saved");
-            return rv;
+            return OK;
         }
         id = orm_token_digest(r->pool, token);
     }
     else {
+        id = state->id;
         token = state->token;
     }
 
-    ttl = request_ttl(r, dconf, z);
-    row = apr_pcalloc(r->pool, sizeof(*row));
-    row->data = z->encoded ? z->encoded : "";
-    row->expires_at_ms = now + ttl * 1000;
-    row->updated_at_ms = now;
-    row->user_name = session_owner(r, z);
-
-    sconf = ap_get_module_config(r->server->module_config, &session_orm_module);
-    if ((rv = orm_store_connect(r, sconf->store, &conn)) != APR_SUCCESS
-        || (rv = orm_store_save(r, &conn, id, row, now)) != APR_SUCCESS) {
-        return rv;
+    /* failures below were logged by the store, once per outage; mod_session
+     * would log each of them again, so it is told all went well */
+    if (orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS) {
+        return OK;
     }
-    if (mode == ORM_KEY_COOKIE) {
+    if (rotate) {
+        rv = rotate_session(r, &conn, state, id, row, dconf, now);
+    }
+    else if (state->row && !strcmp(id, state->id)) {
+        rv = update_session(r, &conn, state, row, now, &kept);
+    }
+    else {
+        rv = orm_store_save(&conn, id, row, now);
+    }
+    if (rv != APR_SUCCESS) {
+        return OK;
+    }
+    if (!kept) {
+        if (mode == ORM_KEY_COOKIE) {
+            send_cookie(r, dconf, "", 0);
+        }
+        forget_session(state);
+        return OK;
+    }
+    if (mode == ORM_KEY_COOKIE && token) {
         send_cookie(r, dconf, token, ttl);
     }
     state->id = id;
@@ -349,7 +559,8 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
     int have_dbd = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire) != NULL;
-    int seq = 0;
+    apr_array_header_t *stores = apr_array_make(ptemp, 4,
+                                                sizeof(orm_store_t *));
     server_rec *sp;
 
     for (sp = s; sp; sp = sp->next) {
@@ -372,9 +583,14 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
         /* vhosts without directives of ours share the main server's record */
         if (sconf->store == NULL) {
-            sconf->store = orm_store_create(pconf, sconf, seq++);
+            sconf->store = orm_store_create(pconf, sconf, stores->nelts);
+            APR_ARRAY_PUSH(stores, orm_store_t *) = sconf->store;
         }
     }
-    return orm_sweeper_post_config(pconf, s) == APR_SUCCESS
-           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    if (orm_store_share(pconf, s, (orm_store_t **)stores->elts,
+                        stores->nelts) != APR_SUCCESS
+        || orm_sweeper_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }

@@ -14,6 +14,10 @@ apr_status_t orm_session_load(request_rec *r, session_rec **z);
 /** session_save hook: DECLINED where no SessionORM key is configured. */
 apr_status_t orm_session_save(request_rec *r, session_rec *z);
 
+/** fixups, after mod_session's: answers 503 when the session could not be
+ *  loaded and SessionORMOnError is fail. */
+int orm_fixups(request_rec *r);
+
 /** post_config: checks that mod_dbd is there and builds each server's
  *  store. */
 int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

@@ -19,22 +19,24 @@ typedef struct {
     int if_not_exists;          /* CREATE ... IF NOT EXISTS understood */
     int inline_indexes;         /* indexes declared inside CREATE TABLE */
     const char *table_options;  /* appended after CREATE TABLE (...) */
+    const char *lock_clause;    /* row lock for a SELECT in a transaction */
 } dialect_traits_t;
 
 static const dialect_traits_t dialects[ORM_DIALECT_COUNT] = {
     /* ORM_DIALECT_SQLITE */
     { "sqlite3", "\"", "VARCHAR(64)", "TEXT", "BIGINT",
-      UPSERT_ON_CONFLICT, 1, 0, "" },
+      UPSERT_ON_CONFLICT, 1, 0, "",
+      "" /* BEGIN IMMEDIATE already holds the database's write lock */ },
     /* ORM_DIALECT_PGSQL */
     { "pgsql", "\"", "VARCHAR(64)", "TEXT", "BIGINT",
-      UPSERT_ON_CONFLICT, 1, 0, "" },
+      UPSERT_ON_CONFLICT, 1, 0, "", " FOR UPDATE" },
     /* ORM_DIALECT_MYSQL: ids are hex, so an ASCII key keeps the index small */
     { "mysql", "`", "VARCHAR(64) CHARACTER SET ascii", "MEDIUMTEXT", "BIGINT",
       UPSERT_ON_DUPLICATE_KEY, 1, 1,
-      " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" },
+      " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", " FOR UPDATE" },
     /* ORM_DIALECT_PORTABLE: SQL standard types only */
     { "portable", "\"", "VARCHAR(64)", "CLOB", "BIGINT",
-      UPSERT_NONE, 0, 0, "" },
+      UPSERT_NONE, 0, 0, "", " FOR UPDATE" },
 };
 
 orm_dialect_e orm_dialect_for_driver(const char *driver_name)
@@ -170,6 +172,13 @@ orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
     }
     sql->remove = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
                               col[ORM_FIELD_ID], " = %s", NULL);
+    sql->update_if = apr_pstrcat(pool, sql->update, " AND ",
+                                 col[ORM_FIELD_UPDATED_AT], " = %lld", NULL);
+    sql->lock = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
+                            col[ORM_FIELD_UPDATED_AT], " FROM ", table,
+                            " WHERE ", col[ORM_FIELD_ID], " = %s AND ",
+                            col[ORM_FIELD_EXPIRES_AT], " > %lld",
+                            d->lock_clause, NULL);
     sql->probe = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_ID], " FROM ",
                              table, " WHERE 1 = 0", NULL);
     sql->ddl = build_ddl(pool, d, raw_table, table, col);

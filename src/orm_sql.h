@@ -42,6 +42,13 @@ typedef struct {
     const char *insert;      /* (id, data, expires_at, user_name, created_at,
                               *  updated_at) */
     const char *remove;      /* (id) */
+    /* a write that expects the row as loaded: the version is the
+     * updated_at read back (data, expires_at, user_name, updated_at, id,
+     * loaded updated_at) */
+    const char *update_if;
+    /* inside a transaction: the live row, locked until commit where the
+     * dialect can (id, now_ms) -> data, updated_at */
+    const char *lock;
     /* succeeds exactly when the table exists; returns no row */
     const char *probe;
     /* CREATE TABLE and its two indexes, one statement each */

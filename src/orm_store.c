@@ -1,8 +1,10 @@
 #include <errno.h>
+#include <stdarg.h>
 
 #include "apr_strings.h"
 #include "apr_optional.h"
-#include "apr_dbd.h"
+#include "apr_atomic.h"
+#include "apr_shm.h"
 #include "httpd.h"
 #include "http_log.h"
 
@@ -14,18 +16,20 @@
 #define ID_PREFIX_LEN 12
 
 static const char *const stmt_names[ORM_STMT_COUNT] = {
-    "load", "upsert", "update", "insert", "remove"
+    "load", "upsert", "update", "insert", "remove", "update_if", "lock"
 };
 
 static const char *stmt_text(const orm_sql_t *sql, orm_stmt_e which)
 {
     switch (which) {
-    case ORM_STMT_LOAD:   return sql->load;
-    case ORM_STMT_UPSERT: return sql->upsert;
-    case ORM_STMT_UPDATE: return sql->update;
-    case ORM_STMT_INSERT: return sql->insert;
-    case ORM_STMT_REMOVE: return sql->remove;
-    default:              return NULL;
+    case ORM_STMT_LOAD:      return sql->load;
+    case ORM_STMT_UPSERT:    return sql->upsert;
+    case ORM_STMT_UPDATE:    return sql->update;
+    case ORM_STMT_INSERT:    return sql->insert;
+    case ORM_STMT_REMOVE:    return sql->remove;
+    case ORM_STMT_UPDATE_IF: return sql->update_if;
+    case ORM_STMT_LOCK:      return sql->lock;
+    default:                 return NULL;
     }
 }
 
@@ -38,6 +42,8 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
 
     store->table = orm_schema_table(&conf->schema);
     store->create_schema = orm_server_create_schema(conf);
+    store->retry_seconds = orm_server_retry_seconds(conf);
+    store->timeout_seconds = orm_server_timeout_seconds(conf);
     store->sweep_seconds = orm_server_sweep_seconds(conf);
     store->sweep_batch = orm_server_sweep_batch(conf);
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
@@ -54,22 +60,98 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     return store;
 }
 
+apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
+                             orm_store_t **stores, int count)
+{
+    apr_shm_t *shm;
+    orm_store_shared_t *slots;
+    apr_status_t rv;
+    int i;
+
+    if (count == 0) {
+        return APR_SUCCESS;
+    }
+    rv = apr_shm_create(&shm, sizeof(*slots) * count, NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0005)
+                     "cannot create the shared memory for the database "
+                     "state");
+        return rv;
+    }
+    slots = apr_shm_baseaddr_get(shm);
+    memset(slots, 0, sizeof(*slots) * count);
+    for (i = 0; i < count; i++) {
+        stores[i]->shared = &slots[i];
+    }
+    return APR_SUCCESS;
+}
+
 static const char *dbd_error_text(const ap_dbd_t *dbd, int err)
 {
     const char *text = apr_dbd_error(dbd->driver, dbd->handle, err);
     return text ? text : "(no message from the driver)";
 }
 
-/* Runs the probe; sequential results are read to the end so the connection
- * can run the next statement (MySQL, PostgreSQL). */
+/* A failure: the first since the database last answered is logged at error
+ * level (once, whichever child sees it), the others at debug. With
+ * skip_database the following requests do not try for retry_seconds. */
+static void report_failure(request_rec *r, const orm_store_t *store,
+                           int skip_database, const char *fmt, ...)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    orm_store_shared_t *shared = store->shared;
+    int first = 1;
+    const char *message;
+    va_list ap;
+
+    va_start(ap, fmt);
+    message = apr_pvsprintf(r->pool, fmt, ap);
+    va_end(ap);
+    if (shared) {
+        if (skip_database) {
+            apr_atomic_set32(&shared->retry_at,
+                             now + (apr_uint32_t)store->retry_seconds);
+        }
+        first = apr_atomic_cas32(&shared->failing, 1, 0) == 0;
+        if (first) {
+            apr_atomic_set32(&shared->failing_since, now);
+        }
+    }
+    if (first) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0112)
+                      "session table '%s': %s (further failures are logged at "
+                      "debug level until the database answers again)",
+                      store->table, message);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0113)
+                      "session table '%s': %s", store->table, message);
+    }
+}
+
+static void report_success(request_rec *r, const orm_store_t *store)
+{
+    orm_store_shared_t *shared = store->shared;
+
+    if (shared && apr_atomic_read32(&shared->failing)
+        && apr_atomic_cas32(&shared->failing, 0, 1) == 1) {
+        apr_atomic_set32(&shared->retry_at, 0);
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, ORM_LOGNO(0114)
+                      "session table '%s' answers again (after %u s of "
+                      "failures)", store->table,
+                      (unsigned)(apr_time_sec(apr_time_now())
+                                 - apr_atomic_read32(&shared->failing_since)));
+    }
+}
+
+/* Runs the probe. Random access: PostgreSQL's sequential mode reports
+ * errors only when rows are fetched, and the probe is all about the error. */
 static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
                         const orm_sql_t *sql, int *err)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
 
-    /* random access: PostgreSQL's sequential mode reports errors only
-     * when rows are fetched, and the probe is all about the error */
     *err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql->probe, 1);
     if (*err) {
         return 0;
@@ -80,9 +162,20 @@ static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
     return 1;
 }
 
-static apr_status_t ensure_table(request_rec *r, const orm_store_t *store,
-                                 const orm_conn_t *conn)
+int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
+                           const orm_store_t *store)
 {
+    int err;
+
+    return table_exists(pool, dbd,
+                        store->sql[orm_dialect_for_driver(
+                                       apr_dbd_name(dbd->driver))], &err);
+}
+
+static apr_status_t ensure_table(orm_conn_t *conn)
+{
+    request_rec *r = conn->r;
+    const orm_store_t *store = conn->store;
     const ap_dbd_t *dbd = conn->dbd;
     int err, i;
 
@@ -93,7 +186,7 @@ static apr_status_t ensure_table(request_rec *r, const orm_store_t *store,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0102)
                       "session table '%s' cannot be read (%s) and "
                       "SessionORMCreateSchema is Off: create it with the DDL "
-                      "in the README's Schema section",
+                      "of `session-orm schema` or the README",
                       store->table, dbd_error_text(dbd, err));
         return APR_EGENERAL;
     }
@@ -125,6 +218,40 @@ static apr_status_t ensure_table(request_rec *r, const orm_store_t *store,
     return APR_SUCCESS;
 }
 
+/* A statement that answers with a row (SQLite's PRAGMA), read to the end. */
+static int run_setting(orm_conn_t *conn, const char *sql)
+{
+    const ap_dbd_t *dbd = conn->dbd;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int err;
+
+    err = apr_dbd_select(dbd->driver, conn->r->pool, dbd->handle, &res, sql, 1);
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0115)
+                      "%s failed: %s", sql, dbd_error_text(dbd, err));
+        return err;
+    }
+    while (apr_dbd_get_row(dbd->driver, conn->r->pool, res, &row, -1) == 0) {
+        continue;
+    }
+    return 0;
+}
+
+/* SQLite connections wait for a busy database instead of failing at once,
+ * and use write-ahead logging so readers never wait for a writer (a setting
+ * of the database file: once set, every connection has it). */
+static void tune_connection(orm_conn_t *conn)
+{
+    if (conn->sql->dialect != ORM_DIALECT_SQLITE) {
+        return;
+    }
+    run_setting(conn, apr_psprintf(conn->r->pool, "PRAGMA busy_timeout = %"
+                                   APR_INT64_T_FMT,
+                                   conn->store->timeout_seconds * 1000));
+    run_setting(conn, "PRAGMA journal_mode = WAL");
+}
+
 apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
                                     const char *sql,
                                     apr_dbd_prepared_t **stmt,
@@ -154,39 +281,21 @@ apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
     return APR_SUCCESS;
 }
 
-int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
-                           const orm_store_t *store)
+/* First use of a connection by this store: tune it, make sure the table
+ * exists, prepare the statements. The load label is filed first, so its
+ * presence says the table was checked on this connection. */
+static apr_status_t prepare_connection(orm_conn_t *conn)
 {
-    int err;
-
-    return table_exists(pool, dbd,
-                        store->sql[orm_dialect_for_driver(
-                                       apr_dbd_name(dbd->driver))], &err);
-}
-
-apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
-                               orm_conn_t *conn)
-{
-    APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    const orm_store_t *store = conn->store;
     apr_status_t rv;
     int i;
 
-    conn->dbd = acquire ? acquire(r) : NULL;
-    if (conn->dbd == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0101)
-                      "no database connection for session table '%s': "
-                      "mod_dbd could not provide one (its own messages above "
-                      "say why; check DBDriver and DBDParams)", store->table);
-        return APR_EGENERAL;
-    }
-    conn->sql = store->sql[orm_dialect_for_driver(
-                               apr_dbd_name(conn->dbd->driver))];
-    /* a connection new to this store: the table first, then statements */
     if (apr_hash_get(conn->dbd->prepared, store->labels[ORM_STMT_LOAD],
-                     APR_HASH_KEY_STRING) == NULL
-        && (rv = ensure_table(r, store, conn)) != APR_SUCCESS) {
-        return rv;
+                     APR_HASH_KEY_STRING) == NULL) {
+        tune_connection(conn);
+        if ((rv = ensure_table(conn)) != APR_SUCCESS) {
+            return rv;
+        }
     }
     for (i = 0; i < ORM_STMT_COUNT; i++) {
         const char *text = stmt_text(conn->sql, i);
@@ -199,7 +308,7 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
         rv = orm_store_prepare_once(conn->dbd, store->labels[i], text,
                                     &conn->stmt[i], &errmsg);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORM_LOGNO(0105)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, conn->r, ORM_LOGNO(0105)
                           "preparing the %s statement for session table "
                           "'%s' failed: %s (statement: %s)", stmt_names[i],
                           store->table, errmsg, text);
@@ -207,6 +316,89 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
         }
     }
     return APR_SUCCESS;
+}
+
+/* After a failed statement: the database may have dropped the connection
+ * (restart, failover). The driver reconnects the same handle, which loses
+ * the server-side prepared statements, so ours are forgotten and prepared
+ * again. */
+static apr_status_t recover_connection(orm_conn_t *conn)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < ORM_STMT_COUNT; i++) {
+        apr_hash_set(conn->dbd->prepared, conn->store->labels[i],
+                     APR_HASH_KEY_STRING, NULL);
+    }
+    rv = apr_dbd_check_conn(conn->dbd->driver, conn->r->pool,
+                            conn->dbd->handle);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOTIMPL(rv)) {
+        return rv;
+    }
+    return prepare_connection(conn);
+}
+
+apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
+                               orm_conn_t *conn)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    apr_status_t rv;
+
+    memset(conn, 0, sizeof(*conn));
+    conn->r = r;
+    conn->store = store;
+    if (store->shared && apr_atomic_read32(&store->shared->retry_at)
+                         > (apr_uint32_t)apr_time_sec(apr_time_now())) {
+        return APR_EAGAIN;      /* known to be down: do not make them wait */
+    }
+    conn->dbd = acquire ? acquire(r) : NULL;
+    if (conn->dbd == NULL) {
+        report_failure(r, store, 1, "mod_dbd has no connection (its own "
+                       "messages say why; check DBDriver and DBDParams)");
+        return APR_ECONNREFUSED;
+    }
+    conn->sql = store->sql[orm_dialect_for_driver(
+                               apr_dbd_name(conn->dbd->driver))];
+    if ((rv = prepare_connection(conn)) != APR_SUCCESS
+        && (rv = recover_connection(conn)) != APR_SUCCESS) {
+        report_failure(r, store, 1, "the connection cannot be used");
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+/* Runs a statement (a select when res is given), and once more on a
+ * recovered connection if it fails outside a transaction. */
+static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
+                        const char **args, int *nrows,
+                        apr_dbd_results_t **res, const char **errmsg)
+{
+    const ap_dbd_t *dbd = conn->dbd;
+    int attempt, err = 0;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        if (res) {
+            *res = NULL;
+            err = apr_dbd_pselect(dbd->driver, conn->r->pool, dbd->handle,
+                                  res, conn->stmt[which], 1, nargs, args);
+        }
+        else {
+            err = apr_dbd_pquery(dbd->driver, conn->r->pool, dbd->handle,
+                                 nrows, conn->stmt[which], nargs, args);
+        }
+        if (!err) {
+            report_success(conn->r, conn->store);
+            return APR_SUCCESS;
+        }
+        *errmsg = dbd_error_text(dbd, err);
+        if (attempt > 0 || conn->txn || recover_connection(conn)) {
+            break;
+        }
+        dbd = conn->dbd;
+    }
+    return APR_EGENERAL;
 }
 
 static const char *int64_text(apr_pool_t *pool, apr_int64_t value)
@@ -227,24 +419,24 @@ static int parse_int64(const char *text, apr_int64_t *value)
     return errno == 0 && end != NULL && *end == '\0';
 }
 
-apr_status_t orm_store_load(request_rec *r, orm_conn_t *conn, const char *id,
+apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
                             apr_int64_t now_ms, orm_row_t **row)
 {
-    const ap_dbd_t *dbd = conn->dbd;
+    request_rec *r = conn->r;
+    const ap_dbd_t *dbd;
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *dbrow = NULL;
-    int err;
+    const char *args[2], *errmsg = NULL;
 
     *row = NULL;
-    err = apr_dbd_pvselect(dbd->driver, r->pool, dbd->handle, &res,
-                           conn->stmt[ORM_STMT_LOAD], 1, id,
-                           int64_text(r->pool, now_ms));
-    if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0106)
-                      "loading session %.*s failed: %s", ID_PREFIX_LEN, id,
-                      dbd_error_text(dbd, err));
+    args[0] = id;
+    args[1] = int64_text(r->pool, now_ms);
+    if (run(conn, ORM_STMT_LOAD, 2, args, NULL, &res, &errmsg)) {
+        report_failure(r, conn->store, 0, "loading session %.*s failed: %s",
+                       ID_PREFIX_LEN, id, errmsg);
         return APR_EGENERAL;
     }
+    dbd = conn->dbd;
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, -1) == 0) {
         orm_row_t *found;
 
@@ -265,82 +457,162 @@ apr_status_t orm_store_load(request_rec *r, orm_conn_t *conn, const char *id,
                           "as absent", ID_PREFIX_LEN, id);
             continue;
         }
+        found->data = apr_pstrdup(r->pool, found->data);
+        if (found->user_name) {
+            found->user_name = apr_pstrdup(r->pool, found->user_name);
+        }
         *row = found;
     }
     return APR_SUCCESS;
 }
 
-static apr_status_t save_portable(request_rec *r, orm_conn_t *conn,
-                                  const char *id, const orm_row_t *row,
-                                  const char *created, const char *updated)
+static apr_status_t write_failed(orm_conn_t *conn, const char *id,
+                                 const char *errmsg)
 {
-    const ap_dbd_t *dbd = conn->dbd;
-    const char *expires = int64_text(r->pool, row->expires_at_ms);
-    apr_dbd_transaction_t *txn = NULL;
-    int err, nrows = 0;
-
-    if ((err = apr_dbd_transaction_start(dbd->driver, r->pool, dbd->handle,
-                                         &txn)) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0110)
-                      "starting the transaction to save session %.*s "
-                      "failed: %s", ID_PREFIX_LEN, id,
-                      dbd_error_text(dbd, err));
-        return APR_EGENERAL;
-    }
-    err = apr_dbd_pvquery(dbd->driver, r->pool, dbd->handle, &nrows,
-                          conn->stmt[ORM_STMT_UPDATE], row->data, expires,
-                          row->user_name, updated, id);
-    if (!err && nrows == 0) {
-        err = apr_dbd_pvquery(dbd->driver, r->pool, dbd->handle, &nrows,
-                              conn->stmt[ORM_STMT_INSERT], id, row->data,
-                              expires, row->user_name, created, updated);
-    }
-    if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0107)
-                      "saving session %.*s failed: %s", ID_PREFIX_LEN, id,
-                      dbd_error_text(dbd, err));
-    }
-    /* an error inside marks the transaction, so this rolls it back */
-    apr_dbd_transaction_end(dbd->driver, r->pool, txn);
-    return err ? APR_EGENERAL : APR_SUCCESS;
+    report_failure(conn->r, conn->store, 0, "saving session %.*s failed: %s",
+                   ID_PREFIX_LEN, id, errmsg);
+    return APR_EGENERAL;
 }
 
-apr_status_t orm_store_save(request_rec *r, orm_conn_t *conn, const char *id,
-                            const orm_row_t *row, apr_int64_t created_at_ms)
+static apr_status_t begin(orm_conn_t *conn, const char *id)
 {
-    const ap_dbd_t *dbd = conn->dbd;
-    const char *created = int64_text(r->pool, created_at_ms);
-    const char *updated = int64_text(r->pool, row->updated_at_ms);
-    int err, nrows = 0;
-
-    if (conn->stmt[ORM_STMT_UPSERT] == NULL) {
-        return save_portable(r, conn, id, row, created, updated);
-    }
-    err = apr_dbd_pvquery(dbd->driver, r->pool, dbd->handle, &nrows,
-                          conn->stmt[ORM_STMT_UPSERT], id, row->data,
-                          int64_text(r->pool, row->expires_at_ms),
-                          row->user_name, created, updated);
+    int err = apr_dbd_transaction_start(conn->dbd->driver, conn->r->pool,
+                                        conn->dbd->handle, &conn->txn);
     if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0107)
-                      "saving session %.*s failed: %s", ID_PREFIX_LEN, id,
-                      dbd_error_text(dbd, err));
-        return APR_EGENERAL;
+        conn->txn = NULL;
+        return write_failed(conn, id, dbd_error_text(conn->dbd, err));
     }
     return APR_SUCCESS;
 }
 
-apr_status_t orm_store_remove(request_rec *r, orm_conn_t *conn,
-                              const char *id)
+/* Commits, or rolls back when a statement inside failed or rollback is
+ * asked for. */
+static void end(orm_conn_t *conn, int rollback)
 {
-    const ap_dbd_t *dbd = conn->dbd;
-    int err, nrows = 0;
+    if (rollback) {
+        apr_dbd_transaction_mode_set(conn->dbd->driver, conn->txn,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+    }
+    apr_dbd_transaction_end(conn->dbd->driver, conn->r->pool, conn->txn);
+    conn->txn = NULL;
+}
 
-    err = apr_dbd_pvquery(dbd->driver, r->pool, dbd->handle, &nrows,
-                          conn->stmt[ORM_STMT_REMOVE], id);
-    if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0108)
-                      "deleting session %.*s failed: %s", ID_PREFIX_LEN, id,
-                      dbd_error_text(dbd, err));
+apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
+                            const orm_row_t *row, apr_int64_t created_at_ms)
+{
+    apr_pool_t *pool = conn->r->pool;
+    const char *expires = int64_text(pool, row->expires_at_ms);
+    const char *updated = int64_text(pool, row->updated_at_ms);
+    const char *created = int64_text(pool, created_at_ms);
+    const char *errmsg = NULL;
+    const char *args[6];
+    int nrows = 0;
+
+    if (conn->stmt[ORM_STMT_UPSERT]) {
+        args[0] = id; args[1] = row->data; args[2] = expires;
+        args[3] = row->user_name; args[4] = created; args[5] = updated;
+        if (run(conn, ORM_STMT_UPSERT, 6, args, &nrows, NULL, &errmsg)) {
+            return write_failed(conn, id, errmsg);
+        }
+        return APR_SUCCESS;
+    }
+    /* portable: update, and insert when there was nothing to update */
+    if (begin(conn, id) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    args[0] = row->data; args[1] = expires; args[2] = row->user_name;
+    args[3] = updated; args[4] = id;
+    if (run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg) == 0
+        && nrows == 0) {
+        args[0] = id; args[1] = row->data; args[2] = expires;
+        args[3] = row->user_name; args[4] = created; args[5] = updated;
+        run(conn, ORM_STMT_INSERT, 6, args, &nrows, NULL, &errmsg);
+    }
+    end(conn, errmsg != NULL);
+    return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
+}
+
+apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
+                                 const orm_row_t *row, apr_int64_t version,
+                                 int *matched)
+{
+    apr_pool_t *pool = conn->r->pool;
+    const char *errmsg = NULL;
+    const char *args[6];
+    int nrows = 0;
+
+    args[0] = row->data;
+    args[1] = int64_text(pool, row->expires_at_ms);
+    args[2] = row->user_name;
+    args[3] = int64_text(pool, row->updated_at_ms);
+    args[4] = id;
+    args[5] = int64_text(pool, version);
+    if (run(conn, ORM_STMT_UPDATE_IF, 6, args, &nrows, NULL, &errmsg)) {
+        return write_failed(conn, id, errmsg);
+    }
+    /* updated_at always changes, so MySQL's "rows changed" is "rows
+     * matched" here: 0 means the row moved on or went away */
+    *matched = nrows > 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
+                             apr_int64_t now_ms, orm_store_merge_fn *merge,
+                             void *baton, int *found)
+{
+    request_rec *r = conn->r;
+    const ap_dbd_t *dbd;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *dbrow = NULL;
+    const char *stored = NULL, *errmsg = NULL;
+    apr_int64_t stored_version = 0;
+    const char *args[5];
+    int nrows = 0;
+
+    *found = 0;
+    if (begin(conn, id) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    args[0] = id;
+    args[1] = int64_text(r->pool, now_ms);
+    if (run(conn, ORM_STMT_LOCK, 2, args, NULL, &res, &errmsg) == 0) {
+        dbd = conn->dbd;
+        while (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, -1) == 0) {
+            if (stored == NULL) {
+                const char *data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
+                stored = apr_pstrdup(r->pool, data ? data : "");
+                if (!parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 1),
+                                 &stored_version)) {
+                    stored_version = 0;
+                }
+            }
+        }
+    }
+    if (errmsg == NULL && stored != NULL) {
+        *found = 1;
+        row->data = merge(baton, r->pool, stored);
+        if (row->updated_at_ms <= stored_version) {
+            row->updated_at_ms = stored_version + 1;  /* a newer version */
+        }
+        args[0] = row->data;
+        args[1] = int64_text(r->pool, row->expires_at_ms);
+        args[2] = row->user_name;
+        args[3] = int64_text(r->pool, row->updated_at_ms);
+        args[4] = id;
+        run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg);
+    }
+    end(conn, errmsg != NULL || stored == NULL);
+    return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
+}
+
+apr_status_t orm_store_remove(orm_conn_t *conn, const char *id)
+{
+    const char *errmsg = NULL;
+    int nrows = 0;
+
+    if (run(conn, ORM_STMT_REMOVE, 1, &id, &nrows, NULL, &errmsg)) {
+        report_failure(conn->r, conn->store, 0, "deleting session %.*s "
+                       "failed: %s", ID_PREFIX_LEN, id, errmsg);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;

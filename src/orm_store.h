@@ -1,8 +1,11 @@
 /**
  * The store: one table reached through mod_dbd. It owns the generated SQL
  * for every dialect, prepares it on each pooled connection the first time
- * that connection is used (creating the table first if allowed), and runs
- * the load, save and remove statements. No SQL text lives outside orm_sql.c.
+ * that connection is used (creating the table first if allowed), runs the
+ * statements, and recovers a connection the database dropped (re-preparing
+ * on the reconnected handle). While the database cannot be reached, requests
+ * skip it for SessionORMRetryAfter seconds, and failures are logged once per
+ * outage across all children. No SQL text lives outside orm_sql.c.
  */
 #ifndef ORM_STORE_H
 #define ORM_STORE_H
@@ -20,14 +23,26 @@ typedef enum {
     ORM_STMT_UPDATE,
     ORM_STMT_INSERT,
     ORM_STMT_REMOVE,
+    ORM_STMT_UPDATE_IF,
+    ORM_STMT_LOCK,
     ORM_STMT_COUNT
 } orm_stmt_e;
+
+/** Per store, in memory shared by all children (post_config). */
+typedef struct {
+    apr_uint32_t failing;       /* a failure was logged; success clears it */
+    apr_uint32_t retry_at;      /* epoch seconds: skip the database until */
+    apr_uint32_t failing_since; /* epoch seconds of the first failure */
+} orm_store_shared_t;
 
 typedef struct {
     const char *table;                      /* for log messages */
     int create_schema;
     orm_sql_t *sql[ORM_DIALECT_COUNT];
     const char *labels[ORM_STMT_COUNT];     /* unique per store */
+    apr_int64_t retry_seconds;
+    apr_int64_t timeout_seconds;
+    orm_store_shared_t *shared;             /* NULL until post_config */
     /* the expiry sweep */
     orm_admin_sql_t *admin[ORM_DIALECT_COUNT];
     const char *sweep_label;
@@ -37,9 +52,12 @@ typedef struct {
 
 /** A connection acquired for this request, with our statements prepared. */
 typedef struct {
+    request_rec *r;
+    const orm_store_t *store;
     ap_dbd_t *dbd;
     const orm_sql_t *sql;
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
+    apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
 } orm_conn_t;
 
 /** A stored session as read back. */
@@ -55,6 +73,10 @@ typedef struct {
 orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                               int seq);
 
+/** Gives each store its slot of memory shared by all children. */
+apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
+                             orm_store_t **stores, int count);
+
 /** The statement filed under label on this connection, prepared from sql
  *  the first time; on failure *errmsg holds the driver's message. */
 apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
@@ -67,21 +89,39 @@ int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
                            const orm_store_t *store);
 
 /** Acquires the request's connection from mod_dbd and makes sure the table
- *  exists and our statements are prepared on it. */
+ *  exists and our statements are prepared on it. APR_EAGAIN without trying
+ *  while the database is known to be down. */
 apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
                                orm_conn_t *conn);
 
 /** The live row with this id, or *row = NULL when there is none (unknown,
  *  or expired at now_ms). */
-apr_status_t orm_store_load(request_rec *r, orm_conn_t *conn, const char *id,
+apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
                             apr_int64_t now_ms, orm_row_t **row);
 
-/** Inserts or replaces the row; created_at_ms is used only for a new row. */
-apr_status_t orm_store_save(request_rec *r, orm_conn_t *conn, const char *id,
+/** Inserts the row, or replaces one with the same id; created_at_ms is used
+ *  only for a new row. */
+apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
                             const orm_row_t *row, apr_int64_t created_at_ms);
 
+/** Rewrites the row only if it still carries version (its updated_at when
+ *  loaded); *matched says whether it did. */
+apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
+                                 const orm_row_t *row, apr_int64_t version,
+                                 int *matched);
+
+/** Computes the data to store from the data stored now. */
+typedef const char *orm_store_merge_fn(void *baton, apr_pool_t *pool,
+                                       const char *stored_data);
+
+/** In one transaction: locks the live row, asks merge for the data to
+ *  write, writes it with row's other fields (its updated_at raised above the
+ *  stored one). *found = 0, nothing written, when there is no live row. */
+apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
+                             apr_int64_t now_ms, orm_store_merge_fn *merge,
+                             void *baton, int *found);
+
 /** Deletes the row; no row is not an error. */
-apr_status_t orm_store_remove(request_rec *r, orm_conn_t *conn,
-                              const char *id);
+apr_status_t orm_store_remove(orm_conn_t *conn, const char *id);
 
 #endif

@@ -76,9 +76,6 @@ static const command_rec session_orm_cmds[] = {
                   RSRC_CONF,
                   "seconds requests skip a database that failed to connect, "
                   "and the 503's Retry-After (default 2)"),
-    AP_INIT_TAKE1("SessionORMTimeout", orm_cmd_timeout, NULL, RSRC_CONF,
-                  "seconds an SQLite statement waits for a busy database "
-                  "(default 5)"),
     { NULL }
 };
 

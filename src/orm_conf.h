@@ -19,7 +19,6 @@
 #define ORM_DEFAULT_SWEEP_BATCH   1000
 #define ORM_MAX_SWEEP_BATCH       100000
 #define ORM_DEFAULT_RETRY_SECONDS 2
-#define ORM_DEFAULT_TIMEOUT_SECONDS 5
 #define ORM_DEFAULT_GRACE_SECONDS 5
 
 /** What a request gets while the database cannot be reached. */
@@ -60,7 +59,6 @@ typedef struct {
     int sweep_batch;                /* ORM_UNSET or rows per DELETE */
     apr_int64_t retry_seconds;      /* ORM_UNSET or how long requests skip
                                      * an unreachable database */
-    apr_int64_t timeout_seconds;    /* ORM_UNSET or the SQLite busy wait */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */
@@ -92,6 +90,5 @@ int orm_server_portable_sql(const orm_server_conf_t *conf);     /* Off */
 apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf); /* 300 */
 int orm_server_sweep_batch(const orm_server_conf_t *conf);      /* 1000 */
 apr_int64_t orm_server_retry_seconds(const orm_server_conf_t *conf); /* 2 */
-apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf); /* 5 */
 
 #endif

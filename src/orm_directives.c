@@ -262,11 +262,3 @@ const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
 
     return err ? directive_error(cmd, err) : NULL;
 }
-
-const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    const char *err = orm_seconds_parse(cmd->pool, arg, 1, 3600,
-                                        &server_conf(cmd)->timeout_seconds);
-
-    return err ? directive_error(cmd, err) : NULL;
-}

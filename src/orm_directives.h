@@ -34,6 +34,6 @@ const char *orm_cmd_max_size(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
                                  const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
-const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
+
 
 #endif

@@ -43,7 +43,6 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     store->table = orm_schema_table(&conf->schema);
     store->create_schema = orm_server_create_schema(conf);
     store->retry_seconds = orm_server_retry_seconds(conf);
-    store->timeout_seconds = orm_server_timeout_seconds(conf);
     store->sweep_seconds = orm_server_sweep_seconds(conf);
     store->sweep_batch = orm_server_sweep_batch(conf);
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
@@ -238,18 +237,25 @@ static int run_setting(orm_conn_t *conn, const char *sql)
     return 0;
 }
 
-/* SQLite connections wait for a busy database instead of failing at once,
- * and use write-ahead logging so readers never wait for a writer (a setting
- * of the database file: once set, every connection has it). */
+/* SQLite: write-ahead logging, so readers never wait for a writer (a
+ * setting of the database file: once set, every connection has it), and a
+ * short busy wait inside each step. apr_dbd's SQLite driver runs every step
+ * under one lock per process and retries a busy step itself (15 times,
+ * 100 ms apart) with that lock released; a long busy_timeout would hold the
+ * lock while waiting for a writer that may need it to finish. */
+#define SQLITE_BUSY_WAIT_MS 25
+
 static void tune_connection(orm_conn_t *conn)
 {
     if (conn->sql->dialect != ORM_DIALECT_SQLITE) {
         return;
     }
-    run_setting(conn, apr_psprintf(conn->r->pool, "PRAGMA busy_timeout = %"
-                                   APR_INT64_T_FMT,
-                                   conn->store->timeout_seconds * 1000));
+    run_setting(conn, apr_psprintf(conn->r->pool, "PRAGMA busy_timeout = %d",
+                                   SQLITE_BUSY_WAIT_MS));
     run_setting(conn, "PRAGMA journal_mode = WAL");
+    /* with WAL, NORMAL survives a crash of httpd intact; only a power cut
+     * can lose the last commits, and no fsync stalls each write */
+    run_setting(conn, "PRAGMA synchronous = NORMAL");
 }
 
 apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,

@@ -41,7 +41,6 @@ typedef struct {
     orm_sql_t *sql[ORM_DIALECT_COUNT];
     const char *labels[ORM_STMT_COUNT];     /* unique per store */
     apr_int64_t retry_seconds;
-    apr_int64_t timeout_seconds;
     orm_store_shared_t *shared;             /* NULL until post_config */
     /* the expiry sweep */
     orm_admin_sql_t *admin[ORM_DIALECT_COUNT];

@@ -1,0 +1,662 @@
+#!/usr/bin/env python3
+"""Benchmarks for mod_session_orm, run on demand (not part of make check).
+
+Every figure is measured in the same run as the figures it is compared with:
+the same httpd binary, MPM, probe handler, machine and load generator (wrk),
+with databases this script starts itself in a temporary directory and httpd
+listening on loopback only. Absolute numbers depend on the machine; the
+ratios are the result.
+
+  bench/run compare   providers x workloads x databases (issue: performance)
+  bench/run sweep     purge rate on 1M expired + 100k live rows, and request
+                      latency with and without a sweep running
+  bench/run outage    1M requests over 200 sessions, database restarted twice
+  bench/run memory    httpd children's resident size from 100k to 1M requests
+
+Results go to bench/out/ (text table, CSV, PNG chart where gnuplot exists).
+"""
+
+import argparse
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "t", "e2e"))
+
+import ormharness as H  # noqa: E402
+
+H.STD_MODULES.setdefault("session_dbd", ("session_dbd_module",
+                                         "mod_session_dbd.so"))
+if "session_dbd" not in H.MODULE_ORDER:
+    H.MODULE_ORDER.append("session_dbd")
+
+OUT = os.environ.get("ORM_BENCH_OUT", os.path.join(HERE, "out"))
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+LUA = os.path.join(HERE, "session.lua")
+CONNECTIONS = 16
+THREADS = 2
+COOKIE = "session"
+
+# Bigger than the tests' defaults: 16 connections must not queue in httpd.
+MPM_BENCH = {
+    "event": """
+StartServers 2
+ServerLimit 8
+ThreadsPerChild 25
+MaxRequestWorkers 100
+MinSpareThreads 25
+MaxSpareThreads 75
+MaxConnectionsPerChild 0
+""",
+    "prefork": """
+StartServers 16
+MinSpareServers 16
+MaxSpareServers 32
+ServerLimit 64
+MaxRequestWorkers 64
+MaxConnectionsPerChild 0
+""",
+}
+
+# mod_session_dbd as its manual prescribes (per dialect only where the
+# column types must differ).
+DBD_TABLE = {
+    "sqlite": "CREATE TABLE session (key VARCHAR(50) PRIMARY KEY, "
+              "value TEXT, expiry BIGINT)",
+    "pgsql": "CREATE TABLE session (key VARCHAR(50) PRIMARY KEY, "
+             "value TEXT, expiry BIGINT)",
+    "mysql": "CREATE TABLE session (`key` VARCHAR(50) PRIMARY KEY, "
+             "value MEDIUMTEXT, expiry BIGINT)",
+}
+DBD_SQL = """
+DBDPrepareSQL "delete from session where {k} = %s" deletesession
+DBDPrepareSQL "update session set value = %s, expiry = %lld, {k} = %s where {k} = %s" updatesession
+DBDPrepareSQL "insert into session (value, expiry, {k}) values (%s, %lld, %s)" insertsession
+DBDPrepareSQL "select value from session where {k} = %s and (expiry = 0 or expiry > %lld)" selectsession
+DBDPrepareSQL "delete from session where expiry != 0 and expiry < %lld" cleansession
+SessionDBDCookieName {cookie} path=/
+"""
+
+WORKLOADS = ["read", "sliding", "write", "new", "large", "rows1m"]
+WORKLOAD_TEXT = {
+    "read": "read a key",
+    "sliding": "read, SessionMaxAge 1800",
+    "write": "change a key every request",
+    "new": "no cookie: a new session per request",
+    "large": "read, 16 KiB session",
+    "rows1m": "read, 1,000,000 rows in the table",
+}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------
+# wrk
+
+def parse_duration(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        return None
+    value = float(m.group(1))
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[
+        m.group(2)]
+
+
+def run_wrk(port, duration, path, cookies=(), vary=False, connections=None):
+    """Runs wrk; returns dict(rps, p50, p99 (ms), requests, non2xx,
+    socket_errors)."""
+    env = dict(os.environ)
+    env["ORM_PATH"] = path
+    env["ORM_VARY"] = "1" if vary else ""
+    cookie_file = None
+    if cookies:
+        fd, cookie_file = tempfile.mkstemp(prefix="orm-cookies-")
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(cookies) + "\n")
+        env["ORM_COOKIES"] = cookie_file
+    args = [WRK, "-t%d" % THREADS, "-c%d" % (connections or CONNECTIONS),
+            "-d%ds" % duration, "--latency", "-s", LUA,
+            "http://127.0.0.1:%d" % port]
+    try:
+        out = subprocess.run(args, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT,
+                             universal_newlines=True,
+                             timeout=duration + 60).stdout
+    finally:
+        if cookie_file:
+            os.unlink(cookie_file)
+    res = {"rps": 0.0, "p50": None, "p99": None, "requests": 0,
+           "non2xx": 0, "socket_errors": 0, "raw": out}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if m:
+        res["rps"] = float(m.group(1))
+    m = re.search(r"(\d+) requests in", out)
+    if m:
+        res["requests"] = int(m.group(1))
+    for pct, key in (("50", "p50"), ("99", "p99")):
+        m = re.search(r"^\s+%s(?:\.000)?%%\s+(\S+)" % pct, out, re.M)
+        if m:
+            res[key] = parse_duration(m.group(1))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        res["non2xx"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                  r"timeout (\d+)", out)
+    if m:
+        res["socket_errors"] = sum(int(x) for x in m.groups())
+    return res
+
+
+# --------------------------------------------------------------------------
+# providers
+
+class Bench:
+    def __init__(self, tmp, dbs):
+        self.tmp = tmp
+        self.session = H.Session(tmp)
+        self.factory = H.HttpdFactory(os.path.join(tmp, "httpd"),
+                                      self.session)
+        os.makedirs(self.factory.workdir, exist_ok=True)
+        os.chmod(self.factory.workdir, 0o755)
+        self.servers = {}
+        for kind in dbs:
+            log("starting %s ..." % kind)
+            self.servers[kind] = {"sqlite": H.SqliteServer,
+                                  "pgsql": H.PgServer,
+                                  "mysql": H.MysqlServer}[kind](tmp)
+
+    def close(self):
+        self.factory.stop_all()
+        for server in self.servers.values():
+            try:
+                server.stop()
+            except Exception as e:  # keep stopping the others
+                log("stopping a database failed: %s" % e)
+
+    def httpd(self, provider, db, workload, mpm="event", extra=""):
+        """Starts httpd for one provider on one (fresh) database."""
+        maxage = "SessionMaxAge 1800" if workload == "sliding" else ""
+        mods = ["authz_core", "session", "probe"]
+        if provider == "none":
+            body = ""
+        elif provider == "cookie":
+            mods.append("session_cookie")
+            body = "Session On\nSessionCookieName %s path=/\n%s" % (
+                COOKIE, maxage)
+        elif provider == "dbd":
+            mods += ["dbd", "session_dbd"]
+            db.sql(DBD_TABLE[db_kind(db)])
+            body = "%s\nSession On\n%s\n%s" % (
+                db.dbd_conf(), maxage,
+                DBD_SQL.format(k="`key`" if db_kind(db) == "mysql" else "key",
+                               cookie=COOKIE))
+        else:
+            mods += ["dbd", "orm"]
+            body = "%s\nSession On\nSessionORMCookieName %s\n%s" % (
+                db.dbd_conf(), COOKIE, maxage)
+            if workload == "sliding":
+                body += "\nSessionORMTouchInterval 60"
+        body = (MPM_BENCH[mpm] + "\nLimitRequestFieldSize 65536\n"
+                "LimitRequestLine 65536\n" + body + "\n" + extra +
+                "\n<Location /probe>\n    SetHandler session-probe\n"
+                "</Location>\n")
+        h = self.factory.new(body, name="%s-%s-%s" % (
+            provider, db_kind(db) if db else "none", workload),
+            mpm=mpm, modules=mods)
+        return h.start()
+
+
+def db_kind(db):
+    if db is None:
+        return "none"
+    return {"SqliteDatabase": "sqlite", "PgDatabase": "pgsql",
+            "MysqlDatabase": "mysql"}[type(db).__name__]
+
+
+def make_sessions(h, n, size=None):
+    """n sessions with key k set (16 KiB when size); returns Cookie values."""
+    cookies = []
+    for i in range(n):
+        path = ("/probe?op=big&key=k&size=%d" % size) if size else \
+            "/probe?op=set&key=k&value=v%d" % i
+        r = h.get(path)
+        assert r.status == 200, r
+        sc = [c for c in r.cookies() if c.name == COOKIE]
+        assert sc, "no session cookie from %s: %r" % (h.name, r)
+        cookies.append("%s=%s" % (COOKIE, sc[-1].value))
+    return cookies
+
+
+def count_error_lines(h, mark):
+    lines = [l for l in h.log_since(mark)
+             if re.search(r"\[[a-z_]*:(error|crit|alert|emerg)\]", l)]
+    if lines and os.environ.get("ORM_BENCH_VERBOSE"):
+        log("\n".join(lines[:5]))
+    return len(lines)
+
+
+def insert_series(db, count, cols, row):
+    """Inserts count rows into session; row(x, cat) gives the select list
+    for row number x, cat(a, b) concatenates strings in the dialect."""
+    kind = db_kind(db)
+    if kind == "sqlite":
+        db.sql("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c "
+               "WHERE x < %d) INSERT INTO session (%s) SELECT %s FROM c"
+               % (count, cols, row("x", lambda a, b: "%s || %s" % (a, b))))
+    elif kind == "pgsql":
+        db.sql("INSERT INTO session (%s) SELECT %s FROM generate_series(1, "
+               "%d) AS g(x)" % (cols, row("x", lambda a, b: "%s || %s"
+                                          % (a, b)), count))
+    else:
+        # MariaDB's recursive CTE is slow past a few 100k rows: 1000 x 1000
+        db.sql("CREATE TABLE IF NOT EXISTS seq1000 (x INT PRIMARY KEY)")
+        db.sql("INSERT IGNORE INTO seq1000 (x) WITH RECURSIVE c(x) AS "
+               "(SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000) "
+               "SELECT x FROM c")
+        db.sql("INSERT INTO session (%s) SELECT %s FROM (SELECT "
+               "(a.x - 1) * 1000 + b.x AS x FROM seq1000 a, seq1000 b) AS t "
+               "WHERE x <= %d" % (cols, row("x", lambda a, b:
+                                           "CONCAT(%s, %s)" % (a, b)),
+                                  count))
+
+
+FAR_MS = 4102444800000          # 2100-01-01
+
+
+def prefill(db, provider, rows):
+    """rows extra live, unrelated sessions in the table."""
+    if provider == "orm":
+        insert_series(db, rows, "id, data, expires_at, user_name, "
+                      "created_at, updated_at",
+                      lambda x, cat: "%s, 'k=v', %d, NULL, 1, 1"
+                      % (cat("'f'", x), FAR_MS))
+    else:
+        key = "`key`" if db_kind(db) == "mysql" else "key"
+        insert_series(db, rows, "%s, value, expiry" % key,
+                      lambda x, cat: "%s, 'k=v', %d"
+                      % (cat("'f'", x), FAR_MS * 1000))
+
+
+def compare(args):
+    bench = Bench(args.tmp, args.dbs)
+    results = []
+    try:
+        combos = [("none", None), ("cookie", None)]
+        for kind in args.dbs:
+            combos += [("dbd", kind), ("orm", kind)]
+        for workload in args.workloads:
+            for provider, kind in combos:
+                if provider in ("none", "cookie") and workload == "rows1m":
+                    continue
+                if provider == "none" and workload not in ("read", "new"):
+                    continue
+                db = bench.servers[kind].new_database() if kind else None
+                if workload == "rows1m" and provider in ("dbd", "orm"):
+                    h = bench.httpd(provider, db, workload)
+                    make_sessions(h, 1)          # the table exists now
+                    log("  prefilling 1,000,000 rows (%s, %s) ..."
+                        % (provider, kind))
+                    prefill(db, provider, 1000000)
+                else:
+                    h = bench.httpd(provider, db, workload)
+                res = measure(h, provider, workload, args.duration)
+                res.update(provider=provider, db=kind or "-",
+                           workload=workload)
+                results.append(res)
+                log("%-8s %-7s %-7s %9.0f req/s  p99 %7.2f ms  non-2xx %d  "
+                    "errors %d  error-log %d" % (
+                        workload, provider, kind or "-", res["rps"],
+                        res["p99"] or -1, res["non2xx"],
+                        res["socket_errors"], res["log_errors"]))
+                h.stop()
+    finally:
+        bench.close()
+    report_compare(results, args)
+
+
+def measure(h, provider, workload, duration):
+    cookies = []
+    path = "/probe?op=get&key=k"
+    vary = False
+    if provider != "none":
+        if workload in ("read", "sliding", "rows1m"):
+            cookies = make_sessions(h, CONNECTIONS)
+        elif workload == "large":
+            cookies = make_sessions(h, CONNECTIONS, size=16384)
+        elif workload == "write":
+            cookies = make_sessions(h, CONNECTIONS)
+            path = "/probe?op=set&key=k&value="
+            vary = True
+        elif workload == "new":
+            path = "/probe?op=set&key=k&value=v"
+    # a short warm-up fills connection pools and prepares statements
+    run_wrk(h.port, 2, path, cookies, vary)
+    mark = h.log_mark()
+    res = run_wrk(h.port, duration, path, cookies, vary)
+    res["log_errors"] = count_error_lines(h, mark)
+    return res
+
+
+def report_compare(results, args):
+    os.makedirs(OUT, exist_ok=True)
+    by = {(r["workload"], r["provider"], r["db"]): r for r in results}
+    lines = ["mod_session_orm benchmark: %d connections, %d wrk threads, "
+             "%d s per run, event MPM, one run" % (CONNECTIONS, THREADS,
+                                                   args.duration),
+             "",
+             "%-8s %-7s %-7s %10s %9s %9s %8s %8s %7s %7s" % (
+                 "workload", "provider", "db", "req/s", "p50 ms", "p99 ms",
+                 "x dbd", "x cookie", "failed", "errlog")]
+    for r in results:
+        dbd = by.get((r["workload"], "dbd", r["db"]))
+        cookie = by.get((r["workload"], "cookie", "-"))
+        x_dbd = (r["rps"] / dbd["rps"]) if dbd and dbd["rps"] else None
+        x_cookie = (r["rps"] / cookie["rps"]) if cookie and cookie["rps"] \
+            else None
+        if r["workload"] == "rows1m":
+            base = by.get(("read", r["provider"], r["db"]))
+            x_cookie = (r["rps"] / base["rps"]) if base and base["rps"] \
+                else None     # for rows1m: ratio to the empty-table read
+        r["x_dbd"], r["x_cookie"] = x_dbd, x_cookie
+        lines.append("%-8s %-7s %-7s %10.0f %9s %9s %8s %8s %7d %7d" % (
+            r["workload"], r["provider"], r["db"], r["rps"],
+            "%.2f" % r["p50"] if r["p50"] is not None else "-",
+            "%.2f" % r["p99"] if r["p99"] is not None else "-",
+            "%.2f" % x_dbd if x_dbd else "-",
+            "%.2f" % x_cookie if x_cookie else "-",
+            r["non2xx"] + r["socket_errors"], r["log_errors"]))
+    lines.append("")
+    lines.append("x dbd: req/s over mod_session_dbd on the same database; "
+                 "x cookie: over mod_session_cookie (for rows1m: over the "
+                 "same provider's read on an empty table).")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(OUT, "compare.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(OUT, "compare.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["workload", "provider", "db", "rps", "p50_ms", "p99_ms",
+                    "x_dbd", "x_cookie", "failed", "error_log_lines"])
+        for r in results:
+            w.writerow([r["workload"], r["provider"], r["db"],
+                        "%.1f" % r["rps"], r["p50"], r["p99"], r["x_dbd"],
+                        r["x_cookie"], r["non2xx"] + r["socket_errors"],
+                        r["log_errors"]])
+    chart(results)
+    print()
+    print(text)
+
+
+def chart(results):
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        log("gnuplot not found: no chart (apt-get install gnuplot-nox)")
+        return
+    data = os.path.join(OUT, "compare.dat")
+    labels = []
+    with open(data, "w") as f:
+        for i, r in enumerate(results):
+            label = "%s %s%s" % (r["workload"], r["provider"],
+                                 "" if r["db"] == "-" else "/" + r["db"])
+            labels.append(label)
+            f.write('%d "%s" %.1f %s\n' % (i, label, r["rps"],
+                                           r["p99"] or 0))
+    script = """
+set terminal pngcairo size 1800,900 font ",9"
+set output "{out}"
+set multiplot layout 2,1 title "mod_session_orm benchmark (one run, 16 connections)"
+set style fill solid 0.7
+set boxwidth 0.8
+set xtics rotate by -60 left
+set grid ytics
+set ylabel "requests/s"
+plot "{data}" using 1:3:xtic(2) with boxes notitle lc rgb "#3060a0"
+set ylabel "p99 latency (ms)"
+plot "{data}" using 1:4:xtic(2) with boxes notitle lc rgb "#a04030"
+unset multiplot
+""".format(out=os.path.join(OUT, "compare.png"), data=data)
+    res = subprocess.run([gnuplot], input=script, universal_newlines=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if res.returncode != 0:
+        # pngcairo may be missing: fall back to the plain png terminal
+        script = script.replace("pngcairo", "png")
+        subprocess.run([gnuplot], input=script, universal_newlines=True)
+    log("chart: %s" % os.path.join(OUT, "compare.png"))
+
+
+# --------------------------------------------------------------------------
+# sweep: purge rate and latency while sweeping
+
+def sweep(args):
+    bench = Bench(args.tmp, args.dbs)
+    tool = os.path.join(H.builddir(), "session-orm")
+    lines = ["expiry sweep: 1,000,000 expired + 100,000 live rows", ""]
+    try:
+        for kind in args.dbs:
+            db = bench.servers[kind].new_database()
+            h = bench.httpd("orm", db, "read",
+                            extra="SessionORMSweepInterval 0")
+            cookies = make_sessions(h, CONNECTIONS)
+            fill_expired(db, 1000000, 100000)
+            conn = db.dbd_conf()
+            driver = re.search(r"DBDriver (\S+)", conn).group(1)
+            params = re.search(r'DBDParams "?([^"\n]*)"?', conn).group(1)
+            t0 = time.time()
+            res = subprocess.run([tool, "--driver", driver, "--params",
+                                  params, "purge", "--pause", "0"],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT,
+                                 universal_newlines=True)
+            elapsed = time.time() - t0
+            m = re.search(r"removed (\d+)", res.stdout)
+            removed = int(m.group(1)) if m else 0
+            lines.append("%-7s purge: %d rows in %.1f s = %.0f rows/s "
+                         "(exit %d)" % (kind, removed, elapsed,
+                                        removed / elapsed, res.returncode))
+            log(lines[-1])
+            # latency without a sweep
+            base = run_wrk(h.port, args.duration, "/probe?op=get&key=k",
+                           cookies)
+            h.stop()
+            # latency while the module's sweep removes 1M expired rows
+            fill_expired(db, 1000000, 0, tag="b")
+            h = bench.httpd("orm", db, "read",
+                            extra="SessionORMSweepInterval 1\n"
+                                  "LogLevel info")
+            cookies2 = make_sessions(h, CONNECTIONS)
+            time.sleep(1.5)     # let the sweep start
+            during = run_wrk(h.port, args.duration, "/probe?op=get&key=k",
+                             cookies2)
+            left = db.count("session", "expires_at <= 500")
+            lines.append("%-7s read latency p50/p99: no sweep %.2f/%.2f ms "
+                         "(%.0f req/s); sweeping %.2f/%.2f ms (%.0f req/s); "
+                         "expired rows left after %d s: %d" % (
+                             kind, base["p50"] or -1, base["p99"] or -1,
+                             base["rps"], during["p50"] or -1,
+                             during["p99"] or -1, during["rps"],
+                             args.duration, left))
+            log(lines[-1])
+            h.stop()
+    finally:
+        bench.close()
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "sweep.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def fill_expired(db, expired, live, tag="a"):
+    """expired rows (expired long ago) and live ones, in the orm table."""
+    cols = "id, data, expires_at, user_name, created_at, updated_at"
+    for count, prefix, expires in ((expired, "e" + tag, 500),
+                                   (live, "l" + tag, FAR_MS)):
+        if count:
+            insert_series(db, count, cols,
+                          lambda x, cat: "%s, 'k=v', %d, NULL, 1, 1"
+                          % (cat("'%s'" % prefix, x), expires))
+
+
+# --------------------------------------------------------------------------
+# outage: 1M requests over 200 sessions, database restarted twice
+
+def outage(args):
+    bench = Bench(args.tmp, [k for k in args.dbs if k != "sqlite"])
+    lines = ["load with database restarts: %d requests over 200 sessions"
+             % args.requests, ""]
+    try:
+        for kind, server in bench.servers.items():
+            db = server.new_database()
+            h = bench.httpd("orm", db, "write",
+                            extra="SessionORMRetryAfter 1")
+            h.expect_log(r"ORM011[234]", r"AH0\d+", r"mod_dbd",
+                         r"dbd", r"Can't connect")
+            cookies = make_sessions(h, 200)
+            probe_rps = run_wrk(h.port, 3, "/probe?op=get&key=k",
+                                cookies)["rps"] or 1000
+            duration = max(10, int(args.requests / probe_rps) + 1)
+            stats = {}
+
+            def load():
+                stats.update(run_wrk(h.port, duration,
+                                     "/probe?op=set&key=k&value=",
+                                     cookies, vary=True))
+            mark = h.log_mark()
+            t = threading.Thread(target=load)
+            t.start()
+            for frac in (0.3, 0.65):
+                time.sleep(duration * 0.3 if frac == 0.3 else
+                           duration * 0.35 - 3)
+                log("  %s: restarting the database ..." % kind)
+                restart_server(server)
+            t.join()
+            lost = 0
+            for c in cookies:
+                r = h.get("/probe?op=get&key=k",
+                          headers={"Cookie": c})
+                if r.status != 200 or r.value("k") in (None, "(null)"):
+                    lost += 1
+            text = "\n".join(h.log_since(mark))
+            ids = {}
+            for m in re.finditer(r"(ORM\d{4}|AH\d{5})", text):
+                ids[m.group(1)] = ids.get(m.group(1), 0) + 1
+            lines.append(
+                "%-6s %d requests in %d s (%.0f req/s); non-2xx %d, socket "
+                "errors %d; sessions lost %d of 200; log lines by id: %s" % (
+                    kind, stats.get("requests", 0), duration,
+                    stats.get("rps", 0), stats.get("non2xx", 0),
+                    stats.get("socket_errors", 0), lost,
+                    ", ".join("%s x%d" % kv for kv in sorted(ids.items()))
+                    or "none"))
+            log(lines[-1])
+            h.stop()
+    finally:
+        bench.close()
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "outage.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def restart_server(server):
+    if hasattr(server, "restart"):
+        server.restart()
+        return
+    server.stop()
+    server._start()
+
+
+# --------------------------------------------------------------------------
+# memory: RSS of the children from 100k to 1M requests
+
+def children_rss_kb(h):
+    total = 0
+    ppid = str(h._read_pid())
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            status = open("/proc/%s/status" % pid).read()
+        except OSError:
+            continue
+        if re.search(r"^PPid:\s+%s$" % ppid, status, re.M):
+            m = re.search(r"^VmRSS:\s+(\d+)", status, re.M)
+            total += int(m.group(1)) if m else 0
+    return total
+
+
+def memory(args):
+    bench = Bench(args.tmp, args.dbs)
+    lines = ["resident size of httpd children (event MPM)", ""]
+    try:
+        for kind in args.dbs:
+            db = bench.servers[kind].new_database()
+            h = bench.httpd("orm", db, "write")
+            cookies = make_sessions(h, CONNECTIONS)
+            done = 0
+            rss = {}
+            for target in (100000, 1000000):
+                while done < target:
+                    rate = run_wrk(h.port, 2, "/probe?op=set&key=k&value=",
+                                   cookies, vary=True)
+                    done += rate["requests"]
+                    step = max(2, int((target - done) /
+                                      max(rate["rps"], 1)))
+                    if done < target:
+                        r = run_wrk(h.port, min(step, 60),
+                                    "/probe?op=set&key=k&value=", cookies,
+                                    vary=True)
+                        done += r["requests"]
+                rss[target] = children_rss_kb(h)
+            growth = (rss[1000000] - rss[100000]) * 100.0 / rss[100000]
+            lines.append("%-6s children RSS after %d requests: %d kB; "
+                         "after %d: %d kB (%+.1f%%)" % (
+                             kind, 100000, rss[100000], done, rss[1000000],
+                             growth))
+            log(lines[-1])
+            h.stop()
+    finally:
+        bench.close()
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "memory.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("what", choices=["compare", "sweep", "outage", "memory",
+                                    "all"])
+    p.add_argument("--dbs", default="sqlite,pgsql,mysql")
+    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("--duration", type=int, default=8,
+                   help="seconds per measured run (default 8)")
+    p.add_argument("--requests", type=int, default=1000000,
+                   help="outage: total requests (default 1000000)")
+    args = p.parse_args()
+    args.dbs = [d for d in args.dbs.split(",") if d]
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    for w in args.workloads:
+        if w not in WORKLOADS:
+            p.error("unknown workload %s (%s)" % (w, ", ".join(WORKLOADS)))
+    args.tmp = tempfile.mkdtemp(prefix="orm-bench-")
+    os.chmod(args.tmp, 0o755)
+    try:
+        for what in (["compare", "sweep", "outage", "memory"]
+                     if args.what == "all" else [args.what]):
+            {"compare": compare, "sweep": sweep, "outage": outage,
+             "memory": memory}[what](args)
+    finally:
+        shutil.rmtree(args.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -91,32 +91,42 @@ static const char *dbd_error_text(const ap_dbd_t *dbd, int err)
     return text ? text : "(no message from the driver)";
 }
 
-/* A failure: the first since the database last answered is logged at error
- * level (once, whichever child sees it), the others at debug. With
+/* The level for a failure: error for the first since the database last
+ * answered (whichever child sees it), debug for the rest of the outage. */
+static int failure_level(const orm_store_t *store)
+{
+    orm_store_shared_t *shared = store->shared;
+
+    if (shared == NULL) {
+        return APLOG_ERR;
+    }
+    if (apr_atomic_cas32(&shared->failing, 1, 0) == 0) {
+        apr_atomic_set32(&shared->failing_since,
+                         (apr_uint32_t)apr_time_sec(apr_time_now()));
+        return APLOG_ERR;
+    }
+    return APLOG_DEBUG;
+}
+
+/* A failed statement or connection, logged once per outage. With
  * skip_database the following requests do not try for retry_seconds. */
 static void report_failure(request_rec *r, const orm_store_t *store,
                            int skip_database, const char *fmt, ...)
 {
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    orm_store_shared_t *shared = store->shared;
-    int first = 1;
     const char *message;
     va_list ap;
+    int level;
 
     va_start(ap, fmt);
     message = apr_pvsprintf(r->pool, fmt, ap);
     va_end(ap);
-    if (shared) {
-        if (skip_database) {
-            apr_atomic_set32(&shared->retry_at,
-                             now + (apr_uint32_t)store->retry_seconds);
-        }
-        first = apr_atomic_cas32(&shared->failing, 1, 0) == 0;
-        if (first) {
-            apr_atomic_set32(&shared->failing_since, now);
-        }
+    if (skip_database && store->shared) {
+        apr_atomic_set32(&store->shared->retry_at,
+                         (apr_uint32_t)(apr_time_sec(apr_time_now())
+                                        + store->retry_seconds));
     }
-    if (first) {
+    level = failure_level(store);
+    if (level == APLOG_ERR) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0112)
                       "session table '%s': %s (further failures are logged at "
                       "debug level until the database answers again)",
@@ -182,7 +192,7 @@ static apr_status_t ensure_table(orm_conn_t *conn)
         return APR_SUCCESS;
     }
     if (!store->create_schema) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0102)
+        ap_log_rerror(APLOG_MARK, failure_level(store), 0, r, ORM_LOGNO(0102)
                       "session table '%s' cannot be read (%s) and "
                       "SessionORMCreateSchema is Off: create it with the DDL "
                       "of `session-orm schema` or the README",
@@ -205,7 +215,8 @@ static apr_status_t ensure_table(orm_conn_t *conn)
                               dbd_error_text(dbd, err), store->table);
                 continue;
             }
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0103)
+            ap_log_rerror(APLOG_MARK, failure_level(store), 0, r,
+                          ORM_LOGNO(0103)
                           "creating session table '%s' failed: %s (statement: "
                           "%s)", store->table, dbd_error_text(dbd, err), ddl);
             return APR_EGENERAL;
@@ -314,7 +325,8 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
         rv = orm_store_prepare_once(conn->dbd, store->labels[i], text,
                                     &conn->stmt[i], &errmsg);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, conn->r, ORM_LOGNO(0105)
+            ap_log_rerror(APLOG_MARK, failure_level(store), rv, conn->r,
+                          ORM_LOGNO(0105)
                           "preparing the %s statement for session table "
                           "'%s' failed: %s (statement: %s)", stmt_names[i],
                           store->table, errmsg, text);
@@ -369,7 +381,9 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
                                apr_dbd_name(conn->dbd->driver))];
     if ((rv = prepare_connection(conn)) != APR_SUCCESS
         && (rv = recover_connection(conn)) != APR_SUCCESS) {
-        report_failure(r, store, 1, "the connection cannot be used");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, ORM_LOGNO(0113)
+                      "session table '%s': the connection cannot be used",
+                      store->table);
         return rv;
     }
     return APR_SUCCESS;

@@ -10,11 +10,25 @@ extern apr_pool_t *test_pool;
 void test_pool_setup(void);
 void test_pool_teardown(void);
 
+/* A fresh directory for one test, inside a root that main() creates before
+ * the tests run and removes (with everything in it) after they ran, so
+ * nothing is left behind even when a forked test dies half-way. */
+const char *test_mkdtemp(apr_pool_t *pool);
+/* Removes path and everything below it; 0 on success. */
+int test_rmtree(const char *path);
+
+/* Tests that show known bugs of the core (they fail until it is fixed) are
+ * registered only when ORM_TEST_KNOWN_BUGS is set in the environment. */
+int test_known_bugs_enabled(void);
+
+TCase *tcase_codec(void);
 TCase *tcase_conf(void);
 TCase *tcase_cookie(void);
+TCase *tcase_httpd_conf(void);
 TCase *tcase_schema(void);
 TCase *tcase_sha256(void);
 TCase *tcase_sql(void);
+TCase *tcase_sweep(void);
 TCase *tcase_token(void);
 TCase *tcase_ttl(void);
 

@@ -357,13 +357,13 @@ static int db_select_row(apr_pool_t *pool, const db_t *db, const char *sql,
     if (err) {
         return err;
     }
-    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
-        if (*values == NULL) {
-            *values = apr_pcalloc(pool, sizeof(const char *) * ncols);
-            for (i = 0; i < ncols; i++) {
-                const char *v = apr_dbd_get_entry(db->driver, row, i);
-                (*values)[i] = v ? apr_pstrdup(pool, v) : NULL;
-            }
+    /* random access (PostgreSQL reports errors only so): rows from 1 */
+    if (apr_dbd_get_row(db->driver, pool, res, &row, 1) == 0) {
+        *values = apr_pcalloc(pool, sizeof(const char *) * ncols);
+        for (i = 0; i < ncols; i++) {
+            const char *v = apr_dbd_get_entry(db->driver, row, i);
+            /* PostgreSQL's driver gives "" for NULL (MIN of no rows) */
+            (*values)[i] = (v && *v) ? apr_pstrdup(pool, v) : NULL;
         }
     }
     return 0;

@@ -153,22 +153,17 @@ static void report_success(request_rec *r, const orm_store_t *store)
     }
 }
 
-/* Runs the probe. Random access: PostgreSQL's sequential mode reports
- * errors only when rows are fetched, and the probe is all about the error. */
+/* Runs the probe. Every select here asks for random access: PostgreSQL's
+ * sequential mode reports errors only when rows are fetched, and the whole
+ * result is read at once, so nothing needs draining. Rows are then numbered
+ * from 1 (all drivers refuse -1, "next", on random results: MySQL). */
 static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
                         const orm_sql_t *sql, int *err)
 {
     apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
 
     *err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql->probe, 1);
-    if (*err) {
-        return 0;
-    }
-    while (apr_dbd_get_row(dbd->driver, pool, res, &row, -1) == 0) {
-        continue;
-    }
-    return 1;
+    return *err == 0;
 }
 
 int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
@@ -233,19 +228,14 @@ static int run_setting(orm_conn_t *conn, const char *sql)
 {
     const ap_dbd_t *dbd = conn->dbd;
     apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
     int err;
 
     err = apr_dbd_select(dbd->driver, conn->r->pool, dbd->handle, &res, sql, 1);
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0115)
                       "%s failed: %s", sql, dbd_error_text(dbd, err));
-        return err;
     }
-    while (apr_dbd_get_row(dbd->driver, conn->r->pool, res, &row, -1) == 0) {
-        continue;
-    }
-    return 0;
+    return err;
 }
 
 /* SQLite: write-ahead logging, so readers never wait for a writer (a
@@ -457,13 +447,9 @@ apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
         return APR_EGENERAL;
     }
     dbd = conn->dbd;
-    while (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, -1) == 0) {
-        orm_row_t *found;
+    if (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, 1) == 0) {
+        orm_row_t *found = apr_pcalloc(r->pool, sizeof(*found));
 
-        if (*row != NULL) {
-            continue;           /* the primary key makes this unreachable */
-        }
-        found = apr_pcalloc(r->pool, sizeof(*found));
         found->data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
         found->user_name = apr_dbd_get_entry(dbd->driver, dbrow, 3);
         if (found->data == NULL
@@ -475,12 +461,12 @@ apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
                           "stored row of session %.*s is unreadable (missing "
                           "data or non-numeric times); treating the session "
                           "as absent", ID_PREFIX_LEN, id);
-            continue;
+            return APR_SUCCESS;
         }
         found->data = apr_pstrdup(r->pool, found->data);
-        if (found->user_name) {
-            found->user_name = apr_pstrdup(r->pool, found->user_name);
-        }
+        /* PostgreSQL's driver gives "" for NULL; no owner is named "" */
+        found->user_name = (found->user_name && *found->user_name)
+                           ? apr_pstrdup(r->pool, found->user_name) : NULL;
         *row = found;
     }
     return APR_SUCCESS;
@@ -597,14 +583,12 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
     args[1] = int64_text(r->pool, now_ms);
     if (run(conn, ORM_STMT_LOCK, 2, args, NULL, &res, &errmsg) == 0) {
         dbd = conn->dbd;
-        while (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, -1) == 0) {
-            if (stored == NULL) {
-                const char *data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
-                stored = apr_pstrdup(r->pool, data ? data : "");
-                if (!parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 1),
-                                 &stored_version)) {
-                    stored_version = 0;
-                }
+        if (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, 1) == 0) {
+            const char *data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
+            stored = apr_pstrdup(r->pool, data ? data : "");
+            if (!parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 1),
+                             &stored_version)) {
+                stored_version = 0;
             }
         }
     }

@@ -179,10 +179,9 @@ static const char *select_value(apr_pool_t *pool, const ap_dbd_t *dbd,
     if (err) {
         return NULL;
     }
-    while (apr_dbd_get_row(dbd->driver, pool, res, &row, -1) == 0) {
-        if (value == NULL) {
-            value = apr_pstrdup(pool, apr_dbd_get_entry(dbd->driver, row, 0));
-        }
+    /* random access: rows are numbered from 1 */
+    if (apr_dbd_get_row(dbd->driver, pool, res, &row, 1) == 0) {
+        value = apr_pstrdup(pool, apr_dbd_get_entry(dbd->driver, row, 0));
     }
     return value;
 }

@@ -1,0 +1,167 @@
+"""pytest fixtures for the mod_session_orm end-to-end tests.
+
+Environment:
+  ORM_BUILDDIR        build directory (default: the repository root); the
+                      module is $ORM_BUILDDIR/.libs/mod_session_orm.so and
+                      the probe $ORM_BUILDDIR/t/modules/.libs/mod_session_probe.so
+  ORM_MODULE          path of mod_session_orm.so (overrides the above)
+  ORM_PROBE_MODULE    path of mod_session_probe.so (default: as above; when
+                      that is missing the probe is built with apxs)
+  APACHE2             httpd binary (default /usr/sbin/apache2)
+  ORM_E2E_DBS         databases to test, comma-separated (sqlite,pgsql,mysql)
+  ORM_E2E_ALLOW_SKIP  1: skip (instead of fail) tests whose database server
+                      binaries are missing
+  ORM_KEEP_TMP        1: keep the temporary directory when a test failed
+"""
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ormharness as H  # noqa: E402
+
+_state = {"failed": False, "basedir": None, "servers": {}, "errors": {}}
+
+
+def _basedir():
+    if _state["basedir"] is None:
+        d = tempfile.mkdtemp(prefix="orm-e2e-")
+        os.chmod(d, 0o755)
+        _state["basedir"] = d
+    return _state["basedir"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "mpms(*names): MPMs to run the test under "
+                   "(parametrizes the 'mpm' fixture)")
+
+
+def pytest_generate_tests(metafunc):
+    if "db" in metafunc.fixturenames:
+        metafunc.parametrize("db", H.selected_dbs(), indirect=True)
+    explicit = set()
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        explicit.update(names)
+    if "mpm" in metafunc.fixturenames and "mpm" not in explicit:
+        m = metafunc.definition.get_closest_marker("mpms")
+        mpms = list(m.args) if m else ["event"]
+        metafunc.parametrize("mpm", mpms)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for srv in list(_state["servers"].values()):
+        try:
+            srv.stop()
+        except Exception as e:  # noqa: BLE001
+            sys.stderr.write("stopping %s: %s\n" % (srv.kind, e))
+    d = _state["basedir"]
+    if d and os.path.isdir(d):
+        if (_state["failed"] or exitstatus not in (0, 5)) and \
+                os.environ.get("ORM_KEEP_TMP") == "1":
+            sys.stderr.write("\northarness: kept %s\n" % d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        _state["failed"] = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """After the test body: stop its httpds, then fail the test (not just
+    its teardown) on unexpected error-log lines."""
+    outcome = yield
+    fac = item.funcargs.get("httpd")
+    if fac is None:
+        return
+    errors = fac.stop_all()
+    if outcome.excinfo is None:
+        if errors:
+            raise AssertionError("\n".join(errors))
+        fac.check_logs()
+
+
+def db_server(kind):
+    """The shared server of one kind, started on first use."""
+    if kind in _state["errors"]:
+        raise _state["errors"][kind]
+    srv = _state["servers"].get(kind)
+    if srv is None:
+        try:
+            srv = H.SERVER_CLASSES[kind](_basedir())
+        except H.HarnessError as e:
+            _state["errors"][kind] = e
+            raise
+        _state["servers"][kind] = srv
+    return srv
+
+
+@pytest.fixture(scope="session")
+def session_state():
+    return H.Session(_basedir())
+
+
+@pytest.fixture
+def workdir(request):
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:80]
+    d = os.path.join(_basedir(), "tests", name)
+    n = 1
+    while os.path.exists(d):
+        n += 1
+        d = os.path.join(_basedir(), "tests", "%s.%d" % (name, n))
+    return H.make_dir(d, owner=H.HTTPD_USER if H.IS_ROOT else None)
+
+
+@pytest.fixture
+def httpd(workdir, session_state):
+    """Factory: httpd.new(body, **kw) / httpd.start(body, **kw)."""
+    fac = H.HttpdFactory(workdir, session_state)
+    yield fac
+    fac.stop_all()
+
+
+def get_db_server(kind):
+    try:
+        return db_server(kind)
+    except H.HarnessError as e:
+        if H.allow_skip():
+            pytest.skip("%s unavailable: %s" % (kind, e))
+        pytest.fail("%s unavailable (set ORM_E2E_ALLOW_SKIP=1 to skip): %s"
+                    % (kind, e), pytrace=False)
+
+
+@pytest.fixture
+def db(request):
+    """A fresh database on the selected server (parametrized)."""
+    srv = get_db_server(request.param)
+    return srv.new_database(re.sub(r"\[.*", "", request.node.name))
+
+
+@pytest.fixture
+def sqlite_server():
+    return get_db_server("sqlite")
+
+
+@pytest.fixture
+def pg_server():
+    return get_db_server("pgsql")
+
+
+@pytest.fixture
+def mysql_server():
+    return get_db_server("mysql")

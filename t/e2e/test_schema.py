@@ -1,0 +1,170 @@
+"""Table and column names, schema creation, and configuration errors."""
+
+import re
+
+import pytest
+
+from ormharness import COOKIE, orm_conf, rows_or_none, sha256_hex
+
+RENAMED = {"id": "sid", "data": "payload", "expires_at": "exp_ms",
+           "user_name": "uname", "created_at": "c_ms", "updated_at": "u_ms"}
+
+
+def test_renamed_table_and_columns(httpd, db):
+    server = "SessionORMTable my_sessions\n" + "\n".join(
+        "SessionORMColumn %s %s" % kv for kv in RENAMED.items())
+    srv = httpd.start(orm_conf(db, server=server))
+    c = srv.client()
+    c.get("/probe?op=set&key=a&value=renamed")
+    assert db.has_table("my_sessions")
+    assert not db.has_table("session")
+    assert [x.lower() for x in db.columns("my_sessions")] == \
+        list(RENAMED.values())
+    idx = [i.lower() for i in db.indexes("my_sessions")]
+    assert "my_sessions_expires_at_idx" in idx, idx
+    assert "my_sessions_user_name_idx" in idx, idx
+    rows = db.rows("my_sessions", "sid, payload, uname")
+    assert len(rows) == 1
+    assert rows[0][0] == sha256_hex(c.token)
+    assert "renamed" in rows[0][1]
+    assert rows[0][2] is None
+    assert c.get("/probe?op=get&key=a").value("a") == "renamed"
+    c.get("/probe?op=clear")
+    assert db.count("my_sessions") == 0
+
+
+def test_create_schema_off_without_table(httpd, db):
+    srv = httpd.new(orm_conf(db, server="SessionORMCreateSchema Off"))
+    # the session cannot be stored: an error with our message id, but the
+    # request itself is served
+    srv.expect_log(r"\[session_orm:error\].*ORM\d{4}:",
+                   r"\[session:error\].*AH0181[0-9]|AH0182[0-2]")
+    srv.start()
+    c = srv.client()
+    for _ in range(2):
+        r = c.get("/probe?op=set&key=a&value=1")
+        assert r.status == 200
+        assert "set:a" in r.lines()
+    assert srv.get("/probe?op=dump").status == 200
+    assert re.search(r"\[session_orm:error\].*ORM\d{4}:", srv.log_text())
+    assert not db.has_table("session"), "table created despite " \
+                                        "SessionORMCreateSchema Off"
+
+
+def test_create_schema_off_with_table(httpd, db):
+    db.create_session_table()
+    srv = httpd.start(orm_conf(db, server="SessionORMCreateSchema Off"))
+    c = srv.client()
+    c.get("/probe?op=set&key=a&value=1")
+    assert c.get("/probe?op=get&key=a").value("a") == "1"
+    assert db.rows(columns="id") == [(sha256_hex(c.token),)]
+    c.get("/probe?op=set&key=a&value=2")
+    assert c.get("/probe?op=get&key=a").value("a") == "2"
+    c.get("/probe?op=clear")
+    assert db.count() == 0
+
+
+def test_create_schema_off_with_renamed_table(httpd, db):
+    db.create_session_table("pre_made", cols=RENAMED)
+    server = "SessionORMCreateSchema Off\nSessionORMTable pre_made\n" + \
+        "\n".join("SessionORMColumn %s %s" % kv for kv in RENAMED.items())
+    srv = httpd.start(orm_conf(db, server=server))
+    c = srv.client()
+    c.get("/probe?op=set&key=a&value=1")
+    assert c.get("/probe?op=get&key=a").value("a") == "1"
+    assert db.rows("pre_made", "sid") == [(sha256_hex(c.token),)]
+
+
+BAD_CONFIGS = [
+    # (server-scope directives, scope directives, texts the message must have)
+    ("SessionORMTable bad-name", "", ["SessionORMTable", "bad-name"]),
+    ("SessionORMTable 1session", "", ["SessionORMTable", "1session"]),
+    ("SessionORMTable " + "t" * 49, "", ["SessionORMTable", "t" * 49]),
+    ('SessionORMTable "x; DROP TABLE y"', "", ["SessionORMTable"]),
+    ("SessionORMColumn data da-ta", "", ["SessionORMColumn", "da-ta"]),
+    ("SessionORMColumn id " + "c" * 64, "", ["SessionORMColumn", "c" * 64]),
+    ("SessionORMColumn nosuchfield x", "", ["SessionORMColumn",
+                                            "nosuchfield"]),
+    ("", "SessionORMCookieName orm Max-Age=10", ["Max-Age"]),
+    ("", "SessionORMCookieName orm Path=/;max-age=10", ["Max-Age"]),
+    ("", "SessionORMCookieName orm Expires=Wed", ["Expires"]),
+    ("", 'SessionORMCookieName "bad name"', ["SessionORMCookieName"]),
+    ("", "SessionORMCookieName orm SameSite=Sometimes", ["SameSite"]),
+    ("", "SessionORMTTL 0", ["SessionORMTTL"]),
+    ("", "SessionORMTTL soon", ["SessionORMTTL"]),
+    ("", 'SessionORMTTL "expr=%{unclosed"', ["SessionORMTTL"]),
+    ("", "SessionORMTouchInterval -1", ["SessionORMTouchInterval"]),
+    ("SessionORMDialect odbc", "", ["SessionORMDialect"]),
+]
+
+
+@pytest.mark.parametrize("server,scope,texts", BAD_CONFIGS,
+                         ids=[str(i) for i in range(len(BAD_CONFIGS))])
+def test_bad_config_is_rejected(httpd, sqlite_server, server, scope, texts):
+    db = sqlite_server.new_database("badconf")
+    if scope.startswith("SessionORMCookieName"):
+        body = orm_conf(db, server=server, cookie=scope)
+    else:
+        body = orm_conf(db, server=server, scope=scope)
+    srv = httpd.new(body)
+    rc, out = srv.configtest()
+    assert rc != 0, "apache2 -t accepted: %s %s\n%s" % (server, scope, out)
+    for t in texts:
+        assert t.lower() in out.lower(), \
+            "message does not name %r:\n%s" % (t, out)
+    # and the server does not start either
+    rc, out, running = srv.start_fail()
+    assert not running
+    assert rc != 0
+
+
+def test_good_names_at_the_limits_are_accepted(httpd, db):
+    table = "t_" + "x" * 46                     # 48 characters
+    col = "c" * 63
+    server = "SessionORMTable %s\nSessionORMColumn data %s" % (table, col)
+    srv = httpd.new(orm_conf(db, server=server))
+    rc, out = srv.configtest()
+    assert rc == 0, out
+    srv.start()
+    c = srv.client()
+    c.get("/probe?op=set&key=a&value=1")
+    assert c.get("/probe?op=get&key=a").value("a") == "1"
+    assert col in [x.lower() for x in db.columns(table)]
+
+
+def test_without_mod_dbd_startup_fails(httpd):
+    body = """
+Session On
+SessionORMCookieName orm
+<Location /probe>
+    SetHandler session-probe
+</Location>
+"""
+    srv = httpd.new(body, modules=("authz_core", "session", "probe", "orm"))
+    srv.expect_log(r"mod_dbd", r"AH00016")
+    rc, out, running = srv.start_fail()
+    assert not running, "httpd started without mod_dbd"
+    assert "mod_dbd" in out, out
+    assert re.search(r"ORM\d{4}", out), out
+
+
+def test_mod_dbd_without_dbdriver_fails_clearly(httpd):
+    """mod_dbd loaded but no DBDriver for the server: requests get an error
+    logged with our id, never a crash."""
+    body = """
+Session On
+SessionORMCookieName orm
+<Location /probe>
+    SetHandler session-probe
+</Location>
+"""
+    srv = httpd.new(body)
+    srv.expect_log(r"ORM\d{4}", r"\[dbd:", r"AH0181[0-9]|AH0182[0-2]",
+                   r"DBDriver|mod_dbd")
+    rc, out, running = srv.start_fail()
+    if running:
+        r = srv.get("/probe?op=set&key=a&value=1")
+        assert r.status in (200, 500)
+        assert re.search(r"ORM\d{4}", srv.log_text())
+    else:
+        assert re.search(r"ORM\d{4}|DBDriver", out), out

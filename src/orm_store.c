@@ -187,7 +187,9 @@ static apr_status_t ensure_table(orm_conn_t *conn)
         return APR_SUCCESS;
     }
     if (!store->create_schema) {
-        ap_log_rerror(APLOG_MARK, failure_level(store), 0, r, ORM_LOGNO(0102)
+        /* ap_log_rerror evaluates its level more than once */
+        int level = failure_level(store);
+        ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0102)
                       "session table '%s' cannot be read (%s) and "
                       "SessionORMCreateSchema is Off: create it with the DDL "
                       "of `session-orm schema` or the README",
@@ -200,7 +202,7 @@ static apr_status_t ensure_table(orm_conn_t *conn)
 
         err = apr_dbd_query(dbd->driver, dbd->handle, &nrows, ddl);
         if (err) {
-            int probe_err;
+            int probe_err, level;
             /* several children meeting an empty database race to create
              * it; PostgreSQL can fail the losers even with IF NOT EXISTS */
             if (table_exists(r->pool, dbd, conn->sql, &probe_err)) {
@@ -210,8 +212,8 @@ static apr_status_t ensure_table(orm_conn_t *conn)
                               dbd_error_text(dbd, err), store->table);
                 continue;
             }
-            ap_log_rerror(APLOG_MARK, failure_level(store), 0, r,
-                          ORM_LOGNO(0103)
+            level = failure_level(store);
+            ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0103)
                           "creating session table '%s' failed: %s (statement: "
                           "%s)", store->table, dbd_error_text(dbd, err), ddl);
             return APR_EGENERAL;
@@ -223,7 +225,7 @@ static apr_status_t ensure_table(orm_conn_t *conn)
     return APR_SUCCESS;
 }
 
-/* A statement that answers with a row (SQLite's PRAGMA), read to the end. */
+/* A statement that answers with a row (SQLite's PRAGMA). */
 static int run_setting(orm_conn_t *conn, const char *sql)
 {
     const ap_dbd_t *dbd = conn->dbd;
@@ -315,8 +317,8 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
         rv = orm_store_prepare_once(conn->dbd, store->labels[i], text,
                                     &conn->stmt[i], &errmsg);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, failure_level(store), rv, conn->r,
-                          ORM_LOGNO(0105)
+            int level = failure_level(store);
+            ap_log_rerror(APLOG_MARK, level, rv, conn->r, ORM_LOGNO(0105)
                           "preparing the %s statement for session table "
                           "'%s' failed: %s (statement: %s)", stmt_names[i],
                           store->table, errmsg, text);

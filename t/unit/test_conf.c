@@ -457,6 +457,203 @@ START_TEST(test_server_merge_sessions_configured_not_inherited)
 }
 END_TEST
 
+/* ---- failure handling, limits and the sweep ------------------------------ */
+
+START_TEST(test_new_members_create_unset)
+{
+    orm_dir_conf_t *d = orm_dir_conf_create(test_pool);
+    orm_server_conf_t *s = orm_server_conf_create(test_pool);
+
+    ck_assert_int_eq(d->on_error, ORM_UNSET);
+    ck_assert_int_eq(d->max_size, ORM_UNSET);
+    ck_assert_int_eq(d->grace_seconds, ORM_UNSET);
+    ck_assert_int_eq(s->sweep_seconds, ORM_UNSET);
+    ck_assert_int_eq(s->sweep_batch, ORM_UNSET);
+    ck_assert_int_eq(s->retry_seconds, ORM_UNSET);
+    ck_assert_ptr_null(s->sweeper);
+}
+END_TEST
+
+START_TEST(test_new_dir_members_merge)
+{
+    orm_dir_conf_t *p = orm_dir_conf_create(test_pool);
+    orm_dir_conf_t *c = orm_dir_conf_create(test_pool);
+    orm_dir_conf_t *m;
+
+    /* unset everywhere: unset */
+    m = orm_dir_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->on_error, ORM_UNSET);
+    ck_assert_int_eq(m->max_size, ORM_UNSET);
+    ck_assert_int_eq(m->grace_seconds, ORM_UNSET);
+
+    /* parent's when the child has none */
+    p->on_error = ORM_ON_ERROR_FAIL;
+    p->max_size = 4096;
+    p->grace_seconds = 30;
+    m = orm_dir_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
+    ck_assert_int_eq(m->max_size, 4096);
+    ck_assert_int_eq(m->grace_seconds, 30);
+
+    /* the child's, also when it is 0 (anonymous, no limit, no grace) */
+    c->on_error = ORM_ON_ERROR_ANONYMOUS;
+    c->max_size = 0;
+    c->grace_seconds = 0;
+    m = orm_dir_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_ANONYMOUS);
+    ck_assert_int_eq(m->max_size, 0);
+    ck_assert_int_eq(m->grace_seconds, 0);
+    ck_assert_int_eq(orm_dir_on_error(m), ORM_ON_ERROR_ANONYMOUS);
+    ck_assert_int_eq(orm_dir_max_size(m), 0);
+    ck_assert_int_eq(orm_dir_grace_seconds(m), 0);
+
+    /* each on its own: only max_size in the child */
+    c = orm_dir_conf_create(test_pool);
+    c->max_size = APR_INT64_C(10000000000);      /* beyond 32 bits */
+    m = orm_dir_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->max_size, APR_INT64_C(10000000000));
+    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
+    ck_assert_int_eq(m->grace_seconds, 30);
+    /* only grace_seconds */
+    c = orm_dir_conf_create(test_pool);
+    c->grace_seconds = 1;
+    m = orm_dir_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->grace_seconds, 1);
+    ck_assert_int_eq(m->max_size, 4096);
+    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
+    /* only on_error, the other way round */
+    p->on_error = ORM_ON_ERROR_ANONYMOUS;
+    c = orm_dir_conf_create(test_pool);
+    c->on_error = ORM_ON_ERROR_FAIL;
+    m = orm_dir_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
+    ck_assert_int_eq(m->max_size, 4096);
+
+    /* three levels: server, <Location>, nested <Location> */
+    p = orm_dir_conf_create(test_pool);
+    p->max_size = 100;
+    c = orm_dir_conf_create(test_pool);
+    c->on_error = ORM_ON_ERROR_FAIL;
+    m = orm_dir_conf_merge(test_pool, p, c);
+    c = orm_dir_conf_create(test_pool);
+    c->grace_seconds = 9;
+    m = orm_dir_conf_merge(test_pool, m, c);
+    ck_assert_int_eq(m->max_size, 100);
+    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
+    ck_assert_int_eq(m->grace_seconds, 9);
+
+    /* the old members are not disturbed by the new ones */
+    ck_assert_int_eq(m->touch_seconds, ORM_UNSET);
+    ck_assert_int_eq(m->cookie_remove, ORM_UNSET);
+}
+END_TEST
+
+START_TEST(test_new_server_members_merge)
+{
+    orm_server_conf_t *p = orm_server_conf_create(test_pool);
+    orm_server_conf_t *c = orm_server_conf_create(test_pool);
+    orm_server_conf_t *m;
+
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->sweep_seconds, ORM_UNSET);
+    ck_assert_int_eq(m->sweep_batch, ORM_UNSET);
+    ck_assert_int_eq(m->retry_seconds, ORM_UNSET);
+
+    p->sweep_seconds = 600;
+    p->sweep_batch = 50;
+    p->retry_seconds = 10;
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->sweep_seconds, 600);
+    ck_assert_int_eq(m->sweep_batch, 50);
+    ck_assert_int_eq(m->retry_seconds, 10);
+
+    /* the child's, also 0 (sweep off, no retry wait) */
+    c->sweep_seconds = 0;
+    c->retry_seconds = 0;
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->sweep_seconds, 0);
+    ck_assert_int_eq(m->sweep_batch, 50);           /* not set: parent's */
+    ck_assert_int_eq(m->retry_seconds, 0);
+    ck_assert_int_eq(orm_server_sweep_seconds(m), 0);
+    ck_assert_int_eq(orm_server_retry_seconds(m), 0);
+
+    c = orm_server_conf_create(test_pool);
+    c->sweep_batch = ORM_MAX_SWEEP_BATCH;
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->sweep_batch, 100000);
+    ck_assert_int_eq(m->sweep_seconds, 600);
+    ck_assert_int_eq(m->retry_seconds, 10);
+
+    /* parent unset, child set */
+    p = orm_server_conf_create(test_pool);
+    c = orm_server_conf_create(test_pool);
+    c->sweep_seconds = 30;
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->sweep_seconds, 30);
+    ck_assert_int_eq(m->sweep_batch, ORM_UNSET);
+    ck_assert_int_eq(m->retry_seconds, ORM_UNSET);
+    /* the store and sweeper built for one server are not merged */
+    ck_assert_ptr_null(m->store);
+    ck_assert_ptr_null(m->sweeper);
+}
+END_TEST
+
+START_TEST(test_new_getters_defaults)
+{
+    orm_dir_conf_t *d = orm_dir_conf_create(test_pool);
+    orm_server_conf_t *s = orm_server_conf_create(test_pool);
+
+    /* the documented defaults (README's directive table) */
+    ck_assert_int_eq(orm_dir_on_error(d), ORM_ON_ERROR_ANONYMOUS);
+    ck_assert_int_eq(orm_dir_max_size(d), 0);
+    ck_assert_int_eq(orm_dir_grace_seconds(d), 5);
+    ck_assert_int_eq(orm_server_sweep_seconds(s), 300);
+    ck_assert_int_eq(orm_server_sweep_batch(s), 1000);
+    ck_assert_int_eq(orm_server_retry_seconds(s), 2);
+    ck_assert_int_eq(ORM_MAX_SWEEP_BATCH, 100000);
+
+    /* defaults are not stored by a merge */
+    d = orm_dir_conf_merge(test_pool, orm_dir_conf_create(test_pool),
+                           orm_dir_conf_create(test_pool));
+    ck_assert_int_eq(d->grace_seconds, ORM_UNSET);
+    ck_assert_int_eq(orm_dir_grace_seconds(d), 5);
+    s = orm_server_conf_merge(test_pool, orm_server_conf_create(test_pool),
+                              orm_server_conf_create(test_pool));
+    ck_assert_int_eq(s->sweep_batch, ORM_UNSET);
+    ck_assert_int_eq(orm_server_sweep_batch(s), 1000);
+
+    /* set values come through */
+    d->on_error = ORM_ON_ERROR_FAIL;
+    ck_assert_int_eq(orm_dir_on_error(d), ORM_ON_ERROR_FAIL);
+    d->on_error = ORM_ON_ERROR_ANONYMOUS;
+    ck_assert_int_eq(orm_dir_on_error(d), ORM_ON_ERROR_ANONYMOUS);
+    d->max_size = 1;
+    ck_assert_int_eq(orm_dir_max_size(d), 1);
+    d->max_size = 65536;
+    ck_assert_int_eq(orm_dir_max_size(d), 65536);
+    d->grace_seconds = 0;
+    ck_assert_int_eq(orm_dir_grace_seconds(d), 0);
+    d->grace_seconds = 3600;
+    ck_assert_int_eq(orm_dir_grace_seconds(d), 3600);
+    s->sweep_seconds = 0;
+    ck_assert_int_eq(orm_server_sweep_seconds(s), 0);
+    s->sweep_seconds = 86400;
+    ck_assert_int_eq(orm_server_sweep_seconds(s), 86400);
+    s->sweep_batch = 1;
+    ck_assert_int_eq(orm_server_sweep_batch(s), 1);
+    s->sweep_batch = 100000;
+    ck_assert_int_eq(orm_server_sweep_batch(s), 100000);
+    s->retry_seconds = 0;
+    ck_assert_int_eq(orm_server_retry_seconds(s), 0);
+    s->retry_seconds = 60;
+    ck_assert_int_eq(orm_server_retry_seconds(s), 60);
+
+    /* the old getters are unaffected by the new members */
+    ck_assert_int_eq(orm_server_create_schema(s), 1);
+    ck_assert_int_eq(orm_server_portable_sql(s), 0);
+}
+END_TEST
+
 TCase *tcase_conf(void)
 {
     TCase *tc = tcase_create("conf");
@@ -475,5 +672,9 @@ TCase *tcase_conf(void)
     tcase_add_test(tc, test_server_getters_defaults);
     tcase_add_test(tc, test_server_merge);
     tcase_add_test(tc, test_server_merge_sessions_configured_not_inherited);
+    tcase_add_test(tc, test_new_members_create_unset);
+    tcase_add_test(tc, test_new_dir_members_merge);
+    tcase_add_test(tc, test_new_server_members_merge);
+    tcase_add_test(tc, test_new_getters_defaults);
     return tc;
 }

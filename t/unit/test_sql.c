@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "tests.h"
+#include "test_db.h"
 #include "orm_sql.h"
 
 typedef struct {
@@ -394,7 +395,7 @@ START_TEST(test_sql_only_identifier_quotes)
     for (i = 0; i < n; i++) {
         const orm_sql_t *sql = builds[i];
         char quote = sql->dialect == ORM_DIALECT_MYSQL ? '`' : '"';
-        const char *stmts[6 + 3];
+        const char *stmts[8 + 3];
         int count = 0, j;
 
         stmts[count++] = sql->load;
@@ -402,6 +403,8 @@ START_TEST(test_sql_only_identifier_quotes)
         stmts[count++] = sql->update;
         stmts[count++] = sql->remove;
         stmts[count++] = sql->probe;
+        stmts[count++] = sql->update_if;
+        stmts[count++] = sql->lock;
         if (sql->upsert) {
             stmts[count++] = sql->upsert;
         }
@@ -473,6 +476,525 @@ START_TEST(test_sql_partial_rename)
 }
 END_TEST
 
+/* ---- update_if and lock -------------------------------------------------- */
+
+START_TEST(test_sql_update_if_and_lock)
+{
+    orm_schema_t d = default_schema(), r = renamed_schema();
+    orm_sql_t *sql;
+    int pw;
+
+    for (pw = 0; pw <= 1; pw++) {
+        /* SQLite: BEGIN IMMEDIATE holds the lock, no FOR UPDATE */
+        sql = orm_sql_build(test_pool, &d, ORM_DIALECT_SQLITE, pw);
+        ck_assert_str_eq(sql->update_if, DQ_UPDATE " AND \"updated_at\" = %lld");
+        ck_assert_str_eq(sql->lock,
+            "SELECT \"data\", \"updated_at\" FROM \"session\" WHERE "
+            "\"id\" = %s AND \"expires_at\" > %lld");
+        sql = orm_sql_build(test_pool, &r, ORM_DIALECT_SQLITE, pw);
+        ck_assert_str_eq(sql->update_if, RQ_UPDATE " AND \"touched_ms\" = %lld");
+        ck_assert_str_eq(sql->lock,
+            "SELECT \"payload\", \"touched_ms\" FROM \"app_sessions\" WHERE "
+            "\"sid\" = %s AND \"exp_ms\" > %lld");
+
+        sql = orm_sql_build(test_pool, &d, ORM_DIALECT_PGSQL, pw);
+        ck_assert_str_eq(sql->update_if, DQ_UPDATE " AND \"updated_at\" = %lld");
+        ck_assert_str_eq(sql->lock,
+            "SELECT \"data\", \"updated_at\" FROM \"session\" WHERE "
+            "\"id\" = %s AND \"expires_at\" > %lld FOR UPDATE");
+        sql = orm_sql_build(test_pool, &r, ORM_DIALECT_PGSQL, pw);
+        ck_assert_str_eq(sql->lock,
+            "SELECT \"payload\", \"touched_ms\" FROM \"app_sessions\" WHERE "
+            "\"sid\" = %s AND \"exp_ms\" > %lld FOR UPDATE");
+
+        sql = orm_sql_build(test_pool, &d, ORM_DIALECT_PORTABLE, pw);
+        ck_assert_str_eq(sql->update_if, DQ_UPDATE " AND \"updated_at\" = %lld");
+        ck_assert_str_eq(sql->lock,
+            "SELECT \"data\", \"updated_at\" FROM \"session\" WHERE "
+            "\"id\" = %s AND \"expires_at\" > %lld FOR UPDATE");
+
+        sql = orm_sql_build(test_pool, &d, ORM_DIALECT_MYSQL, pw);
+        ck_assert_str_eq(sql->update_if,
+            "UPDATE `session` SET `data` = %s, `expires_at` = %lld, "
+            "`user_name` = %s, `updated_at` = %lld WHERE `id` = %s "
+            "AND `updated_at` = %lld");
+        ck_assert_str_eq(sql->lock,
+            "SELECT `data`, `updated_at` FROM `session` WHERE `id` = %s "
+            "AND `expires_at` > %lld FOR UPDATE");
+        sql = orm_sql_build(test_pool, &r, ORM_DIALECT_MYSQL, pw);
+        ck_assert_str_eq(sql->update_if,
+            "UPDATE `app_sessions` SET `payload` = %s, `exp_ms` = %lld, "
+            "`owner` = %s, `touched_ms` = %lld WHERE `sid` = %s "
+            "AND `touched_ms` = %lld");
+        ck_assert_str_eq(sql->lock,
+            "SELECT `payload`, `touched_ms` FROM `app_sessions` WHERE "
+            "`sid` = %s AND `exp_ms` > %lld FOR UPDATE");
+    }
+}
+END_TEST
+
+START_TEST(test_sql_update_if_lock_placeholders)
+{
+    int n, i;
+    const orm_sql_t *const *builds = all_builds(&n);
+
+    for (i = 0; i < n; i++) {
+        const orm_sql_t *sql = builds[i];
+        int for_update = sql->dialect != ORM_DIALECT_SQLITE;
+        size_t len = strlen(sql->lock);
+
+        /* (data, expires_at, user_name, updated_at, id, loaded updated_at) */
+        ck_assert_str_eq(placeholders(sql->update_if), "s,lld,s,lld,s,lld");
+        /* the plain update with the version condition appended */
+        ck_assert_int_eq(strncmp(sql->update_if, sql->update,
+                                 strlen(sql->update)), 0);
+        /* (id, now_ms) */
+        ck_assert_str_eq(placeholders(sql->lock), "s,lld");
+        ck_assert_int_eq(len >= 11 && !strcmp(sql->lock + len - 11,
+                                              " FOR UPDATE"), for_update);
+        ck_assert_ptr_null(strstr(sql->load, "FOR UPDATE"));
+    }
+}
+END_TEST
+
+/* ---- maintenance statements ---------------------------------------------- */
+
+typedef struct {
+    const char *sweep, *count_expired, *totals, *revoke_user, *revoke_all;
+    const char *table_size, *identity, *try_lock, *unlock;
+} expected_admin_t;
+
+#define DA_COUNT "SELECT COUNT(*) FROM \"session\" WHERE \"expires_at\" <= %lld"
+#define DA_TOTALS "SELECT COUNT(*), MIN(\"expires_at\"), MAX(\"expires_at\") " \
+    "FROM \"session\""
+#define DA_REVOKE_USER "DELETE FROM \"session\" WHERE \"user_name\" = %s"
+#define DA_REVOKE_ALL "DELETE FROM \"session\""
+#define RA_COUNT "SELECT COUNT(*) FROM \"app_sessions\" WHERE \"exp_ms\" <= %lld"
+#define RA_TOTALS "SELECT COUNT(*), MIN(\"exp_ms\"), MAX(\"exp_ms\") " \
+    "FROM \"app_sessions\""
+#define RA_REVOKE_USER "DELETE FROM \"app_sessions\" WHERE \"owner\" = %s"
+#define RA_REVOKE_ALL "DELETE FROM \"app_sessions\""
+#define SQLITE_SIZE "SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT " \
+    "name FROM sqlite_master WHERE tbl_name = %s)"
+#define SQLITE_IDENTITY "SELECT file FROM pragma_database_list WHERE " \
+    "name = 'main'"
+#define PG_SIZE "SELECT pg_total_relation_size(CAST(quote_ident(%s) AS " \
+    "regclass))"
+#define PG_IDENTITY "SELECT COALESCE(CAST(inet_server_addr() AS text), " \
+    "'socket') || ':' || COALESCE(CAST(inet_server_port() AS text), '') " \
+    "|| '/' || current_database()"
+#define PG_TRY_LOCK "SELECT CASE WHEN pg_try_advisory_lock(%lld) THEN 1 " \
+    "ELSE 0 END"
+#define PG_UNLOCK "SELECT pg_advisory_unlock(%lld)"
+#define MY_SIZE "SELECT data_length + index_length FROM " \
+    "information_schema.TABLES WHERE table_schema = DATABASE() AND " \
+    "table_name = %s"
+#define MY_IDENTITY "SELECT CONCAT(@@hostname, ':', @@port, '/', DATABASE())"
+
+static const expected_admin_t admin_sqlite_default = {
+    "DELETE FROM \"session\" WHERE \"id\" IN (SELECT \"id\" FROM \"session\" "
+    "WHERE \"expires_at\" <= %lld LIMIT 1000)",
+    DA_COUNT, DA_TOTALS, DA_REVOKE_USER, DA_REVOKE_ALL,
+    SQLITE_SIZE, SQLITE_IDENTITY, NULL, NULL
+};
+static const expected_admin_t admin_sqlite_renamed = {
+    "DELETE FROM \"app_sessions\" WHERE \"sid\" IN (SELECT \"sid\" FROM "
+    "\"app_sessions\" WHERE \"exp_ms\" <= %lld LIMIT 7)",
+    RA_COUNT, RA_TOTALS, RA_REVOKE_USER, RA_REVOKE_ALL,
+    SQLITE_SIZE, SQLITE_IDENTITY, NULL, NULL
+};
+static const expected_admin_t admin_pgsql_default = {
+    "DELETE FROM \"session\" WHERE \"id\" IN (SELECT \"id\" FROM \"session\" "
+    "WHERE \"expires_at\" <= %lld LIMIT 1000)",
+    DA_COUNT, DA_TOTALS, DA_REVOKE_USER, DA_REVOKE_ALL,
+    PG_SIZE, PG_IDENTITY, PG_TRY_LOCK, PG_UNLOCK
+};
+static const expected_admin_t admin_pgsql_renamed = {
+    "DELETE FROM \"app_sessions\" WHERE \"sid\" IN (SELECT \"sid\" FROM "
+    "\"app_sessions\" WHERE \"exp_ms\" <= %lld LIMIT 7)",
+    RA_COUNT, RA_TOTALS, RA_REVOKE_USER, RA_REVOKE_ALL,
+    PG_SIZE, PG_IDENTITY, PG_TRY_LOCK, PG_UNLOCK
+};
+static const expected_admin_t admin_mysql_default = {
+    "DELETE FROM `session` WHERE `expires_at` <= %lld LIMIT 1000",
+    "SELECT COUNT(*) FROM `session` WHERE `expires_at` <= %lld",
+    "SELECT COUNT(*), MIN(`expires_at`), MAX(`expires_at`) FROM `session`",
+    "DELETE FROM `session` WHERE `user_name` = %s",
+    "DELETE FROM `session`",
+    MY_SIZE, MY_IDENTITY, NULL, NULL
+};
+static const expected_admin_t admin_mysql_renamed = {
+    "DELETE FROM `app_sessions` WHERE `exp_ms` <= %lld LIMIT 7",
+    "SELECT COUNT(*) FROM `app_sessions` WHERE `exp_ms` <= %lld",
+    "SELECT COUNT(*), MIN(`exp_ms`), MAX(`exp_ms`) FROM `app_sessions`",
+    "DELETE FROM `app_sessions` WHERE `owner` = %s",
+    "DELETE FROM `app_sessions`",
+    MY_SIZE, MY_IDENTITY, NULL, NULL
+};
+static const expected_admin_t admin_portable_default = {
+    "DELETE FROM \"session\" WHERE \"expires_at\" <= %lld",
+    DA_COUNT, DA_TOTALS, DA_REVOKE_USER, DA_REVOKE_ALL,
+    NULL, NULL, NULL, NULL
+};
+static const expected_admin_t admin_portable_renamed = {
+    "DELETE FROM \"app_sessions\" WHERE \"exp_ms\" <= %lld",
+    RA_COUNT, RA_TOTALS, RA_REVOKE_USER, RA_REVOKE_ALL,
+    NULL, NULL, NULL, NULL
+};
+
+static void check_opt_str(const char *got, const char *expected,
+                          const char *what)
+{
+    if (expected == NULL) {
+        ck_assert_msg(got == NULL, "%s: expected NULL, got %s", what, got);
+    }
+    else {
+        ck_assert_msg(got != NULL && !strcmp(got, expected),
+                      "%s:\n got      %s\n expected %s", what,
+                      got ? got : "NULL", expected);
+    }
+}
+
+static void check_admin(orm_dialect_e dialect, const orm_schema_t *schema,
+                        int batch, const expected_admin_t *e)
+{
+    orm_admin_sql_t *a = orm_admin_sql_build(test_pool, schema, dialect,
+                                             batch);
+
+    ck_assert_ptr_nonnull(a);
+    check_opt_str(a->sweep, e->sweep, "sweep");
+    check_opt_str(a->count_expired, e->count_expired, "count_expired");
+    check_opt_str(a->totals, e->totals, "totals");
+    check_opt_str(a->revoke_user, e->revoke_user, "revoke_user");
+    check_opt_str(a->revoke_all, e->revoke_all, "revoke_all");
+    check_opt_str(a->table_size, e->table_size, "table_size");
+    check_opt_str(a->identity, e->identity, "identity");
+    check_opt_str(a->try_lock, e->try_lock, "try_lock");
+    check_opt_str(a->unlock, e->unlock, "unlock");
+}
+
+START_TEST(test_admin_sql_per_dialect)
+{
+    orm_schema_t d = default_schema(), r = renamed_schema();
+
+    check_admin(ORM_DIALECT_SQLITE, &d, 1000, &admin_sqlite_default);
+    check_admin(ORM_DIALECT_SQLITE, &r, 7, &admin_sqlite_renamed);
+    check_admin(ORM_DIALECT_PGSQL, &d, 1000, &admin_pgsql_default);
+    check_admin(ORM_DIALECT_PGSQL, &r, 7, &admin_pgsql_renamed);
+    check_admin(ORM_DIALECT_MYSQL, &d, 1000, &admin_mysql_default);
+    check_admin(ORM_DIALECT_MYSQL, &r, 7, &admin_mysql_renamed);
+    check_admin(ORM_DIALECT_PORTABLE, &d, 1000, &admin_portable_default);
+    check_admin(ORM_DIALECT_PORTABLE, &r, 7, &admin_portable_renamed);
+    /* the batch size does not matter where there is no LIMIT */
+    check_admin(ORM_DIALECT_PORTABLE, &d, 1, &admin_portable_default);
+    check_admin(orm_dialect_for_driver("odbc"), &d, 1000,
+                &admin_portable_default);
+}
+END_TEST
+
+START_TEST(test_admin_sql_batch_in_limit)
+{
+    orm_schema_t d = default_schema();
+    static const int batches[] = { 1, 2, 999, 1000, 100000 };
+    size_t i;
+
+    for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+        const char *limit = apr_psprintf(test_pool, " LIMIT %d",
+                                         batches[i]);
+        orm_admin_sql_t *s = orm_admin_sql_build(test_pool, &d,
+                                                 ORM_DIALECT_SQLITE,
+                                                 batches[i]);
+        orm_admin_sql_t *p = orm_admin_sql_build(test_pool, &d,
+                                                 ORM_DIALECT_PGSQL,
+                                                 batches[i]);
+        orm_admin_sql_t *m = orm_admin_sql_build(test_pool, &d,
+                                                 ORM_DIALECT_MYSQL,
+                                                 batches[i]);
+        const char *sub = apr_pstrcat(test_pool, limit, ")", NULL);
+
+        ck_assert_str_eq(s->sweep + strlen(s->sweep) - strlen(sub), sub);
+        ck_assert_str_eq(p->sweep, s->sweep);
+        ck_assert_str_eq(m->sweep + strlen(m->sweep) - strlen(limit), limit);
+        /* only one LIMIT, and nothing but the sweep has one */
+        ck_assert_ptr_null(strstr(strstr(s->sweep, " LIMIT ") + 1, " LIMIT "));
+        ck_assert_ptr_null(strstr(s->count_expired, "LIMIT"));
+        ck_assert_ptr_null(strstr(m->count_expired, "LIMIT"));
+    }
+}
+END_TEST
+
+START_TEST(test_admin_sql_placeholders)
+{
+    orm_schema_t d = default_schema(), r = renamed_schema();
+    int dialect, m;
+
+    for (dialect = 0; dialect < ORM_DIALECT_COUNT; dialect++) {
+        for (m = 0; m < 2; m++) {
+            orm_admin_sql_t *a = orm_admin_sql_build(test_pool,
+                                                     m ? &r : &d, dialect,
+                                                     500);
+            /* (now_ms) */
+            ck_assert_str_eq(placeholders(a->sweep), "lld");
+            ck_assert_str_eq(placeholders(a->count_expired), "lld");
+            /* () */
+            ck_assert_str_eq(placeholders(a->totals), "");
+            ck_assert_str_eq(placeholders(a->revoke_all), "");
+            /* (user_name) */
+            ck_assert_str_eq(placeholders(a->revoke_user), "s");
+            /* (table name) */
+            if (a->table_size) {
+                ck_assert_str_eq(placeholders(a->table_size), "s");
+            }
+            if (a->identity) {
+                ck_assert_str_eq(placeholders(a->identity), "");
+            }
+            /* (key); a lock comes with its unlock */
+            ck_assert_int_eq(a->try_lock != NULL, a->unlock != NULL);
+            ck_assert_int_eq(a->try_lock != NULL,
+                             dialect == ORM_DIALECT_PGSQL);
+            if (a->try_lock) {
+                ck_assert_str_eq(placeholders(a->try_lock), "lld");
+                ck_assert_str_eq(placeholders(a->unlock), "lld");
+            }
+            /* every statement reads or deletes expired rows only with <= */
+            ck_assert_ptr_nonnull(strstr(a->sweep, " <= %lld"));
+            ck_assert_ptr_null(strstr(a->sweep, " < %lld"));
+        }
+    }
+}
+END_TEST
+
+/* ---- the SQLite statements, run on SQLite -------------------------------- */
+
+#define T0 APR_INT64_C(1700000000000)
+
+static const char *num(apr_int64_t v)
+{
+    return apr_psprintf(test_pool, "%" APR_INT64_T_FMT, v);
+}
+
+/* The one row a select returned, or NULL when none; fails on several. */
+static const char **one_row(test_db_t *db, const char *sql, int nargs,
+                            const char **args)
+{
+    apr_array_header_t *rows = test_db_pselect(db, test_db_prepare(db, sql),
+                                               nargs, args);
+
+    ck_assert_msg(rows->nelts <= 1, "%d rows from %s", rows->nelts, sql);
+    return rows->nelts ? APR_ARRAY_IDX(rows, 0, const char **) : NULL;
+}
+
+static int run(test_db_t *db, const char *sql, int nargs, const char **args)
+{
+    return test_db_pquery(db, test_db_prepare(db, sql), nargs, args);
+}
+
+static void exercise_sqlite(const orm_schema_t *schema, int portable_writes)
+{
+    test_db_t *db = test_db_open();
+    orm_sql_t *sql = orm_sql_build(test_pool, schema, ORM_DIALECT_SQLITE,
+                                   portable_writes);
+    orm_admin_sql_t *admin = orm_admin_sql_build(test_pool, schema,
+                                                 ORM_DIALECT_SQLITE, 2);
+    const char *table = orm_schema_table(schema);
+    const char **row;
+    const char *args[6];
+    int i, pass;
+
+    /* the DDL, twice: IF NOT EXISTS makes it idempotent */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < sql->ddl->nelts; i++) {
+            test_db_exec(db, APR_ARRAY_IDX(sql->ddl, i, const char *));
+        }
+    }
+    ck_assert_int_eq(test_db_int(db, apr_pstrcat(test_pool,
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+        "tbl_name = '", table, "' AND name LIKE '", table, "_%_idx'", NULL)),
+        2);
+    ck_assert_ptr_null(one_row(db, sql->probe, 0, NULL));
+
+    /* insert (id, data, expires_at, user_name, created_at, updated_at) */
+    args[0] = "id1"; args[1] = "a=1"; args[2] = num(T0 + 1000);
+    args[3] = "alice"; args[4] = num(T0); args[5] = num(T0);
+    ck_assert_int_eq(run(db, sql->insert, 6, args), 1);
+    /* load (id, now) -> data, expires_at, updated_at, user_name */
+    args[0] = "id1"; args[1] = num(T0);
+    row = one_row(db, sql->load, 2, args);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_str_eq(row[0], "a=1");
+    ck_assert_str_eq(row[1], num(T0 + 1000));
+    ck_assert_str_eq(row[2], num(T0));
+    ck_assert_str_eq(row[3], "alice");
+    /* not once it expired, nor for another id */
+    args[1] = num(T0 + 1000);
+    ck_assert_ptr_null(one_row(db, sql->load, 2, args));
+    args[0] = "nope"; args[1] = num(T0);
+    ck_assert_ptr_null(one_row(db, sql->load, 2, args));
+
+    /* update (data, expires_at, user_name, updated_at, id) */
+    args[0] = "a=2"; args[1] = num(T0 + 2000); args[2] = NULL;
+    args[3] = num(T0 + 10); args[4] = "id1";
+    ck_assert_int_eq(run(db, sql->update, 5, args), 1);
+    args[4] = "nope";
+    ck_assert_int_eq(run(db, sql->update, 5, args), 0);
+    args[0] = "id1"; args[1] = num(T0);
+    row = one_row(db, sql->load, 2, args);
+    ck_assert_str_eq(row[0], "a=2");
+    ck_assert_ptr_null(row[3]);                 /* user_name NULL */
+
+    /* update_if: only with the version that was loaded */
+    args[0] = "a=3"; args[1] = num(T0 + 3000); args[2] = "bob";
+    args[3] = num(T0 + 20); args[4] = "id1"; args[5] = num(T0);  /* stale */
+    ck_assert_int_eq(run(db, sql->update_if, 6, args), 0);
+    args[5] = num(T0 + 10);                                      /* current */
+    ck_assert_int_eq(run(db, sql->update_if, 6, args), 1);
+    ck_assert_int_eq(run(db, sql->update_if, 6, args), 0);       /* moved on */
+
+    /* lock (id, now) -> data, updated_at, inside a write transaction */
+    test_db_exec(db, "BEGIN IMMEDIATE");
+    args[0] = "id1"; args[1] = num(T0);
+    row = one_row(db, sql->lock, 2, args);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_str_eq(row[0], "a=3");
+    ck_assert_str_eq(row[1], num(T0 + 20));
+    args[1] = num(T0 + 3000);                   /* expired by then */
+    ck_assert_ptr_null(one_row(db, sql->lock, 2, args));
+    test_db_exec(db, "COMMIT");
+
+    /* upsert: a new row, then the same id again keeps created_at */
+    if (sql->upsert) {
+        ck_assert(!portable_writes);
+        args[0] = "id2"; args[1] = "u=1"; args[2] = num(T0 + 5000);
+        args[3] = "carol"; args[4] = num(T0 + 1); args[5] = num(T0 + 1);
+        ck_assert_int_eq(run(db, sql->upsert, 6, args), 1);
+        args[1] = "u=2"; args[3] = NULL; args[4] = num(T0 + 99);
+        args[5] = num(T0 + 2);
+        ck_assert_int_eq(run(db, sql->upsert, 6, args), 1);
+        args[1] = num(T0);
+        row = one_row(db, sql->load, 2, args);
+        ck_assert_str_eq(row[0], "u=2");
+        ck_assert_str_eq(row[2], num(T0 + 2));
+        ck_assert_ptr_null(row[3]);
+        ck_assert_int_eq(test_db_int(db, apr_psprintf(test_pool,
+            "SELECT \"%s\" FROM \"%s\" WHERE \"%s\" = 'id2'",
+            orm_schema_column(schema, ORM_FIELD_CREATED_AT), table,
+            orm_schema_column(schema, ORM_FIELD_ID))), T0 + 1);
+    }
+    else {
+        ck_assert(portable_writes);
+        args[0] = "id2"; args[1] = "u=2"; args[2] = num(T0 + 5000);
+        args[3] = NULL; args[4] = num(T0 + 1); args[5] = num(T0 + 2);
+        ck_assert_int_eq(run(db, sql->insert, 6, args), 1);
+    }
+    /* a duplicate insert is refused (primary key) */
+    {
+        int nrows = 0, err;
+        apr_dbd_prepared_t *ins = test_db_prepare(db, sql->insert);
+        args[0] = "id2"; args[1] = "dup"; args[2] = num(T0);
+        args[3] = NULL; args[4] = num(T0); args[5] = num(T0);
+        err = apr_dbd_pquery(db->driver, db->pool, db->handle, &nrows, ins,
+                             6, args);
+        ck_assert_int_ne(err, 0);
+    }
+
+    /* the maintenance statements */
+    args[0] = "id3"; args[1] = "x=1"; args[2] = num(T0 - 5);
+    args[3] = "alice"; args[4] = num(T0 - 10); args[5] = num(T0 - 10);
+    ck_assert_int_eq(run(db, sql->insert, 6, args), 1);
+    args[0] = "id4"; args[2] = num(T0 - 4);
+    ck_assert_int_eq(run(db, sql->insert, 6, args), 1);
+    args[0] = "id5"; args[2] = num(T0);
+    ck_assert_int_eq(run(db, sql->insert, 6, args), 1);
+    /* rows now: id1 (T0+3000, bob), id2 (T0+5000), id3 (T0-5, alice),
+     * id4 (T0-4, alice), id5 (T0, alice) */
+    args[0] = num(T0);
+    row = one_row(db, admin->count_expired, 1, args);
+    ck_assert_str_eq(row[0], "3");
+    row = one_row(db, admin->totals, 0, NULL);
+    ck_assert_str_eq(row[0], "5");
+    ck_assert_str_eq(row[1], num(T0 - 5));
+    ck_assert_str_eq(row[2], num(T0 + 5000));
+    args[0] = table;
+    row = one_row(db, admin->table_size, 1, args);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_ptr_nonnull(row[0]);
+    ck_assert_int_gt(apr_atoi64(row[0]), 0);
+    row = one_row(db, admin->identity, 0, NULL);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_str_eq(row[0], db->path);
+    /* sweep with LIMIT 2: two, then the last one */
+    args[0] = num(T0);
+    ck_assert_int_eq(run(db, admin->sweep, 1, args), 2);
+    ck_assert_int_eq(run(db, admin->sweep, 1, args), 1);
+    ck_assert_int_eq(run(db, admin->sweep, 1, args), 0);
+    row = one_row(db, admin->count_expired, 1, args);
+    ck_assert_str_eq(row[0], "0");
+    /* revoke one user, then everybody */
+    args[0] = "bob";
+    ck_assert_int_eq(run(db, admin->revoke_user, 1, args), 1);
+    args[0] = "nobody";
+    ck_assert_int_eq(run(db, admin->revoke_user, 1, args), 0);
+    ck_assert_int_eq(run(db, admin->revoke_all, 0, NULL), 1);
+    row = one_row(db, admin->totals, 0, NULL);
+    ck_assert_str_eq(row[0], "0");
+    ck_assert_ptr_null(row[1]);
+
+    /* remove (id) */
+    args[0] = "id9"; args[1] = "z=1"; args[2] = num(T0 + 1);
+    args[3] = NULL; args[4] = num(T0); args[5] = num(T0);
+    ck_assert_int_eq(run(db, sql->insert, 6, args), 1);
+    args[0] = "id9";
+    ck_assert_int_eq(run(db, sql->remove, 1, args), 1);
+    ck_assert_int_eq(run(db, sql->remove, 1, args), 0);
+
+    test_db_close(db);
+}
+
+START_TEST(test_sql_runs_on_sqlite_default)
+{
+    orm_schema_t d = default_schema();
+
+    exercise_sqlite(&d, 0);
+    exercise_sqlite(&d, 1);
+}
+END_TEST
+
+START_TEST(test_sql_runs_on_sqlite_renamed)
+{
+    orm_schema_t r = renamed_schema();
+
+    exercise_sqlite(&r, 0);
+    exercise_sqlite(&r, 1);
+}
+END_TEST
+
+START_TEST(test_sql_runs_on_sqlite_partly_renamed)
+{
+    orm_schema_t s = default_schema();
+
+    s.table = "t_";
+    s.columns[ORM_FIELD_USER_NAME] = "login";
+    s.columns[ORM_FIELD_EXPIRES_AT] = "valid_until";
+    exercise_sqlite(&s, 0);
+}
+END_TEST
+
+START_TEST(test_sql_probe_fails_without_table)
+{
+    orm_schema_t d = default_schema();
+    test_db_t *db = test_db_open();
+    orm_sql_t *sql = orm_sql_build(test_pool, &d, ORM_DIALECT_SQLITE, 0);
+    apr_dbd_prepared_t *stmt = NULL;
+    int err = apr_dbd_prepare(db->driver, db->pool, db->handle, sql->probe,
+                              NULL, &stmt);
+
+    ck_assert_int_ne(err, 0);
+    test_db_exec(db, APR_ARRAY_IDX(sql->ddl, 0, const char *));
+    ck_assert_ptr_null(one_row(db, sql->probe, 0, NULL));
+    test_db_close(db);
+}
+END_TEST
+
 TCase *tcase_sql(void)
 {
     TCase *tc = tcase_create("sql");
@@ -489,5 +1011,14 @@ TCase *tcase_sql(void)
     tcase_add_test(tc, test_sql_only_identifier_quotes);
     tcase_add_test(tc, test_sql_index_names_fit_postgres);
     tcase_add_test(tc, test_sql_partial_rename);
+    tcase_add_test(tc, test_sql_update_if_and_lock);
+    tcase_add_test(tc, test_sql_update_if_lock_placeholders);
+    tcase_add_test(tc, test_admin_sql_per_dialect);
+    tcase_add_test(tc, test_admin_sql_batch_in_limit);
+    tcase_add_test(tc, test_admin_sql_placeholders);
+    tcase_add_test(tc, test_sql_runs_on_sqlite_default);
+    tcase_add_test(tc, test_sql_runs_on_sqlite_renamed);
+    tcase_add_test(tc, test_sql_runs_on_sqlite_partly_renamed);
+    tcase_add_test(tc, test_sql_probe_fails_without_table);
     return tc;
 }

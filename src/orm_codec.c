@@ -18,8 +18,8 @@ static int hex_value(char c)
     return -1;
 }
 
-/* In place; 0 when an escape is malformed or decodes to NUL, as httpd's
- * ap_unescape_all refuses those. '+' stays '+', as there. */
+/* In place, as httpd's ap_unescape_urlencoded: '+' is a space, %XX a byte;
+ * 0 when an escape is malformed or decodes to NUL. */
 static int unescape(char *text)
 {
     char *in = text, *out = text;
@@ -35,13 +35,16 @@ static int unescape(char *text)
             in += 3;
         }
         else {
-            *out++ = *in++;
+            *out++ = *in == '+' ? ' ' : *in;
+            in++;
         }
     }
     *out = '\0';
     return 1;
 }
 
+/* As mod_session 2.4.47+ decodes: the key ends at the first '=', the value
+ * is the rest of the pair; an empty value unsets the key as written. */
 apr_table_t *orm_codec_decode(apr_pool_t *pool, const char *encoded)
 {
     apr_table_t *entries = apr_table_make(pool, 8);
@@ -53,17 +56,21 @@ apr_table_t *orm_codec_decode(apr_pool_t *pool, const char *encoded)
     copy = apr_pstrdup(pool, encoded);
     for (pair = apr_strtok(copy, "&", &last); pair;
          pair = apr_strtok(NULL, "&", &last)) {
-        char *plast = NULL;
-        char *key = apr_strtok(pair, "=", &plast);
-        char *value = apr_strtok(NULL, "=", &plast);
+        char *value = strchr(pair, '=');
+        char *key = pair;
 
-        if (key == NULL || *key == '\0') {
+        while (*key == '=') {
+            key++;              /* apr_strtok skips leading separators */
+        }
+        if (*key == '\0') {
             continue;
         }
+        value = strchr(key, '=');
+        if (value) {
+            *value++ = '\0';
+        }
         if (value == NULL || *value == '\0') {
-            if (unescape(key)) {
-                apr_table_unset(entries, key);
-            }
+            apr_table_unset(entries, key);
             continue;
         }
         if (unescape(key) && unescape(value)) {

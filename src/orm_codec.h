@@ -12,9 +12,10 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-/** Entries of an encoded session, as mod_session would decode them: pairs
- *  split at '&', key and value at '=', %XX unescaped; a pair with an empty
- *  value or a bad escape is skipped. Never fails: any text gives a table. */
+/** Entries of an encoded session, as mod_session (2.4.47 and later)
+ *  decodes them: pairs split at '&', the key ends at the first '=' and the
+ *  value is the rest, '+' and %XX unescaped; an empty value unsets the key,
+ *  a bad escape skips the pair. Never fails: any text gives a table. */
 apr_table_t *orm_codec_decode(apr_pool_t *pool, const char *encoded);
 
 /** The encoded form of entries; everything but [A-Za-z0-9._~-] is %XX. */

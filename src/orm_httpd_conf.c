@@ -8,6 +8,7 @@
 #include <apr_file_io.h>
 #include <apr_tables.h>
 #include <apr_lib.h>
+#include <apr_fnmatch.h>
 
 #include "orm_httpd_conf.h"
 
@@ -71,6 +72,37 @@ static const char *resolve(reader_t *rd, const char *path)
     return apr_pstrcat(rd->pool, rd->server_root, "/", path, NULL);
 }
 
+/* Every file below dir, subdirectories included, in name order. */
+static apr_status_t include_directory(reader_t *rd, const char *dir,
+                                      const char **errmsg)
+{
+    glob_t matches;
+    apr_status_t rv = APR_SUCCESS;
+    apr_finfo_t info;
+    size_t i;
+    const char *const patterns[2] = { "/*", "/.[!.]*" };
+    int p;
+
+    for (p = 0; p < 2 && rv == APR_SUCCESS; p++) {
+        const char *pattern = apr_pstrcat(rd->pool, dir, patterns[p], NULL);
+        if (glob(pattern, 0, NULL, &matches) != 0) {
+            continue;
+        }
+        for (i = 0; i < matches.gl_pathc && rv == APR_SUCCESS; i++) {
+            const char *path = apr_pstrdup(rd->pool, matches.gl_pathv[i]);
+            if (apr_stat(&info, path, APR_FINFO_TYPE, rd->pool)
+                != APR_SUCCESS) {
+                continue;
+            }
+            rv = info.filetype == APR_DIR
+                 ? include_directory(rd, path, errmsg)
+                 : read_file(rd, path, errmsg);
+        }
+        globfree(&matches);
+    }
+    return rv;
+}
+
 static apr_status_t include(reader_t *rd, const char *pattern, int optional,
                             const char *at, const char **errmsg)
 {
@@ -86,34 +118,34 @@ static apr_status_t include(reader_t *rd, const char *pattern, int optional,
                                "(a loop?)", at, MAX_INCLUDE_DEPTH);
         return APR_EINVAL;
     }
-    /* a directory stands for every file in it, as in httpd */
-    if (apr_stat(&info, path, APR_FINFO_TYPE, rd->pool) == APR_SUCCESS
-        && info.filetype == APR_DIR) {
-        path = apr_pstrcat(rd->pool, path, "/*", NULL);
-    }
+    rd->depth++;
     globbed = glob(path, 0, NULL, &matches);
     if (globbed == GLOB_NOMATCH) {
-        if (optional || strpbrk(path, "*?[")) {
+        rd->depth--;
+        if (optional) {
             return APR_SUCCESS;
         }
-        *errmsg = apr_psprintf(rd->pool, "%s: Include of '%s': no such file",
-                               at, path);
+        *errmsg = apr_psprintf(rd->pool, "%s: Include '%s': %s", at, path,
+                               strpbrk(path, "*?[") ? "no file matches"
+                                                    : "no such file");
         return APR_ENOENT;
     }
     if (globbed != 0) {
+        rd->depth--;
         *errmsg = apr_psprintf(rd->pool, "%s: cannot read '%s'", at, path);
         return APR_EGENERAL;
     }
-    rd->depth++;
+    /* a directory stands for every file below it, as in httpd */
     for (i = 0; i < matches.gl_pathc && rv == APR_SUCCESS; i++) {
-        if (apr_stat(&info, matches.gl_pathv[i], APR_FINFO_TYPE, rd->pool)
-            == APR_SUCCESS && info.filetype == APR_REG) {
-            rv = read_file(rd, apr_pstrdup(rd->pool, matches.gl_pathv[i]),
-                           errmsg);
+        const char *match = apr_pstrdup(rd->pool, matches.gl_pathv[i]);
+        if (apr_stat(&info, match, APR_FINFO_TYPE, rd->pool) != APR_SUCCESS) {
+            continue;
         }
+        rv = info.filetype == APR_DIR ? include_directory(rd, match, errmsg)
+                                      : read_file(rd, match, errmsg);
     }
-    rd->depth--;
     globfree(&matches);
+    rd->depth--;
     return rv;
 }
 
@@ -156,7 +188,9 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
         memset(&rd->vhost_conf, 0, sizeof(rd->vhost_conf));
     }
     else if (!strcasecmp(name, "</VirtualHost>")) {
-        if (rd->in_vhost && rd->vhost_matches) {
+        /* the first matching vhost is the one httpd would pick */
+        if (rd->in_vhost && rd->vhost_matches
+            && !rd->wanted_conf.vhost_found) {
             rd->wanted_conf = rd->vhost_conf;
             rd->wanted_conf.vhost_found = 1;
         }
@@ -169,7 +203,10 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
         rd->server_root = argv[1];
     }
     else if (!strcasecmp(name, "Define")) {
-        apr_table_set(rd->defines, argv[1], argc > 2 ? argv[2] : "");
+        /* without a value it only serves <IfDefine>: ${NAME} stays */
+        if (argc > 2) {
+            apr_table_set(rd->defines, argv[1], argv[2]);
+        }
     }
     else if (!strcasecmp(name, "Include")
              || !strcasecmp(name, "IncludeOptional")) {
@@ -188,7 +225,10 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
             if ((colon = strrchr(host, ':')) && !strchr(host, ']')) {
                 *colon = '\0';
             }
-            if (!strcasecmp(host, rd->wanted_vhost)) {
+            /* ServerAlias takes wildcards, matched without case */
+            if (!strcasecmp(host, rd->wanted_vhost)
+                || apr_fnmatch(host, rd->wanted_vhost,
+                               APR_FNM_CASE_BLIND) == APR_SUCCESS) {
                 rd->vhost_matches = 1;
             }
         }
@@ -208,7 +248,12 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
         }
         conf->schema.table = argv[1];
     }
-    else if (!strcasecmp(name, "SessionORMColumn") && argc >= 3) {
+    else if (!strcasecmp(name, "SessionORMColumn") && argc != 3) {
+        *errmsg = apr_psprintf(rd->pool, "%s: SessionORMColumn takes a "
+                               "field and a column name", at);
+        return APR_EINVAL;
+    }
+    else if (!strcasecmp(name, "SessionORMColumn")) {
         int field = orm_field_lookup(argv[1]);
         const char *err = orm_identifier_check(argv[2], ORM_COLUMN_NAME_MAX);
         if (field < 0 || err) {
@@ -223,6 +268,49 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
         conf->sweep_batch = atoi(argv[1]);
     }
     return APR_SUCCESS;
+}
+
+/* Words as httpd reads a directive line (ap_getword_conf): quoted with
+ * " or ', where a backslash escapes only the quote; elsewhere backslashes
+ * are kept. */
+static char **split_words(apr_pool_t *pool, const char *text, int *argc)
+{
+    apr_array_header_t *words = apr_array_make(pool, 8, sizeof(char *));
+    const char *p = text;
+
+    while (*p) {
+        char *word, *out;
+
+        while (apr_isspace(*p)) {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        word = out = apr_palloc(pool, strlen(p) + 1);
+        if (*p == '"' || *p == '\'') {
+            char quote = *p++;
+            while (*p && *p != quote) {
+                if (*p == '\\' && p[1] == quote) {
+                    p++;
+                }
+                *out++ = *p++;
+            }
+            if (*p) {
+                p++;
+            }
+        }
+        else {
+            while (*p && !apr_isspace(*p)) {
+                *out++ = *p++;
+            }
+        }
+        *out = '\0';
+        APR_ARRAY_PUSH(words, char *) = word;
+    }
+    *argc = words->nelts;
+    APR_ARRAY_PUSH(words, char *) = NULL;
+    return (char **)words->elts;
 }
 
 static apr_status_t read_file(reader_t *rd, const char *path,
@@ -266,12 +354,7 @@ static apr_status_t read_file(reader_t *rd, const char *path,
             continue;
         }
         text = expand_variables(rd, text);
-        if (apr_tokenize_to_argv(text, &argv, rd->pool) != APR_SUCCESS) {
-            continue;
-        }
-        while (argv[argc]) {
-            argc++;
-        }
+        argv = split_words(rd->pool, text, &argc);
         /* "<VirtualHost *:80>" tokenizes as "<VirtualHost" "*:80>" */
         if (argc > 0) {
             rv = directive(rd, argc, argv, where(rd, path, first_line),

@@ -12,8 +12,9 @@
 #include <apr_time.h>
 #include <apr_dbd.h>
 
-/** Called after each batch with the rows removed so far; return 0 to stop
- *  early (shutdown), non-zero to go on. May be NULL. */
+/** Called after each full batch (one that may have left expired rows
+ *  behind) with the rows removed so far; return 0 to stop early
+ *  (shutdown), non-zero to go on. May be NULL. */
 typedef int orm_sweep_progress_fn(void *baton, apr_int64_t removed);
 
 typedef struct {

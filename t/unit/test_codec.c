@@ -510,7 +510,7 @@ START_TEST(test_merge_concurrent_requests)
 }
 END_TEST
 
-/* ---- known bugs (ORM_TEST_KNOWN_BUGS=1) ---------------------------------
+/* ---- httpd compatibility (were known bugs, now fixed) ---------------------------------
  * The expectations below are what mod_session of the installed httpd
  * (Debian 12, Apache/2.4.71) does: observed with Session On, SessionEnv On,
  * SessionHeader and mod_session_cookie, sending the encoded form as the
@@ -608,11 +608,9 @@ TCase *tcase_codec(void)
     tcase_add_test(tc, test_diff_is_empty_ignores_one_key);
     tcase_add_test(tc, test_apply);
     tcase_add_test(tc, test_merge_concurrent_requests);
-    if (test_known_bugs_enabled()) {
-        tcase_add_test(tc, test_decode_only_equals_does_not_crash);
-        tcase_add_test(tc, test_decode_plus_is_space);
-        tcase_add_test(tc, test_decode_value_keeps_equals);
-        tcase_add_test(tc, test_decode_unset_uses_raw_key);
-    }
+    tcase_add_test(tc, test_decode_only_equals_does_not_crash);
+    tcase_add_test(tc, test_decode_plus_is_space);
+    tcase_add_test(tc, test_decode_value_keeps_equals);
+    tcase_add_test(tc, test_decode_unset_uses_raw_key);
     return tc;
 }

@@ -722,7 +722,7 @@ START_TEST(test_vhost_include_inside)
 }
 END_TEST
 
-/* ---- known bugs (ORM_TEST_KNOWN_BUGS=1) ---------------------------------- */
+/* ---- httpd compatibility (were known bugs, now fixed) ---------------------------------- */
 
 /* httpd 2.4 reads a directory given to Include recursively, dot files
  * included (checked with apache2 -t -D DUMP_INCLUDES); the reader only reads
@@ -832,12 +832,10 @@ TCase *tcase_httpd_conf(void)
     tcase_add_test(tc, test_vhost_not_found);
     tcase_add_test(tc, test_vhost_without_main_values);
     tcase_add_test(tc, test_vhost_include_inside);
-    if (test_known_bugs_enabled()) {
-        tcase_add_test(tc, test_include_directory_recursive);
-        tcase_add_test(tc, test_include_wildcard_without_match);
-        tcase_add_test(tc, test_vhost_alias_wildcard);
-        tcase_add_test(tc, test_backslash_kept);
-        tcase_add_test(tc, test_column_one_argument);
-    }
+    tcase_add_test(tc, test_include_directory_recursive);
+    tcase_add_test(tc, test_include_wildcard_without_match);
+    tcase_add_test(tc, test_vhost_alias_wildcard);
+    tcase_add_test(tc, test_backslash_kept);
+    tcase_add_test(tc, test_column_one_argument);
     return tc;
 }

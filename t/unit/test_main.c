@@ -52,12 +52,6 @@ int test_rmtree(const char *path)
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int test_known_bugs_enabled(void)
-{
-    const char *v = getenv("ORM_TEST_KNOWN_BUGS");
-    return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
-}
-
 int main(void)
 {
     Suite *suite = suite_create("mod_session_orm core");

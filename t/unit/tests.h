@@ -19,7 +19,6 @@ int test_rmtree(const char *path);
 
 /* Tests that show known bugs of the core (they fail until it is fixed) are
  * registered only when ORM_TEST_KNOWN_BUGS is set in the environment. */
-int test_known_bugs_enabled(void);
 
 TCase *tcase_codec(void);
 TCase *tcase_conf(void);

@@ -183,3 +183,88 @@ const char *orm_cookie_header(apr_pool_t *pool, const char *name,
                        http_only ? "; HttpOnly" : "",
                        secure ? "; Secure" : "", NULL);
 }
+
+/* Calls found(baton, item, value) for each "n=v" cookie in the header,
+ * value NULL for items of another name. */
+typedef void cookie_item_fn(void *baton, const char *item, const char *value);
+
+static void each_cookie(apr_pool_t *pool, const char *header,
+                        const char *name, cookie_item_fn *found, void *baton)
+{
+    char *copy, *item, *state = NULL;
+    apr_size_t name_len = strlen(name);
+
+    if (header == NULL) {
+        return;
+    }
+    copy = apr_pstrdup(pool, header);
+    for (item = apr_strtok(copy, ";,", &state); item;
+         item = apr_strtok(NULL, ";,", &state)) {
+        char *cookie = trimmed(item);
+        char *rest = cookie + name_len;
+        char *value = NULL;
+        apr_size_t len;
+
+        if (*cookie == '\0') {
+            continue;
+        }
+        if (!strncmp(cookie, name, name_len)) {
+            while (*rest == ' ' || *rest == '\t') {
+                rest++;
+            }
+            if (*rest == '=') {
+                value = trimmed(rest + 1);
+                len = strlen(value);
+                if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
+                    value[len - 1] = '\0';
+                    value++;
+                }
+            }
+        }
+        found(baton, cookie, value);
+    }
+}
+
+static void collect_value(void *baton, const char *item, const char *value)
+{
+    if (value) {
+        APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) = value;
+    }
+}
+
+apr_array_header_t *orm_cookie_values(apr_pool_t *pool, const char *header,
+                                      const char *name)
+{
+    apr_array_header_t *values = apr_array_make(pool, 1,
+                                                sizeof(const char *));
+
+    each_cookie(pool, header, name, collect_value, values);
+    return values;
+}
+
+static void collect_other(void *baton, const char *item, const char *value)
+{
+    if (value == NULL) {
+        APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) = item;
+    }
+}
+
+const char *orm_cookie_strip(apr_pool_t *pool, const char *header,
+                             const char *name)
+{
+    apr_array_header_t *others = apr_array_make(pool, 4,
+                                                sizeof(const char *));
+    const char *joined;
+    int i;
+
+    each_cookie(pool, header, name, collect_other, others);
+    if (others->nelts == 0) {
+        return NULL;
+    }
+    joined = APR_ARRAY_IDX(others, 0, const char *);
+    for (i = 1; i < others->nelts; i++) {
+        joined = apr_pstrcat(pool, joined, "; ",
+                             APR_ARRAY_IDX(others, i, const char *), NULL);
+    }
+    return joined;
+}

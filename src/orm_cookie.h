@@ -7,6 +7,7 @@
 
 #include <apr.h>
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 /* A flag attribute's state: unset means "use the default". */
 typedef enum {
@@ -34,6 +35,17 @@ const char *orm_cookie_attrs_parse(apr_pool_t *pool, const char *arg,
 
 /** NULL when name is an RFC 6265 cookie-name token, else an error text. */
 const char *orm_cookie_name_check(const char *name);
+
+/** The values of every cookie called name in a Cookie request header, in
+ *  order ("a=1; b=2"; httpd joins repeated headers with ", ", so ',' also
+ *  separates cookies). Quotes around a value are removed. */
+apr_array_header_t *orm_cookie_values(apr_pool_t *pool, const char *header,
+                                      const char *name);
+
+/** The Cookie header without the cookies called name; NULL when no other
+ *  cookie is left. */
+const char *orm_cookie_strip(apr_pool_t *pool, const char *header,
+                             const char *name);
 
 /** The Set-Cookie header value. max_age_seconds 0 expires the cookie. */
 const char *orm_cookie_header(apr_pool_t *pool, const char *name,

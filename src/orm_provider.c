@@ -7,13 +7,13 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "ap_expr.h"
-#include "util_cookies.h"
 #include "apr_dbd.h"
 #include "mod_dbd.h"
 
 #include "orm_log.h"
 #include "orm_codec.h"
 #include "orm_conf.h"
+#include "orm_cookie.h"
 #include "orm_store.h"
 #include "orm_token.h"
 #include "orm_ttl.h"
@@ -103,11 +103,16 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
     state->z = z;
 
     if (mode == ORM_KEY_COOKIE) {
-        const char *value = NULL;
+        /* read here rather than with ap_cookie_read, which logs an error
+         * for every request that repeats the cookie: clients can */
+        const char *header = apr_table_get(r->headers_in, "Cookie");
+        apr_array_header_t *values = orm_cookie_values(top->pool, header,
+                                                       dconf->cookie_name);
+        int i;
 
-        ap_cookie_read(r, dconf->cookie_name, &value,
-                       orm_dir_cookie_remove(dconf));
-        if (value) {
+        for (i = 0; i < values->nelts && state->token == NULL; i++) {
+            const char *value = APR_ARRAY_IDX(values, i, const char *);
+
             state->cookie_presented = 1;
             if (orm_token_is_wellformed(value, strlen(value))) {
                 state->token = value;
@@ -116,8 +121,17 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
             else {
                 ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0202)
                               "ignoring a malformed %s cookie (%" APR_SIZE_T_FMT
-                              " bytes): a fresh session is served",
-                              dconf->cookie_name, strlen(value));
+                              " bytes)", dconf->cookie_name, strlen(value));
+            }
+        }
+        if (values->nelts && orm_dir_cookie_remove(dconf)) {
+            const char *others = orm_cookie_strip(r->pool, header,
+                                                  dconf->cookie_name);
+            if (others) {
+                apr_table_set(r->headers_in, "Cookie", others);
+            }
+            else {
+                apr_table_unset(r->headers_in, "Cookie");
             }
         }
     }

@@ -202,20 +202,22 @@ static apr_status_t ensure_table(orm_conn_t *conn)
 
         err = apr_dbd_query(dbd->driver, dbd->handle, &nrows, ddl);
         if (err) {
+            /* copied before the probe replaces the driver's message */
+            const char *why = apr_pstrdup(r->pool, dbd_error_text(dbd, err));
             int probe_err, level;
             /* several children meeting an empty database race to create
              * it; PostgreSQL can fail the losers even with IF NOT EXISTS */
             if (table_exists(r->pool, dbd, conn->sql, &probe_err)) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ORM_LOGNO(0111)
                               "'%s' failed (%s) but table '%s' exists: "
-                              "created concurrently", ddl,
-                              dbd_error_text(dbd, err), store->table);
+                              "created concurrently", ddl, why,
+                              store->table);
                 continue;
             }
             level = failure_level(store);
             ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0103)
                           "creating session table '%s' failed: %s (statement: "
-                          "%s)", store->table, dbd_error_text(dbd, err), ddl);
+                          "%s)", store->table, why, ddl);
             return APR_EGENERAL;
         }
     }
@@ -404,7 +406,8 @@ static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
             report_success(conn->r, conn->store);
             return APR_SUCCESS;
         }
-        *errmsg = dbd_error_text(dbd, err);
+        /* a copy: the driver's text changes with its next call */
+        *errmsg = apr_pstrdup(conn->r->pool, dbd_error_text(dbd, err));
         if (attempt > 0 || conn->txn || recover_connection(conn)) {
             break;
         }
@@ -454,7 +457,8 @@ apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
 
         found->data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
         found->user_name = apr_dbd_get_entry(dbd->driver, dbrow, 3);
-        if (found->data == NULL
+        /* PostgreSQL's driver reads NULL as "": no saved session is "" */
+        if (found->data == NULL || *found->data == '\0'
             || !parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 1),
                             &found->expires_at_ms)
             || !parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 2),

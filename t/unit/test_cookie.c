@@ -400,6 +400,46 @@ START_TEST(test_cookie_header_removal)
 }
 END_TEST
 
+
+/* The request side: every value of our cookie, in order, and the header
+ * without it for handlers and backends. */
+START_TEST(test_cookie_values)
+{
+    apr_array_header_t *v;
+
+    v = orm_cookie_values(test_pool, NULL, "sid");
+    ck_assert_int_eq(v->nelts, 0);
+    v = orm_cookie_values(test_pool, "a=1; sid=xyz; b=2", "sid");
+    ck_assert_int_eq(v->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(v, 0, const char *), "xyz");
+    /* repeated (two paths, or two headers joined by httpd with ", ") */
+    v = orm_cookie_values(test_pool, "sid=one; x=1, sid=\"two\"", "sid");
+    ck_assert_int_eq(v->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(v, 0, const char *), "one");
+    ck_assert_str_eq(APR_ARRAY_IDX(v, 1, const char *), "two");
+    /* a longer name that starts with ours, a name without '=', spaces */
+    v = orm_cookie_values(test_pool, "sidx=1; sid; sid2=3;  sid = 4 ", "sid");
+    ck_assert_int_eq(v->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(v, 0, const char *), "4");
+    /* an empty value is a value */
+    v = orm_cookie_values(test_pool, "sid=", "sid");
+    ck_assert_int_eq(v->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(v, 0, const char *), "");
+}
+END_TEST
+
+START_TEST(test_cookie_strip)
+{
+    ck_assert_ptr_null(orm_cookie_strip(test_pool, "sid=1", "sid"));
+    ck_assert_ptr_null(orm_cookie_strip(test_pool, "sid=1, sid=2", "sid"));
+    ck_assert_str_eq(orm_cookie_strip(test_pool, "a=1; sid=2; b=3", "sid"),
+                     "a=1; b=3");
+    ck_assert_str_eq(orm_cookie_strip(test_pool, "sidx=1;sid=2", "sid"),
+                     "sidx=1");
+    ck_assert_str_eq(orm_cookie_strip(test_pool, "a=1", "sid"), "a=1");
+}
+END_TEST
+
 TCase *tcase_cookie(void)
 {
     TCase *tc = tcase_create("cookie");
@@ -418,5 +458,7 @@ TCase *tcase_cookie(void)
     tcase_add_test(tc, test_cookie_header_overrides_keep_other_defaults);
     tcase_add_test(tc, test_cookie_header_secure);
     tcase_add_test(tc, test_cookie_header_removal);
+    tcase_add_test(tc, test_cookie_values);
+    tcase_add_test(tc, test_cookie_strip);
     return tc;
 }

@@ -1,0 +1,292 @@
+"""Concurrency: many writers on SQLite, concurrent updates of one session
+(key-level merge), logout winning over a slower request, token rotation on
+owner change (SessionORMRotateGrace) and `session-orm revoke`.
+
+README, "Concurrency, failures and limits": a session with a row is written
+with UPDATE ... WHERE id = ? AND updated_at = ?; when another request wrote
+it meanwhile the write is redone under a row lock merging only the keys
+this request changed (same key: last writer wins; mod_session_crypto: the
+whole blob). A row deleted while a slower request ran is not written back
+and that request expires the cookie. When the owner changes (r->user or
+mod_auth_form's `<AuthName>-user` key) the session gets a new token and
+row; the old row forwards to it for SessionORMRotateGrace seconds.
+
+The probe's `sleep=MS` holds a request between loading the session and
+changing it, so that two requests both load before either saves.
+"""
+
+import concurrent.futures
+import os
+import re
+import shlex
+import subprocess
+import threading
+import time
+
+import pytest
+
+import ormharness as H
+from ormharness import COOKIE, TOKEN_RE, orm_conf, sha256_hex
+
+MOVED = "\x01moved:"
+
+
+def where_id(token):
+    return "id = %s" % H.sql_quote(sha256_hex(token))
+
+
+def row_of(db, token, columns="data, user_name"):
+    rows = db.rows(columns=columns, where=where_id(token))
+    assert len(rows) <= 1
+    return rows[0] if rows else None
+
+
+def run_parallel(*calls, stagger=0.2):
+    """Runs the calls in threads, each started `stagger` seconds after the
+    previous one; returns their results in order."""
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        futs = []
+        for i, call in enumerate(calls):
+            if i:
+                time.sleep(stagger)
+            futs.append(pool.submit(call))
+        return [f.result() for f in futs]
+
+
+# --------------------------------------------------------------------------
+# 64 concurrent writers on SQLite, across processes
+
+PREFORK_64 = """
+StartServers 8
+MinSpareServers 8
+MaxSpareServers 64
+ServerLimit 64
+MaxRequestWorkers 64
+"""
+
+
+def test_sqlite_many_writers(httpd, sqlite_server):
+    db = sqlite_server.new_database("writers")
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0")
+                      + PREFORK_64, mpm="prefork", debug=True)
+    nwriters, rounds = 64, 5
+    barrier = threading.Barrier(nwriters)
+    clients = [srv.client() for _ in range(nwriters)]
+    failures = []
+
+    def writer(i):
+        c = clients[i]
+        for n in range(rounds):
+            barrier.wait(30)
+            r = c.get("/probe?op=set&key=w&value=%d-%d" % (i, n))
+            cks = r.cookies(COOKIE)
+            if r.status != 200 or len(cks) != 1 or cks[0].expired:
+                failures.append((i, n, r))
+            elif n > 0 and cks[0].value != c.token:
+                failures.append((i, n, "token changed", r))
+
+    with concurrent.futures.ThreadPoolExecutor(nwriters) as pool:
+        for f in [pool.submit(writer, i) for i in range(nwriters)]:
+            f.result()
+    assert not failures, failures[:5]
+
+    # every session reads its last value, from the table and over HTTP
+    assert db.count() == nwriters
+    for i, c in enumerate(clients):
+        assert TOKEN_RE.match(c.token)
+        row = row_of(db, c.token)
+        assert row and "w=%d-%d" % (i, rounds - 1) in row[0], (i, row)
+        r = c.get("/probe?op=get&key=w")
+        assert r.value("w") == "%d-%d" % (i, rounds - 1), (i, r)
+
+    # the writes came from many processes
+    savers = set(re.findall(r"\[pid (\d+)[:\]].*ORM0209:", srv.log_text()))
+    assert len(savers) >= 8, savers
+    assert "database is locked" not in srv.log_text()
+    assert db.sql("PRAGMA journal_mode")[0][0].lower() == "wal"
+
+
+# --------------------------------------------------------------------------
+# two requests of one session at once
+
+CRYPTO = 'SessionCryptoPassphrase "e2e concurrency passphrase"'
+
+
+@pytest.mark.parametrize("crypto", [False, True], ids=["plain", "crypto"])
+def test_concurrent_updates(httpd, db, crypto):
+    kw = {"extra_modules": ["session_crypto"]} if crypto else {}
+    srv = httpd.start(orm_conf(db, scope=CRYPTO if crypto else ""),
+                      debug=True, **kw)
+    c = srv.client()
+    assert c.get("/probe?op=set&key=base&value=0").status == 200
+    token = c.token
+
+    def req(q):
+        return lambda: c.get("/probe?" + q, update_jar=False)
+
+    # different keys: A loads, B loads, A saves, B saves (conflict: merge)
+    mark = srv.log_mark()
+    ra, rb = run_parallel(req("op=set&key=a&value=A&sleep=700"),
+                          req("op=set&key=b&value=B&sleep=700"))
+    assert ra.status == 200 and rb.status == 200, (ra, rb)
+    got = c.get("/probe?op=dump").entries()
+    if not crypto:
+        assert got == {"base": "0", "a": "A", "b": "B"}, got
+        assert any("ORM0215:" in l for l in srv.log_since(mark)), \
+            "the two writes did not conflict"
+    else:
+        # mod_session_crypto's data cannot be merged key by key: the later
+        # request's whole session replaces the stored one; only one of the
+        # two changes need survive
+        assert got.get("base") == "0", got
+        assert got.get("a") == "A" or got.get("b") == "B", got
+    assert c.token == token
+
+    # the same key: one of the two values (last writer wins)
+    ra, rb = run_parallel(req("op=set&key=k&value=first&sleep=700"),
+                          req("op=set&key=k&value=second&sleep=700"))
+    assert ra.status == 200 and rb.status == 200, (ra, rb)
+    got = c.get("/probe?op=dump").entries()
+    assert got.get("k") in ("first", "second"), got
+    assert got.get("base") == "0", got
+    # B saved last (started later, same sleep)
+    assert got.get("k") == "second", got
+
+    # a removal in one request, a change in the other: both kept (plain)
+    if not crypto:
+        ra, rb = run_parallel(req("op=unset&key=a&sleep=700"),
+                              req("op=set&key=b&value=B2&sleep=700"))
+        got = c.get("/probe?op=dump").entries()
+        assert got == {"base": "0", "b": "B2", "k": "second"}, got
+    assert db.count() == 1
+
+
+# --------------------------------------------------------------------------
+# logout wins over a slower request
+
+def test_logout_not_resurrected(httpd, db):
+    srv = httpd.start(orm_conf(db), debug=True)
+    c = srv.client()
+    c.get("/probe?op=set&key=a&value=1")
+    token = c.token
+    assert row_of(db, token)
+
+    slow, fast = run_parallel(
+        lambda: c.get("/probe?op=set&key=s&value=slow&sleep=900",
+                      update_jar=False),
+        lambda: c.get("/probe?op=clear", update_jar=False),
+        stagger=0.3)
+    assert slow.status == 200 and fast.status == 200
+    # the fast one logged out
+    assert [ck.expired for ck in fast.cookies(COOKIE)] == [True], fast
+    # the slow one did not bring the row back, and expires the cookie too
+    assert row_of(db, token) is None
+    assert db.count() == 0
+    assert len(slow.set_cookies) == 1, slow.set_cookies
+    ck = slow.cookies(COOKIE)[0]
+    assert ck.expired and ck.max_age == 0, ck
+    r = c.get("/probe?op=dump")
+    assert r.entries() == {}
+    assert db.count() == 0
+
+
+# --------------------------------------------------------------------------
+# a new token when the owner changes
+
+@pytest.mark.parametrize("grace", [3, 0])
+def test_rotation_on_owner_change(httpd, db, grace):
+    srv = httpd.start(orm_conf(db, scope="SessionORMRotateGrace %d" % grace))
+    c = srv.client()
+    c.get("/probe?op=set&key=x&value=1")
+    old = c.token
+    assert row_of(db, old)
+
+    # log in: mod_auth_form's "<AuthName>-user" key
+    r = c.get("/probe?op=set&key=realm-user&value=alice")
+    t_login = time.monotonic()
+    assert r.status == 200
+    cks = r.cookies(COOKIE)
+    assert len(cks) == 1 and not cks[0].expired, r.set_cookies
+    new = c.token
+    assert TOKEN_RE.match(new) and new != old
+    data, user = row_of(db, new)
+    assert user == "alice"
+    assert "x=1" in data and "alice" in data
+
+    orow = row_of(db, old)
+    if grace:
+        assert orow is not None, "old row gone with a grace window"
+        assert orow[0] == MOVED + sha256_hex(new), orow
+        assert orow[1] is None
+        # a request still carrying the old token reaches the new session
+        r = c.get("/probe?op=dump", cookie="%s=%s" % (COOKIE, old),
+                  update_jar=False)
+        assert r.status == 200
+        assert r.entries() == {"x": "1", "realm-user": "alice"}, r
+        # and never receives the new token
+        assert all(ck.value != new for ck in r.cookies(COOKIE)), r
+        # after the window it is worthless
+        time.sleep(max(0, grace + 1 - (time.monotonic() - t_login)))
+        r = c.get("/probe?op=dump", cookie="%s=%s" % (COOKIE, old),
+                  update_jar=False)
+        assert r.status == 200 and r.entries() == {}, r
+    else:
+        assert orow is None, "old row kept with SessionORMRotateGrace 0"
+        r = c.get("/probe?op=dump", cookie="%s=%s" % (COOKIE, old),
+                  update_jar=False)
+        assert r.status == 200 and r.entries() == {}, r
+    # the new token goes on working
+    assert c.get("/probe?op=get&key=x").value("x") == "1"
+    assert c.token == new
+
+    # switch user: rotated again
+    c.get("/probe?op=set&key=realm-user&value=bob")
+    assert c.token not in (old, new)
+    assert row_of(db, c.token)[1] == "bob"
+
+
+# --------------------------------------------------------------------------
+# session-orm revoke
+
+def dbd_args(db):
+    m = re.search(r'^DBDriver (\S+)\nDBDParams "(.*)"$', db.dbd_conf())
+    assert m, db.dbd_conf()
+    return ["--driver", m.group(1), "--params", m.group(2)]
+
+
+def session_orm(db, *args):
+    tool = os.path.join(H.builddir(), "session-orm")
+    assert os.access(tool, os.X_OK), "%s is not built" % tool
+    res = subprocess.run([tool] + dbd_args(db) + list(args),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True,
+                         timeout=60)
+    if db.kind == "sqlite":
+        # whatever SQLite created as root must stay writable by httpd
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(db.path + suffix):
+                H.chown_to(db.path + suffix, H.HTTPD_USER)
+    return res
+
+
+def test_revoke_user(httpd, db):
+    srv = httpd.start(orm_conf(db))
+    alice, alice2, bob = srv.client(), srv.client(), srv.client()
+    for c, user in ((alice, "alice"), (alice2, "alice"), (bob, "bob")):
+        c.get("/probe?op=set&key=x&value=1")
+        c.get("/probe?op=set&key=realm-user&value=" + user)
+        assert c.get("/probe?op=get&key=realm-user").value("realm-user") \
+            == user
+
+    res = session_orm(db, "revoke", "--user", "alice")
+    assert res.returncode == 0, " ".join(map(shlex.quote, res.args)) + \
+        "\n" + res.stdout
+
+    for c in (alice, alice2):
+        r = c.get("/probe?op=dump")
+        assert r.status == 200 and r.entries() == {}, r
+        assert [ck.expired for ck in r.cookies(COOKIE)] == [True], r
+    assert bob.get("/probe?op=dump").entries() == {"x": "1",
+                                                   "realm-user": "bob"}
+    assert db.count(where="user_name = 'alice'") == 0
+    assert db.count(where="user_name = 'bob'") == 1

@@ -322,7 +322,8 @@ static apr_status_t read_file(reader_t *rd, const char *path,
     int line = 0, first_line = 0;
     apr_status_t rv;
 
-    rv = apr_file_open(&file, path, APR_FOPEN_READ, APR_OS_DEFAULT, rd->pool);
+    rv = apr_file_open(&file, path, APR_FOPEN_READ | APR_FOPEN_BUFFERED,
+                       APR_OS_DEFAULT, rd->pool);
     if (rv != APR_SUCCESS) {
         *errmsg = apr_psprintf(rd->pool, "cannot open '%s'", path);
         return rv;

@@ -76,6 +76,10 @@ static const command_rec session_orm_cmds[] = {
                   RSRC_CONF,
                   "seconds requests skip a database that failed to connect, "
                   "and the 503's Retry-After (default 2)"),
+    /* mod_dbd's directive, also seen here (httpd runs each module's
+     * handler of a directive): which servers have a database to sweep */
+    AP_INIT_TAKE1("DBDriver", orm_cmd_note_dbdriver, NULL, RSRC_CONF,
+                  "SQL driver (mod_dbd's directive)"),
     { NULL }
 };
 

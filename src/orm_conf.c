@@ -58,6 +58,7 @@ orm_server_conf_t *orm_server_conf_create(apr_pool_t *pool)
     conf->sweep_seconds = ORM_UNSET;
     conf->sweep_batch = ORM_UNSET;
     conf->retry_seconds = ORM_UNSET;
+    conf->dbd_configured = ORM_UNSET;
     return conf;
 }
 
@@ -73,6 +74,7 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     merged->sweep_seconds = MERGED(sweep_seconds);
     merged->sweep_batch = MERGED(sweep_batch);
     merged->retry_seconds = MERGED(retry_seconds);
+    merged->dbd_configured = MERGED(dbd_configured);
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }

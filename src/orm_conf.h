@@ -59,6 +59,9 @@ typedef struct {
     int sweep_batch;                /* ORM_UNSET or rows per DELETE */
     apr_int64_t retry_seconds;      /* ORM_UNSET or how long requests skip
                                      * an unreachable database */
+    int dbd_configured;             /* ORM_UNSET or 1: DBDriver was given for
+                                     * this server or inherited from the
+                                     * main server, as mod_dbd merges it */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */

@@ -262,3 +262,10 @@ const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
 
     return err ? directive_error(cmd, err) : NULL;
 }
+
+const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    server_conf(cmd)->dbd_configured = 1;
+    return NULL;                /* mod_dbd's own handler runs as well */
+}

@@ -33,6 +33,10 @@ const char *orm_cmd_on_error(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_max_size(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
                                  const char *arg);
+/** Sees DBDriver too (httpd 2.4 runs every module's handler of a directive)
+ *  so the sweep knows which servers have a database. */
+const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
+                                  const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 
 

@@ -582,6 +582,10 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                                         &session_orm_module);
         const char *err;
 
+        if (sconf->dbd_configured == 1 && !have_dbd) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, ORM_LOGNO(0006)
+                         "DBDriver is set but mod_dbd is not loaded");
+        }
         if (sconf->sessions_configured && !have_dbd) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0001)
                          "mod_session_orm keeps sessions in a database "

@@ -36,6 +36,7 @@ typedef struct {
     apr_int64_t last_sweep_ms;
     int in_outage;              /* the failure was logged; the next success
                                  * logs the recovery */
+    int table_seen;             /* the table existed at an earlier sweep */
 } sweep_slot_t;
 
 typedef struct {
@@ -83,9 +84,11 @@ apr_status_t orm_sweeper_post_config(apr_pool_t *pconf, server_rec *s)
         const orm_store_t *store = sconf->store;
         sweep_target_t *target;
 
-        /* per-directory directives in the main server reach every vhost */
+        /* per-directory directives in the main server reach every vhost;
+         * a server without DBDriver (its own or the main server's) has no
+         * database to sweep */
         if (!(sconf->sessions_configured || main_configured)
-            || store->sweep_seconds == 0) {
+            || sconf->dbd_configured != 1 || store->sweep_seconds == 0) {
             continue;
         }
         target = apr_array_push(sweeper->targets);
@@ -202,6 +205,7 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     apr_time_t started;
     apr_status_t rv;
     ap_dbd_t *dbd;
+    int attempt;
 
     dbd = dbd_open ? dbd_open(pool, target->s) : NULL;
     if (dbd == NULL) {
@@ -222,8 +226,13 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     apr_hash_set(swept, identity, APR_HASH_KEY_STRING, "");
 
     if (!orm_store_table_exists(pool, dbd, store)) {
-        goto leave;             /* no session was ever stored: nothing to do */
+        if (slot->table_seen) {
+            note_outage(target, slot, APR_EGENERAL, "the table cannot be "
+                        "read", NULL);
+        }
+        goto leave;             /* else no session was ever stored here */
     }
+    slot->table_seen = 1;
     /* hosts sharing a PostgreSQL database take turns */
     if (sql->try_lock) {
         const char *got;
@@ -240,18 +249,32 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
         }
     }
 
-    rv = orm_store_prepare_once(dbd, store->sweep_label, sql->sweep,
-                                &sweep.stmt, &errmsg);
-    if (rv == APR_SUCCESS) {
-        sweep.driver = dbd->driver;
-        sweep.handle = dbd->handle;
-        sweep.batch = store->sweep_batch;
-        sweep.pause = SWEEP_PAUSE;
-        sweep.progress = keep_sweeping;
-        sweep.baton = worker;
-        started = apr_time_now();
-        rv = orm_sweep_run(pool, &sweep, apr_time_as_msec(started), &removed,
-                           &errmsg);
+    sweep.driver = dbd->driver;
+    sweep.handle = dbd->handle;
+    sweep.batch = store->sweep_batch;
+    sweep.pause = SWEEP_PAUSE;
+    sweep.progress = keep_sweeping;
+    sweep.baton = worker;
+    started = apr_time_now();
+    for (attempt = 0; attempt < 2; attempt++) {
+        apr_int64_t batch_removed = 0;
+
+        rv = orm_store_prepare_once(dbd, store->sweep_label, sql->sweep,
+                                    &sweep.stmt, &errmsg);
+        if (rv == APR_SUCCESS) {
+            rv = orm_sweep_run(pool, &sweep, apr_time_as_msec(started),
+                               &batch_removed, &errmsg);
+            removed += batch_removed;
+        }
+        if (rv == APR_SUCCESS || stop_requested(worker)) {
+            break;
+        }
+        /* once more with the statement prepared anew: SQLite's driver never
+         * re-prepares one after a schema change, and a reconnected
+         * PostgreSQL connection has lost it */
+        errmsg = apr_pstrdup(pool, errmsg);
+        apr_hash_set(dbd->prepared, store->sweep_label, APR_HASH_KEY_STRING,
+                     NULL);
     }
     if (rv != APR_SUCCESS) {
         note_outage(target, slot, rv, "deleting expired rows failed", errmsg);

@@ -1,0 +1,582 @@
+"""The admin tool session-orm: purge, stats, revoke, schema, --config and
+its command-line errors (exit 0 done, 1 database error, 2 usage)."""
+
+import datetime
+import os
+import re
+import subprocess
+import types
+
+import pytest
+
+import ormharness as H
+from ormharness import COOKIE, now_ms, orm_conf, sha256_hex, sql_quote
+
+TOOL = os.environ.get("ORM_SESSION_ORM") or os.path.join(H.builddir(),
+                                                          "session-orm")
+COLUMNS = ("id", "data", "expires_at", "user_name", "created_at",
+           "updated_at")
+HOUR = 3600 * 1000
+
+# --------------------------------------------------------------------------
+# helpers (local to this file)
+
+# Debian's /usr/bin/psql is a Perl wrapper that costs ~0.3 s a call; these
+# tests poll the database a lot, so their PostgreSQL databases talk to the
+# real binary (same options and output format as the harness' psql()).
+REAL_PSQL = os.path.join(H.PG_BINDIR, "psql")
+
+
+def _fast_pg_sql(self, query):
+    s = self.server
+    res = subprocess.run(
+        [REAL_PSQL, "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\\N",
+         "-v", "ON_ERROR_STOP=1", "-h", s.sock, "-p", str(s.port),
+         "-U", s.user, "-d", self.name, "-c", query],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True)
+    if res.returncode != 0:
+        raise RuntimeError("psql failed (%s): %s" % (query, res.stderr))
+    return [tuple(None if v == "\\N" else v for v in line.split("\x1f"))
+            for line in res.stdout.split("\n") if line != ""]
+
+
+def fast(db):
+    """db, with a faster sql() when it is a PostgreSQL database."""
+    if db.kind == "pgsql" and os.path.exists(REAL_PSQL) and \
+            os.environ.get("ORM_PSQL") is None:
+        db.sql = types.MethodType(_fast_pg_sql, db)
+    return db
+
+
+@pytest.fixture(autouse=True)
+def _fast_db(request):
+    if "db" in request.fixturenames:
+        fast(request.getfixturevalue("db"))
+
+
+
+def run_tool(*args, timeout=60):
+    if not os.path.exists(TOOL):
+        pytest.fail("%s is not built (make)" % TOOL, pytrace=False)
+    return subprocess.run([TOOL] + [str(a) for a in args],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=timeout)
+
+
+def driver_params(db):
+    m = re.match(r'DBDriver (\S+)\nDBDParams "(.*)"$', db.dbd_conf(), re.S)
+    assert m, db.dbd_conf()
+    return m.group(1), m.group(2)
+
+
+def conn(db):
+    driver, params = driver_params(db)
+    return ["--driver", driver, "--params", params]
+
+
+def ok(res, pattern=None):
+    """Assert exit 0 (and stdout matching pattern); returns the match."""
+    assert res.returncode == 0, "exit %d\nstdout: %s\nstderr: %s" % (
+        res.returncode, res.stdout, res.stderr)
+    if pattern is None:
+        return None
+    m = re.search(pattern, res.stdout, re.M)
+    assert m, "stdout does not match %r:\n%s" % (pattern, res.stdout)
+    return m
+
+
+def insert_rows(db, rows, table="session", columns=COLUMNS):
+    """rows: (id, expires_at_ms, user_name) tuples."""
+    if not rows:
+        return
+    values = []
+    for rid, exp, user in rows:
+        values.append("(%s, 'k=v', %d, %s, %d, %d)" % (
+            sql_quote(rid), exp, sql_quote(user), exp - HOUR, exp - HOUR))
+    db.sql("INSERT INTO %s (%s) VALUES %s" % (table, ", ".join(columns),
+                                              ", ".join(values)))
+
+
+def make_rows(n_live, n_expired, prefix="r", user=None):
+    now = now_ms()
+    live = [("%s-live-%d" % (prefix, i), now + HOUR + i * 1000, user)
+            for i in range(n_live)]
+    expired = [("%s-exp-%d" % (prefix, i), now - HOUR - i * 1000, user)
+               for i in range(n_expired)]
+    return live, expired
+
+
+def ids(db, table="session", id_col="id"):
+    return sorted(r[0] for r in db.rows(table, id_col))
+
+
+def snapshot(db, table="session"):
+    return sorted(db.rows(table, ", ".join(COLUMNS)))
+
+
+def stats_of(res):
+    out = {}
+    for line in res.stdout.splitlines():
+        m = re.match(r"^(table size|oldest expiry|newest expiry|live|"
+                     r"expired|table)\s+(.*)$", line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def iso(ms):
+    return datetime.datetime.fromtimestamp(
+        ms // 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def driver_name(db):
+    return driver_params(db)[0]
+
+
+def feed_cli(db, text):
+    """Run SQL text through the database's own command-line client."""
+    if db.kind == "sqlite":
+        args = ["sqlite3", "-bail", db.path]
+    elif db.kind == "pgsql":
+        s = db.server
+        args = [H.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", s.sock,
+                "-p", str(s.port), "-U", s.user, "-d", db.name, "-f", "-"]
+    else:
+        args = [H.MARIADB, "--no-defaults", "-S", db.server.sock, "-u",
+                "root", "-D", db.name]
+    res = subprocess.run(args, input=text, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, universal_newlines=True)
+    if db.kind == "sqlite":
+        H.chown_to(db.path, H.HTTPD_USER)
+    return res
+
+
+# --------------------------------------------------------------------------
+# purge
+
+
+def test_purge_removes_exactly_the_expired_rows(db):
+    db.create_session_table()
+    live, expired = make_rows(5, 23)
+    insert_rows(db, live + expired)
+    res = run_tool(*conn(db), "purge")
+    ok(res, r"^removed 23 expired sessions from session in [\d.]+ s")
+    assert ids(db) == sorted(r[0] for r in live)
+    # nothing left to do
+    ok(run_tool(*conn(db), "purge"), r"^removed 0 expired sessions")
+    assert ids(db) == sorted(r[0] for r in live)
+
+
+def test_purge_dry_run_deletes_nothing(db):
+    db.create_session_table()
+    live, expired = make_rows(4, 17)
+    insert_rows(db, live + expired)
+    before = snapshot(db)
+    res = run_tool(*conn(db), "purge", "--dry-run")
+    ok(res, r"^would remove 17 expired sessions from session")
+    assert snapshot(db) == before
+    # option after or before the command
+    res = run_tool("--dry-run", *conn(db), "purge")
+    ok(res, r"^would remove 17 ")
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("batch", [7, 1])
+def test_purge_batches(db, batch):
+    """23 expired rows: 7 does not divide it (4 batches, the last short)."""
+    db.create_session_table()
+    live, expired = make_rows(3, 23)
+    insert_rows(db, live + expired)
+    res = run_tool(*conn(db), "purge", "--batch", batch, "--pause", "0")
+    ok(res, r"^removed 23 expired sessions")
+    assert ids(db) == sorted(r[0] for r in live)
+
+
+# --------------------------------------------------------------------------
+# stats
+
+
+def test_stats(db):
+    db.create_session_table()
+    live, expired = make_rows(6, 9)
+    insert_rows(db, live + expired)
+    res = run_tool(*conn(db), "stats")
+    ok(res)
+    st = stats_of(res)
+    assert st.get("table", "").startswith("session"), res.stdout
+    assert st.get("live") == "6", res.stdout
+    assert st.get("expired") == "9", res.stdout
+    exps = [r[1] for r in live + expired]
+    assert st.get("oldest expiry") == iso(min(exps)), res.stdout
+    assert st.get("newest expiry") == iso(max(exps)), res.stdout
+    assert "table size" in st, res.stdout
+    if db.kind in ("pgsql", "mysql"):
+        assert re.match(r"^\d+ bytes$", st["table size"]), res.stdout
+        assert int(st["table size"].split()[0]) > 0
+    else:
+        # SQLite tells only when built with the dbstat table
+        assert re.match(r"^(\d+ bytes|-)$", st["table size"]), res.stdout
+    # stats changes nothing
+    assert db.count() == 15
+
+    # an empty table
+    db.sql("DELETE FROM session")
+    res = run_tool(*conn(db), "stats")
+    ok(res)
+    st = stats_of(res)
+    assert (st.get("live"), st.get("expired")) == ("0", "0"), res.stdout
+    assert (st.get("oldest expiry"), st.get("newest expiry")) == ("-", "-"), \
+        "empty table: no expiry to show\n" + res.stdout
+
+
+# --------------------------------------------------------------------------
+# revoke
+
+
+def test_revoke_user_and_all(db):
+    db.create_session_table()
+    now = now_ms()
+    rows = [("a1", now + HOUR, "alice"), ("a2", now + 2 * HOUR, "alice"),
+            ("a3", now - HOUR, "alice"), ("b1", now + HOUR, "bob"),
+            ("b2", now + HOUR, "bob"), ("o1", now + HOUR, "o'neil; --"),
+            ("n1", now + HOUR, None), ("n2", now + HOUR, None),
+            ("x1", now + HOUR, "alice2")]
+    insert_rows(db, rows)
+    res = run_tool(*conn(db), "revoke", "--user", "alice")
+    ok(res, r"^revoked 3 sessions of user 'alice'")
+    assert ids(db) == ["b1", "b2", "n1", "n2", "o1", "x1"]
+
+    # a name that needs quoting is a value, not SQL
+    res = run_tool(*conn(db), "revoke", "--user", "o'neil; --")
+    ok(res, r"^revoked 1 sessions")
+    assert ids(db) == ["b1", "b2", "n1", "n2", "x1"]
+
+    res = run_tool(*conn(db), "revoke", "--user", "nobody")
+    ok(res, r"^revoked 0 sessions")
+    assert len(ids(db)) == 5
+
+    res = run_tool(*conn(db), "revoke", "--all")
+    ok(res, r"^revoked all 5 sessions")
+    assert db.count() == 0
+
+
+PERUSER_SCOPE = """
+<Location /user>
+    SetHandler session-probe
+    SessionORMPerUser On
+    AuthType Basic
+    AuthName "orm"
+    AuthBasicProvider file
+    AuthUserFile "@HTPASSWD@"
+    Require valid-user
+</Location>
+"""
+AUTH_MODULES = ["auth_basic", "authn_file", "authn_core", "authz_user"]
+
+
+def make_htpasswd(dirpath, users):
+    path = os.path.join(dirpath, "htpasswd")
+    first = True
+    for user, pw in users.items():
+        args = [H.HTPASSWD, "-b"] + (["-c"] if first else []) + [path, user,
+                                                                  pw]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        first = False
+    os.chmod(path, 0o644)
+    return path
+
+
+def test_revoke_sessions_made_by_httpd(httpd, db, workdir):
+    """Per-user sessions (r->user) and a cookie session carrying a "user"
+    key (as mod_auth_form writes it) are revoked by user; revoked cookies
+    get a fresh session."""
+    htpasswd = make_htpasswd(workdir, {"alice": "pw-a", "bob": "pw-b"})
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0",
+                               scope=PERUSER_SCOPE),
+                      extra_modules=AUTH_MODULES, htpasswd=htpasswd)
+    alice = srv.client(auth=("alice", "pw-a"))
+    bob = srv.client(auth=("bob", "pw-b"))
+    alice.get("/user?op=set&key=k&value=alice-data")
+    bob.get("/user?op=set&key=k&value=bob-data")
+    # a cookie session logged in as carol by a form login, and an anonymous
+    carol = srv.client()
+    carol.get("/probe?op=set&key=user&value=carol&key=k&value=carol-data")
+    anon = srv.client()
+    anon.get("/probe?op=set&key=k&value=anon-data")
+    assert carol.token and anon.token
+    assert sorted(r[0] or "" for r in db.rows(columns="user_name")) == \
+        ["", "alice", "bob", "carol"]
+
+    ok(run_tool(*conn(db), "revoke", "--user", "alice"),
+       r"^revoked 1 sessions of user 'alice'")
+    ok(run_tool(*conn(db), "revoke", "--user", "carol"),
+       r"^revoked 1 sessions of user 'carol'")
+    assert sorted(r[0] or "" for r in db.rows(columns="user_name")) == \
+        ["", "bob"]
+    # alice starts over; bob keeps his session
+    assert alice.get("/user?op=get&key=k").value("k") is None
+    assert bob.get("/user?op=get&key=k").value("k") == "bob-data"
+    # carol's cookie no longer opens a session: it is expired on the
+    # client, and the next write gets a new token
+    old = carol.token
+    r = carol.get("/probe?op=get&key=k")
+    assert r.value("k") is None
+    assert [sc.expired for sc in r.cookies(COOKIE)] == [True], r.set_cookies
+    carol.get("/probe?op=set&key=k&value=again")
+    assert carol.token and carol.token != old
+    assert db.count(where="id = '%s'" % sha256_hex(old)) == 0
+    assert anon.get("/probe?op=get&key=k").value("k") == "anon-data"
+
+    ok(run_tool(*conn(db), "revoke", "--all"), r"^revoked all 3 sessions")
+    assert db.count() == 0
+    old = anon.token
+    r = anon.get("/probe?op=get&key=k")
+    assert r.value("k") is None
+    assert [sc.expired for sc in r.cookies(COOKIE)] == [True], r.set_cookies
+    anon.get("/probe?op=set&key=k&value=fresh")
+    assert anon.token and anon.token != old
+    assert bob.get("/user?op=get&key=k").value("k") is None
+
+
+# --------------------------------------------------------------------------
+# schema
+
+SCHEMA_NAMES = {"table": "ddl_sessions", "data": "payload",
+                "expires_at": "exp_ms"}
+
+
+def test_schema_output_creates_the_table_httpd_uses(httpd, db):
+    res = run_tool("--driver", driver_name(db), "--table",
+                   SCHEMA_NAMES["table"], "--column",
+                   "data=" + SCHEMA_NAMES["data"], "--column",
+                   "expires_at=" + SCHEMA_NAMES["expires_at"], "schema")
+    ok(res, r"CREATE TABLE")
+    ddl = res.stdout
+    # no connection is needed for schema
+    assert "ddl_sessions" in ddl and "payload" in ddl
+    cli = feed_cli(db, ddl)
+    assert cli.returncode == 0 and "ERROR" not in cli.stderr.upper(), \
+        "the schema output does not run on %s:\n%s\n%s" % (
+            db.kind, ddl, cli.stderr)
+    # IF NOT EXISTS: running it twice is harmless
+    cli = feed_cli(db, ddl)
+    assert cli.returncode == 0, cli.stderr
+    table = SCHEMA_NAMES["table"]
+    assert db.has_table(table)
+    assert [c.lower() for c in db.columns(table)] == [
+        "id", "payload", "exp_ms", "user_name", "created_at", "updated_at"]
+    idx = [i.lower() for i in db.indexes(table)]
+    assert "ddl_sessions_expires_at_idx" in idx, idx
+    assert "ddl_sessions_user_name_idx" in idx, idx
+
+    server = ("SessionORMCreateSchema Off\nSessionORMTable %s\n"
+              "SessionORMColumn data %s\nSessionORMColumn expires_at %s\n"
+              "SessionORMSweepInterval 0" % (
+                  table, SCHEMA_NAMES["data"], SCHEMA_NAMES["expires_at"]))
+    srv = httpd.start(orm_conf(db, server=server))
+    c = srv.client()
+    r = c.get("/probe?op=set&key=a&value=from-ddl")
+    assert r.status == 200 and c.token
+    assert c.get("/probe?op=get&key=a").value("a") == "from-ddl"
+    assert db.rows(table, "id") == [(sha256_hex(c.token),)]
+    assert not db.has_table("session")
+
+    # and the tool works on it with the same names
+    insert_rows(db, [("gone", now_ms() - HOUR, None)], table=table,
+                columns=("id", "payload", "exp_ms", "user_name",
+                         "created_at", "updated_at"))
+    ok(run_tool(*conn(db), "--table", table, "--column", "data=payload",
+                "--column", "expires_at=exp_ms", "purge"),
+       r"^removed 1 expired sessions from %s" % table)
+    assert db.rows(table, "id") == [(sha256_hex(c.token),)]
+
+
+# --------------------------------------------------------------------------
+# --config
+
+CONFIG_BODY = """
+Include db-main.conf
+<Location /probe>
+    SetHandler session-probe
+</Location>
+Session On
+SessionORMCookieName orm
+SessionORMSweepInterval 0
+
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName a.test
+</VirtualHost>
+
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName http://v.test:@PORT@
+    ServerAlias v2.test
+    Include "@DIR@/conf.d/db-vhost.conf"
+</VirtualHost>
+"""
+
+
+def test_config_reads_httpd_configuration(httpd, db):
+    srv = httpd.new(CONFIG_BODY)
+    driver, params = driver_params(db)
+    with open(os.path.join(srv.dir, "db-main.conf"), "w") as f:
+        f.write('DBDriver %s\nDBDParams "%s"\nSessionORMTable main_sess\n'
+                % (driver, params))
+    H.make_dir(os.path.join(srv.dir, "conf.d"))
+    with open(os.path.join(srv.dir, "conf.d", "db-vhost.conf"), "w") as f:
+        f.write('# the vhost keeps its sessions in its own table\n'
+                'DBDriver %s\nDBDParams "%s"\nSessionORMTable vhost_sess\n'
+                'SessionORMColumn user_name owner\n' % (driver, params))
+    srv.start()
+    conf = srv.conf_path
+
+    a = srv.client(host_header="a.test")
+    v = srv.client(host_header="v.test")
+    a.get("/probe?op=set&key=k&value=a")
+    v.get("/probe?op=set&key=k&value=v")
+    assert db.count("main_sess") == 1 and db.count("vhost_sess") == 1
+    vcols = ("id", "data", "expires_at", "owner", "created_at", "updated_at")
+    now = now_ms()
+    insert_rows(db, [("m%d" % i, now - HOUR - i, None) for i in range(11)],
+                table="main_sess")
+    insert_rows(db, [("v%d" % i, now - HOUR - i, None) for i in range(13)] +
+                [("vb", now + HOUR, "bob")], table="vhost_sess",
+                columns=vcols)
+
+    # main server: main_sess
+    res = run_tool("--config", conf, "stats")
+    ok(res)
+    st = stats_of(res)
+    assert st.get("table", "").startswith("main_sess"), res.stdout
+    assert (st.get("live"), st.get("expired")) == ("1", "11"), st
+    # the vhost, by ServerName (given with scheme and port) and by alias
+    res = run_tool("--config", conf, "--vhost", "v.test", "stats")
+    ok(res)
+    st = stats_of(res)
+    assert st.get("table", "").startswith("vhost_sess"), res.stdout
+    assert (st.get("live"), st.get("expired")) == ("2", "13"), res.stdout
+    ok(run_tool("--config", conf, "--vhost", "v2.test", "purge"),
+       r"^removed 13 expired sessions from vhost_sess")
+    assert db.count("vhost_sess") == 2
+    assert db.count("main_sess") == 12
+    # the vhost's column mapping is used
+    ok(run_tool("--config", conf, "--vhost", "v.test", "revoke", "--user",
+                "bob"), r"^revoked 1 sessions of user 'bob' in vhost_sess")
+    assert ids(db, "vhost_sess") == [sha256_hex(v.token)]
+
+    # --table overrides the configuration's table (same connection)
+    db.create_session_table("other_sess")
+    insert_rows(db, [("o%d" % i, now - HOUR, None) for i in range(3)],
+                table="other_sess")
+    ok(run_tool("--config", conf, "--table", "other_sess", "purge"),
+       r"^removed 3 expired sessions from other_sess")
+    assert db.count("other_sess") == 0
+    assert db.count("main_sess") == 12
+
+    ok(run_tool("--config", conf, "purge"),
+       r"^removed 11 expired sessions from main_sess")
+    assert ids(db, "main_sess") == [sha256_hex(a.token)]
+    # httpd still serves both sessions
+    assert a.get("/probe?op=get&key=k").value("k") == "a"
+    assert v.get("/probe?op=get&key=k").value("k") == "v"
+
+    # a vhost that is not there is a usage error
+    res = run_tool("--config", conf, "--vhost", "nosuch.test", "stats")
+    assert res.returncode == 2, res
+    assert "nosuch.test" in res.stderr
+
+
+# --------------------------------------------------------------------------
+# errors
+
+BAD_ARGS = [
+    ("no command", []),
+    ("unknown command", ["frobnicate"]),
+    ("unknown option", ["--frobnicate", "stats"]),
+    ("option without value", ["stats", "--table"]),
+    ("revoke without --user/--all", ["revoke"]),
+    ("revoke with both", ["revoke", "--user", "alice", "--all"]),
+    ("revoke with empty user", ["revoke", "--user", ""]),
+    ("--user without revoke", ["purge", "--user", "alice"]),
+    ("--dry-run without purge", ["revoke", "--all", "--dry-run"]),
+    ("bad table", ["--table", "x;drop", "purge"]),
+    ("bad table quote", ["--table", "session\"", "revoke", "--all"]),
+    ("unknown column field", ["--column", "bogus=x", "purge"]),
+    ("column without =", ["--column", "data", "purge"]),
+    ("bad column name", ["--column", "expires_at=x y", "purge"]),
+    ("two fields one column", ["--column", "data=id", "revoke", "--all"]),
+    ("batch 0", ["purge", "--batch", "0"]),
+    ("batch too big", ["purge", "--batch", "100001"]),
+    ("batch not a number", ["purge", "--batch", "7x"]),
+    ("pause negative", ["purge", "--pause", "-1"]),
+    ("two commands", ["purge", "stats"]),
+    ("--vhost without --config", ["--vhost", "a.test", "purge"]),
+    ("missing --config file", ["--config", "/nonexistent/httpd.conf",
+                               "purge"]),
+]
+
+
+def test_bad_arguments_exit_2_and_touch_nothing(db):
+    db.create_session_table()
+    live, expired = make_rows(2, 5, user="alice")
+    insert_rows(db, live + expired)
+    before = snapshot(db)
+    failures = []
+    for name, args in BAD_ARGS:
+        res = run_tool(*(conn(db) + args))
+        if res.returncode != 2 or not res.stderr.strip() or \
+                "session-orm" not in res.stderr or res.stdout.strip():
+            failures.append("%s %r: exit %d, stdout %r, stderr %r" % (
+                name, args, res.returncode, res.stdout, res.stderr))
+        after = snapshot(db)
+        if after != before:
+            failures.append("%s %r changed the table" % (name, args))
+            before = after
+    # the connection itself missing: no driver at all
+    res = run_tool("purge")
+    if res.returncode != 2 or not res.stderr.strip():
+        failures.append("no driver: exit %d, stderr %r" % (res.returncode,
+                                                           res.stderr))
+    assert not failures, "\n".join(failures)
+    assert snapshot(db) == before
+    # --help is not an error
+    res = run_tool("--help")
+    assert res.returncode == 0 and "Usage" in res.stdout
+
+
+def test_database_errors_exit_1(db):
+    driver, params = driver_params(db)
+    failures = []
+
+    def expect_1(name, args):
+        res = run_tool(*args)
+        if res.returncode != 1 or not res.stderr.strip():
+            failures.append("%s: exit %d, stdout %r, stderr %r" % (
+                name, res.returncode, res.stdout, res.stderr))
+
+    # the table does not exist (yet)
+    for cmd in (["purge"], ["purge", "--dry-run"], ["stats"],
+                ["revoke", "--all"]):
+        expect_1("no table: %s" % " ".join(cmd), conn(db) + cmd)
+    # a driver apr_dbd does not have
+    expect_1("unknown driver", ["--driver", "nosuchdriver", "--params",
+                                "x", "stats"])
+    # a database that cannot be reached
+    port = H.free_port()
+    if db.kind == "sqlite":
+        bad = "/nonexistent-dir/sessions.db"
+    elif db.kind == "pgsql":
+        bad = re.sub(r"port=\d+", "port=%d" % port, params)
+    else:
+        bad = re.sub(r"port=\d+", "port=%d" % port, params)
+    for cmd in (["purge"], ["stats"], ["revoke", "--all"]):
+        expect_1("unreachable: %s" % " ".join(cmd),
+                 ["--driver", driver, "--params", bad] + cmd)
+    # wrong password
+    if db.kind != "sqlite":
+        expect_1("bad password", ["--driver", driver, "--params",
+                                  re.sub(r"(pass(word)?=)\S+", r"\1wrong",
+                                         params), "stats"])
+    assert not failures, "\n".join(failures)

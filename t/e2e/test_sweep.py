@@ -1,0 +1,715 @@
+"""The expiry sweep: SessionORMSweepInterval / SessionORMSweepBatch.
+
+Every child runs a sweep thread; at most one sweep per interval across the
+children (cross-process try-lock + shared last-sweep time). A sweep logs
+`ORM0301: swept N expired sessions from 'T' in X ms` (info, debug when
+N = 0), `ORM0302` once per outage and `ORM0304` when it works again.
+"""
+
+import datetime
+import hashlib
+import os
+import re
+import subprocess
+import threading
+import time
+import types
+
+import pytest
+
+import ormharness as H
+from ormharness import now_ms, orm_conf, sha256_hex, wait_for
+
+# --------------------------------------------------------------------------
+# helpers (local to this file)
+
+# Debian's /usr/bin/psql is a Perl wrapper that costs ~0.3 s a call; these
+# tests poll the database a lot, so their PostgreSQL databases talk to the
+# real binary (same options and output format as the harness' psql()).
+REAL_PSQL = os.path.join(H.PG_BINDIR, "psql")
+
+
+def _fast_pg_sql(self, query):
+    s = self.server
+    res = subprocess.run(
+        [REAL_PSQL, "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\\N",
+         "-v", "ON_ERROR_STOP=1", "-h", s.sock, "-p", str(s.port),
+         "-U", s.user, "-d", self.name, "-c", query],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True)
+    if res.returncode != 0:
+        raise RuntimeError("psql failed (%s): %s" % (query, res.stderr))
+    return [tuple(None if v == "\\N" else v for v in line.split("\x1f"))
+            for line in res.stdout.split("\n") if line != ""]
+
+
+def fast(db):
+    """db, with a faster sql() when it is a PostgreSQL database."""
+    if db.kind == "pgsql" and os.path.exists(REAL_PSQL) and \
+            os.environ.get("ORM_PSQL") is None:
+        db.sql = types.MethodType(_fast_pg_sql, db)
+    return db
+
+
+@pytest.fixture(autouse=True)
+def _fast_db(request):
+    if "db" in request.fixturenames:
+        fast(request.getfixturevalue("db"))
+
+
+SWEPT_RE = re.compile(
+    r"^\[(?P<ts>[^\]]+)\] \[session_orm:(?P<level>\w+)\] "
+    r"\[pid (?P<pid>\d+)(?::tid \d+)?\].*ORM0301: swept (?P<n>\d+) expired "
+    r"sessions from '(?P<table>[^']*)' in (?P<ms>\d+) ms")
+COLUMNS = "id, data, expires_at, user_name, created_at, updated_at"
+
+
+class Swept:
+    def __init__(self, m):
+        self.ts = datetime.datetime.strptime(m.group("ts"),
+                                             "%a %b %d %H:%M:%S.%f %Y")
+        self.level = m.group("level")
+        self.pid = int(m.group("pid"))
+        self.n = int(m.group("n"))
+        self.table = m.group("table")
+
+    def __repr__(self):
+        return "<swept %d from %s pid %d at %s (%s)>" % (
+            self.n, self.table, self.pid, self.ts.time(), self.level)
+
+
+def swept_lines(srv, mark=0):
+    out = []
+    for line in srv.log_since(mark):
+        m = SWEPT_RE.search(line)
+        if m:
+            out.append(Swept(m))
+    return out
+
+
+def log_count(srv, pattern, mark=0):
+    rx = re.compile(pattern)
+    return sum(1 for l in srv.log_since(mark) if rx.search(l))
+
+
+def sweep_server(interval=1, batch="@BATCH@", extra=""):
+    return ("SessionORMSweepInterval %s\nSessionORMSweepBatch %s\n%s"
+            % (interval, batch, extra))
+
+
+def insert_expired(db, n, table="session", prefix="exp", user=None,
+                   expires_at=None):
+    """n expired rows with ids prefix1..prefixN in one statement."""
+    now = now_ms()
+    exp = expires_at if expires_at is not None else now - 3600 * 1000
+    cols = "(%s)" % COLUMNS
+    user = H.sql_quote(user)
+    if db.kind == "sqlite":
+        q = ("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
+             "WHERE n < %d) INSERT INTO %s %s SELECT '%s' || n, 'x=1', %d, "
+             "%s, %d, %d FROM c" % (n, table, cols, prefix, exp, user,
+                                    exp - 1000, exp - 1000))
+    elif db.kind == "pgsql":
+        q = ("INSERT INTO %s %s SELECT '%s' || g, 'x=1', %d, %s, %d, %d FROM "
+             "generate_series(1, %d) g" % (table, cols, prefix, exp, user,
+                                           exp - 1000, exp - 1000, n))
+    else:
+        q = ("SET SESSION max_recursive_iterations = %d; INSERT INTO %s %s "
+             "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
+             "WHERE n < %d) SELECT CONCAT('%s', n), 'x=1', %d, %s, %d, %d "
+             "FROM c" % (n + 10, table, cols, n, prefix, exp, user,
+                         exp - 1000, exp - 1000))
+    db.sql(q)
+
+
+def count_expired(db, table="session"):
+    return db.count(table, where="expires_at <= %d" % now_ms())
+
+
+def children(ppid):
+    """Live child pids of ppid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == ppid and fields[0] != "Z":
+            out.append(int(d))
+    return out
+
+
+def live_session(srv, key="live", value="yes"):
+    """A session created through the probe (this also creates the table)."""
+    c = srv.client()
+    r = c.get("/probe?op=set&key=%s&value=%s" % (key, value))
+    assert r.status == 200 and c.token, r
+    return c
+
+
+def assert_live_session(db, c, key="live", value="yes", table="session"):
+    assert db.count(table, where="id = '%s'" % sha256_hex(c.token)) == 1, \
+        "the live session's row was swept"
+    r = c.get("/probe?op=get&key=%s" % key)
+    assert r.value(key) == value, \
+        "live session does not read back after the sweep: %r" % r
+
+
+def wait_gone(db, table="session", timeout=15):
+    return wait_for(lambda: count_expired(db, table) == 0, timeout, 0.2)
+
+
+def _same_kind_database(db, name):
+    """Another database next to db: a second SQLite file, or a second
+    database on the same server."""
+    if db.kind == "sqlite":
+        return H.SqliteDatabase(os.path.join(os.path.dirname(db.path) + "-"
+                                             + name, "sessions.db"))
+    return fast(db.server.new_database(name))
+
+
+def dbd_indented(db):
+    return db.dbd_conf().replace("\n", "\n    ")
+
+
+# --------------------------------------------------------------------------
+# basic sweep
+
+
+def test_sweep_removes_expired_rows(httpd, db):
+    srv = httpd.start(orm_conf(db, server=sweep_server(1)), batch=100,
+                      loglevel="info", debug=True)
+    c = live_session(srv)
+    insert_expired(db, 450)
+    assert count_expired(db) == 450
+    assert wait_gone(db), "expired rows not swept within 15 s (left: %d)" \
+        % count_expired(db)
+    assert db.count() == 1
+    assert srv.wait_log(r"\[session_orm:info\].*ORM0301: swept \d+ expired "
+                        r"sessions from 'session' in \d+ ms", 5), \
+        "no ORM0301 info line:\n" + srv.log_text()
+    wait_for(lambda: sum(s.n for s in swept_lines(srv)) >= 450, 3)
+    removed = [s for s in swept_lines(srv) if s.n > 0]
+    assert sum(s.n for s in removed) == 450, removed
+    assert all(s.level == "info" for s in removed), removed
+    # the sweeps that found nothing are at debug
+    assert all(s.level == "debug" for s in swept_lines(srv) if s.n == 0)
+    assert_live_session(db, c)
+
+
+def test_sweep_interval_zero_is_off(httpd, db):
+    srv = httpd.start(orm_conf(db, server=sweep_server(0)), batch=100,
+                      loglevel="info", debug=True)
+    c = live_session(srv)
+    insert_expired(db, 50)
+    time.sleep(3)
+    assert count_expired(db) == 50, "rows swept with SessionORMSweepInterval 0"
+    assert swept_lines(srv) == []
+    assert log_count(srv, r"ORM030\d") == 0
+    assert_live_session(db, c)
+
+
+# --------------------------------------------------------------------------
+# several children: one sweep per interval
+
+MPM_MANY = {
+    "prefork": """
+StartServers 4
+MinSpareServers 4
+MaxSpareServers 8
+""",
+    "event": """
+StartServers 2
+MinSpareThreads 8
+MaxSpareThreads 16
+""",
+}
+MPM_CHILDREN = {"prefork": 4, "event": 2}
+
+
+def test_one_sweep_per_interval_across_children(httpd, db):
+    """prefork with 4 children and event with 2, side by side (each on its
+    own database, to keep the test short)."""
+    window = 3
+    runs = []
+    for mpm in ("prefork", "event"):
+        d = db if mpm == "prefork" else _same_kind_database(db, "event")
+        srv = httpd.start(MPM_MANY[mpm] + orm_conf(d, server=sweep_server(1)),
+                          mpm=mpm, batch=100, loglevel="info", debug=True)
+        runs.append((mpm, srv, d))
+    for mpm, srv, d in runs:
+        want = MPM_CHILDREN[mpm]
+        assert wait_for(lambda: len(children(srv.pid)) >= want, 5), \
+            "%s: expected %d children, have %r" % (mpm, want,
+                                                   children(srv.pid))
+    clients = [live_session(srv) for _, srv, _ in runs]
+    for mpm, srv, d in runs:
+        # a first sweep over the existing table
+        assert wait_for(lambda: swept_lines(srv), 6), \
+            "%s: no sweep (ORM0301 debug line) at all:\n%s" % (
+                mpm, srv.log_text())
+    for mpm, srv, d in runs:
+        insert_expired(d, 450)
+    for mpm, srv, d in runs:
+        assert wait_gone(d), "%s: expired rows not swept" % mpm
+    # observe at least `window` seconds after each one's first sweep
+    for mpm, srv, d in runs:
+        t0 = swept_lines(srv)[0].ts
+        wait_for(lambda: (swept_lines(srv)[-1].ts - t0).total_seconds()
+                 >= window + 0.5, window + 3, 0.2)
+    time.sleep(0.2)
+    for (mpm, srv, d), c in zip(runs, clients):
+        want = MPM_CHILDREN[mpm]
+        lines = swept_lines(srv)
+        t0 = lines[0].ts
+        assert len(children(srv.pid)) >= want
+        in_window = [s for s in lines
+                     if (s.ts - t0).total_seconds() <= window]
+        assert len(in_window) <= window + 1, \
+            "%s: %d sweeps in %d s with %d children (one per interval " \
+            "expected): %r" % (mpm, len(in_window), window, want, in_window)
+        assert len(in_window) >= window - 1, \
+            "%s: sweeps not every interval: %r" % (mpm, in_window)
+        gaps = [(b.ts - a.ts).total_seconds()
+                for a, b in zip(lines, lines[1:])]
+        assert min(gaps) >= 0.8, \
+            "%s: two sweeps less than an interval apart: %r" % (
+                mpm, list(zip(lines, gaps)))
+        removed = [s for s in lines if s.n > 0]
+        assert len(removed) == 1 and removed[0].n == 450, \
+            "%s: one batch of expired rows should be swept by exactly one " \
+            "sweep: %r" % (mpm, removed)
+    for (mpm, srv, d), c in zip(runs, clients):
+        assert_live_session(d, c)
+
+
+# --------------------------------------------------------------------------
+# graceful restart / graceful stop while a long sweep runs
+
+def _stop_graceful(srv, timeout=20):
+    """apache2 -k graceful-stop; returns the seconds until the parent and all
+    its children are gone."""
+    pid = srv.pid
+    kids = children(pid)
+    t = time.monotonic()
+    rc, out = srv._ctl("-k", "graceful-stop")
+    assert rc == 0, out
+    gone = wait_for(lambda: not H.pid_alive(pid)
+                    and not any(H.pid_alive(k) for k in kids), timeout, 0.05)
+    elapsed = time.monotonic() - t
+    assert gone, "httpd not gone %d s after graceful-stop (pids %r)" % (
+        timeout, [p for p in [pid] + kids if H.pid_alive(p)])
+    srv.started = False
+    return elapsed
+
+
+def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
+    """A sweep of many expired rows, 100 at a time with a pause between
+    batches (at most 5000 rows a second: 200k rows on SQLite, 50k on the
+    servers, where inserting them takes longer, are many seconds of work):
+    a graceful restart ends the old children promptly and the new
+    generation removes the rows; a graceful stop in the middle of another
+    long sweep completes within seconds, without error lines."""
+    rows = 200000 if db.kind == "sqlite" else 50000
+    # a graceful stop held up by the sweep would show here as a 30 s wait
+    # (not as a kill after the harness' GracefulShutdownTimeout of 3 s)
+    srv = httpd.start(orm_conf(db, server=sweep_server(1) +
+                               "GracefulShutdownTimeout 30\n"),
+                      batch=100, loglevel="info", debug=True)
+    c = live_session(srv)
+    insert_expired(db, rows)
+    # the sweep is running: the count goes down
+    assert wait_for(lambda: db.count() < rows - 300, 10, 0.05), \
+        "the sweep did not start"
+    gen1 = children(srv.pid)
+    assert gen1
+
+    # graceful restart (into bigger batches): the old children end
+    # although their sweep is far from finished
+    # (still tens of batches for the second sweep below)
+    srv.fmt["batch"] = 2500 if db.kind == "sqlite" else 1000
+    srv.write_config()
+    t = time.monotonic()
+    srv.graceful()
+    assert wait_for(lambda: not any(H.pid_alive(p) for p in gen1), 5, 0.05), \
+        "old generation still alive %.1f s after graceful" % (
+            time.monotonic() - t)
+    left = count_expired(db)
+    assert left > rows // 2, "sweep finished before the restart (test too " \
+        "slow?): %d left" % left
+    assert wait_for(lambda: children(srv.pid), 5, 0.05), "no new children"
+    gen2 = children(srv.pid)
+    assert not set(gen2) & set(gen1)
+    # the new generation removes them
+    assert wait_gone(db, timeout=20), "new generation did not finish: %d " \
+        "left" % count_expired(db)
+    wait_for(lambda: any(s.pid in gen2 and s.n > 0
+                         for s in swept_lines(srv)), 3)
+    assert any(s.pid in gen2 and s.n > 0 for s in swept_lines(srv)), \
+        "no ORM0301 from the new generation: %r" % swept_lines(srv)
+    assert_live_session(db, c)
+
+    # graceful stop in the middle of the new generation's next long sweep
+    insert_expired(db, rows, prefix="again")
+    assert wait_for(lambda: db.count() < rows - 1000, 10, 0.02), \
+        "second sweep did not start"
+    elapsed = _stop_graceful(srv)
+    assert elapsed < 6, "graceful-stop took %.1f s during a sweep" % elapsed
+    assert "still did not exit" not in srv.log_text()
+    assert count_expired(db) > 0, \
+        "the sweep was not interrupted (finished before the stop?)"
+    assert db.count(where="id = '%s'" % sha256_hex(c.token)) == 1
+
+
+# --------------------------------------------------------------------------
+# database outage: ORM0302 once, ORM0304 on recovery
+
+class _PopenRecorder:
+    """Records the Popen calls the harness' server classes start their
+    daemons with, so that a daemon can be started again on the same data
+    directory."""
+
+    def __init__(self, binaries):
+        self.binaries = binaries
+        self.calls = {}
+        self.owner = threading.get_ident()   # other threads are not recorded
+
+    def __enter__(self):
+        self.orig = subprocess.Popen
+        rec = self
+
+        def popen(*a, **kw):
+            p = rec.orig(*a, **kw)
+            args = a[0] if a else kw.get("args")
+            name = os.path.basename(str(args[0])) if args else None
+            if name in rec.binaries and threading.get_ident() == rec.owner:
+                rec.calls[name] = (a, dict(kw))
+            return p
+        subprocess.Popen = popen
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.Popen = self.orig
+
+
+DAEMONS = {"pgsql": "postgres", "mysql": os.path.basename(H.MARIADBD)}
+
+
+class DedicatedServer:
+    """A private PostgreSQL / MariaDB (the harness' classes) that can be
+    stopped and started again."""
+
+    def __init__(self, kind, srv, call):
+        self.kind = kind
+        self.srv = srv
+        self.call = call
+
+    def stop(self):
+        self.srv.stop()
+
+    def start(self):
+        a, kw = self.call
+        kw = dict(kw)
+        out = kw.get("stdout")
+        if hasattr(out, "name") and isinstance(out.name, str):
+            kw["stdout"] = open(out.name, "a")
+        self.srv.proc = subprocess.Popen(*a, **kw)
+        if hasattr(kw["stdout"], "close"):
+            kw["stdout"].close()
+
+        def ready():
+            try:
+                if self.kind == "pgsql":
+                    self.srv.psql("SELECT 1")
+                else:
+                    self.srv.query("SELECT 1")
+                return True
+            except RuntimeError:
+                return False
+        assert wait_for(ready, 60, 0.2), "%s did not come back" % self.kind
+
+
+class _Dedicated:
+    """Dedicated servers for the outage test, set up in a background thread
+    while the other tests of this file run (initdb and mariadb-install-db
+    take seconds)."""
+
+    def __init__(self, kinds, basedir):
+        self.servers = {}
+        self.errors = {}
+        self.thread = threading.Thread(target=self._run,
+                                       args=(kinds, basedir), daemon=True)
+        self.thread.start()
+
+    def _run(self, kinds, basedir):
+        with _PopenRecorder(set(DAEMONS[k] for k in kinds)) as rec:
+            for kind in kinds:
+                try:
+                    srv = H.SERVER_CLASSES[kind](H.make_dir(
+                        os.path.join(basedir, kind)))
+                    call = rec.calls.get(DAEMONS[kind])
+                    if call is None:
+                        srv.stop()
+                        raise H.HarnessError("could not record how %s was "
+                                             "started" % kind)
+                    self.servers[kind] = DedicatedServer(kind, srv, call)
+                except Exception as e:      # noqa: BLE001
+                    self.errors[kind] = e
+
+    def get(self, kind):
+        self.thread.join(180)
+        if kind in self.errors:
+            raise self.errors[kind]
+        return self.servers[kind]
+
+    def stop(self):
+        self.thread.join(180)
+        for srv in self.servers.values():
+            try:
+                srv.stop()
+            except Exception:               # noqa: BLE001
+                pass
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dedicated_servers(request, session_state):
+    kinds = sorted(set(
+        item.callspec.params.get("db") for item in request.session.items
+        if item.module is request.module
+        and item.originalname == "test_database_outage_logged_once"
+        and hasattr(item, "callspec")) & set(DAEMONS))
+    if not kinds:
+        yield None
+        return
+    ded = _Dedicated(kinds, H.make_dir(os.path.join(
+        session_state.basedir, "sweep-dedicated")))
+    yield ded
+    ded.stop()
+
+
+@pytest.fixture
+def own_server(request, _dedicated_servers):
+    kind = request.node.callspec.params["db"]
+    if kind == "sqlite":
+        return None
+    try:
+        return _dedicated_servers.get(kind)
+    except H.HarnessError as e:
+        if H.allow_skip():
+            pytest.skip("%s unavailable: %s" % (kind, e))
+        raise
+
+
+def test_database_outage_logged_once(httpd, db, own_server):
+    if own_server is not None:
+        db = fast(own_server.srv.new_database("outage"))
+    srv = httpd.new(orm_conf(db, server=sweep_server(1)), batch=100,
+                    loglevel="info", debug=True)
+    # mod_dbd says why it cannot connect, every time it tries
+    srv.expect_log(r"\[dbd:(error|crit|alert|emerg)\]",
+                   r"ORM0302:")
+    srv.start()
+    c = live_session(srv)
+    assert srv.wait_log(r"ORM0301:", 6), "no sweep before the outage"
+
+    mark = srv.log_mark()
+    if own_server is None:
+        # SQLite: the table becomes unreadable for a while
+        db.sql("ALTER TABLE session RENAME TO session_offline")
+        assert srv.wait_log(r"ORM0302:", 8, mark), \
+            "no ORM0302 while the session table is unreadable (renamed):" \
+            "\n%s" % "\n".join(srv.log_since(mark))
+        time.sleep(2.2)         # more failing sweeps: still one line
+        db.sql("ALTER TABLE session_offline RENAME TO session")
+        insert_expired(db, 450)
+    else:
+        own_server.stop()
+        assert srv.wait_log(r"ORM0302:", 8, mark), \
+            "no ORM0302 with the database down:\n%s" % \
+            "\n".join(srv.log_since(mark))
+        time.sleep(2.2)         # more failing sweeps: still one line
+        own_server.start()
+        insert_expired(db, 450)
+    assert log_count(srv, r"ORM0302:", mark) == 1, \
+        "ORM0302 logged more than once per outage:\n%s" % "\n".join(
+            l for l in srv.log_since(mark) if "ORM0302" in l)
+    assert re.search(r"\[session_orm:error\].*ORM0302:",
+                     "\n".join(srv.log_since(mark)))
+
+    assert srv.wait_log(r"\[session_orm:notice\].*ORM0304:", 10, mark), \
+        "no ORM0304 after the database came back:\n%s" % \
+        "\n".join(srv.log_since(mark)[-30:])
+    assert wait_gone(db), "expired rows not swept after the outage"
+    wait_for(lambda: sum(s.n for s in swept_lines(srv, mark)) >= 450, 3)
+    assert log_count(srv, r"ORM0304:", mark) == 1
+    assert log_count(srv, r"ORM0302:", mark) == 1
+    assert sum(s.n for s in swept_lines(srv, mark)) == 450
+    assert_live_session(db, c)
+
+
+def _advisory_key(table):
+    """The key of the sweep's PostgreSQL advisory lock (orm_sweep_lock_key:
+    the first 8 bytes of SHA-256("mod_session_orm sweep:" + table), as a
+    signed 64-bit number)."""
+    d = hashlib.sha256(("mod_session_orm sweep:" + table).encode()).digest()
+    return int.from_bytes(d[:8], "big", signed=True)
+
+
+@pytest.mark.skipif("pgsql" not in H.selected_dbs(), reason="PostgreSQL "
+                    "not selected (ORM_E2E_DBS)")
+def test_pgsql_advisory_lock_held_elsewhere_skips_sweep(httpd, pg_server):
+    """Another host sweeping the same PostgreSQL table (it holds the
+    advisory lock): this one skips its sweeps until the lock is free."""
+    db = fast(pg_server.new_database("advisory"))
+    srv = httpd.start(orm_conf(db, server=sweep_server(1)), batch=100,
+                      loglevel="info", debug=True)
+    c = live_session(srv)
+    assert srv.wait_log(r"ORM0301:", 6), "no sweep"
+    key = _advisory_key("session")
+    other = subprocess.Popen(
+        [REAL_PSQL if os.path.exists(REAL_PSQL) else H.PSQL, "-X", "-q",
+         "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", pg_server.sock, "-p",
+         str(pg_server.port), "-U", pg_server.user, "-d", db.name],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, universal_newlines=True)
+    try:
+        other.stdin.write("SELECT pg_advisory_lock(%d);\nSELECT 'locked';\n"
+                          % key)
+        other.stdin.flush()
+        while True:
+            line = other.stdout.readline()
+            assert line, "psql holding the lock ended"
+            if line.strip() == "locked":
+                break
+        mark = srv.log_mark()
+        insert_expired(db, 100)
+        time.sleep(2.5)
+        assert count_expired(db) == 100, \
+            "swept although another host holds the sweep's advisory lock"
+        assert log_count(srv, r"ORM0303:", mark) >= 1, \
+            "no ORM0303 (skipped: another host holds its lock)"
+        other.stdin.write("SELECT pg_advisory_unlock(%d);\n\\q\n" % key)
+        other.stdin.flush()
+        other.wait(10)
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
+    assert wait_gone(db, timeout=6), "not swept once the lock was released"
+    assert_live_session(db, c)
+
+
+def test_sweep_survives_schema_change_in_same_database(httpd, db):
+    """Another table appears in the same database after the sweep prepared
+    its DELETE (a second vhost's table, an admin's migration): the sweep
+    keeps working."""
+    srv = httpd.start(orm_conf(db, server=sweep_server(1)), batch=100,
+                      loglevel="info", debug=True)
+    c = live_session(srv)
+    assert srv.wait_log(r"ORM0301:", 6), "no sweep"
+    time.sleep(1.2)                 # a second sweep on the same connection
+    mark = srv.log_mark()
+    db.create_session_table("other_sessions")
+    insert_expired(db, 200)
+    assert wait_gone(db, timeout=8), \
+        "expired rows not swept after another table was created:\n%s" % \
+        "\n".join(l for l in srv.log_since(mark) if "ORM03" in l)
+    assert_live_session(db, c)
+
+
+# --------------------------------------------------------------------------
+# virtual hosts
+
+VHOSTS_CONF = """
+<Location /probe>
+    SetHandler session-probe
+</Location>
+Session On
+SessionORMCookieName orm
+SessionORMSweepInterval 1
+SessionORMSweepBatch 100
+@DBD_MAIN@
+
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName a.test
+    @DBD_A@
+</VirtualHost>
+
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName b.test
+    @DBD_B@
+</VirtualHost>
+"""
+
+
+def test_vhosts_sharing_a_table_swept_once(httpd, db):
+    """The main server and two vhosts, each with its own DBDParams for the
+    same database and table: one sweep per interval, not three."""
+    conf = dbd_indented(db)
+    srv = httpd.start(VHOSTS_CONF, dbd_main=conf, dbd_a=conf, dbd_b=conf,
+                      loglevel="info", debug=True)
+    a = srv.client(host_header="a.test")
+    b = srv.client(host_header="b.test")
+    a.get("/probe?op=set&key=live&value=a")
+    b.get("/probe?op=set&key=live&value=b")
+    assert db.count() == 2
+    mark = srv.log_mark()
+    insert_expired(db, 450)
+    assert wait_gone(db)
+    time.sleep(1.1)                 # one more interval
+    lines = swept_lines(srv, mark)
+    removed = [s for s in lines if s.n > 0]
+    assert len(removed) == 1 and removed[0].n == 450, \
+        "vhosts on one table: one sweep expected: %r" % removed
+    gaps = [(y.ts - x.ts).total_seconds() for x, y in zip(lines, lines[1:])]
+    assert not gaps or min(gaps) >= 0.8, \
+        "the shared table was swept twice per interval: %r" % lines
+    assert db.count() == 2
+    assert a.get("/probe?op=get&key=live").value("live") == "a"
+    assert b.get("/probe?op=get&key=live").value("live") == "b"
+
+
+def test_vhosts_on_different_databases_both_swept(httpd, db):
+    """vhost a (and the main server): the parametrized database; vhost b:
+    another database of the same kind (another SQLite file, another
+    database on the same server), same table name."""
+    other = _same_kind_database(db, "other")
+    srv = httpd.start(VHOSTS_CONF, dbd_main=dbd_indented(db),
+                      dbd_a=dbd_indented(db), dbd_b=dbd_indented(other),
+                      loglevel="info", debug=True)
+    a = srv.client(host_header="a.test")
+    b = srv.client(host_header="b.test")
+    a.get("/probe?op=set&key=live&value=a")
+    b.get("/probe?op=set&key=live&value=b")
+    assert db.count() == 1 and other.count() == 1
+    mark = srv.log_mark()
+    insert_expired(db, 300)
+    insert_expired(other, 200)
+    ok = wait_for(lambda: count_expired(db) == 0
+                  and count_expired(other) == 0, 10, 0.2)
+    assert ok, "not both swept: %d left in a, %d left in b\n%s" % (
+        count_expired(db), count_expired(other),
+        "\n".join(srv.log_since(mark)[-20:]))
+    # the line is written once the sweep is over, just after the DELETEs
+    wait_for(lambda: len([s for s in swept_lines(srv, mark) if s.n]) >= 2, 3)
+    removed = sorted(s.n for s in swept_lines(srv, mark) if s.n > 0)
+    assert removed == [200, 300], removed
+    assert a.get("/probe?op=get&key=live").value("live") == "a"
+    assert b.get("/probe?op=get&key=live").value("live") == "b"
+
+
+def test_vhost_only_database_logs_no_sweep_errors(httpd, db):
+    """Only a vhost has DBDriver/DBDParams (the session directives are in
+    the main server, as in test_vhosts.py): the main server has no database
+    and nothing to sweep, so no error may be logged for it."""
+    srv = httpd.start(VHOSTS_CONF, dbd_main="", dbd_a=dbd_indented(db),
+                      dbd_b=dbd_indented(db), loglevel="info", debug=True)
+    a = srv.client(host_header="a.test")
+    a.get("/probe?op=set&key=live&value=a")
+    insert_expired(db, 100)
+    assert wait_gone(db, timeout=8), "the vhost's table was not swept"
+    # the harness fails the test on [dbd:error] / ORM0302 lines
+

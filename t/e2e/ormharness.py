@@ -29,7 +29,11 @@ APXS = os.environ.get("APXS", "/usr/bin/apxs")
 HTPASSWD = os.environ.get("HTPASSWD", "/usr/bin/htpasswd")
 MODDIR = os.environ.get("ORM_APACHE_MODDIR", "/usr/lib/apache2/modules")
 PG_BINDIR = os.environ.get("ORM_PG_BINDIR", "/usr/lib/postgresql/15/bin")
-PSQL = os.environ.get("ORM_PSQL", "/usr/bin/psql")
+# Debian's /usr/bin/psql is a Perl wrapper that costs ~0.3 s a call and the
+# tests poll the database a lot: the real binary when it is there
+_REAL_PSQL = os.path.join(PG_BINDIR, "psql")
+PSQL = os.environ.get("ORM_PSQL") or (
+    _REAL_PSQL if os.path.exists(_REAL_PSQL) else "/usr/bin/psql")
 MARIADBD = os.environ.get("ORM_MARIADBD", "/usr/sbin/mariadbd")
 MARIADB_INSTALL_DB = os.environ.get("ORM_MARIADB_INSTALL_DB",
                                     "/usr/bin/mariadb-install-db")
@@ -894,8 +898,87 @@ class PgDatabase(Database):
             "AND tablename=%s" % sql_quote(table.lower()))]
 
 
-class PgServer:
+class DaemonServer:
+    """A database server process of our own (PostgreSQL, MariaDB).
+
+    stop_server() stops the process and keeps its data directory;
+    start_server() starts it again on the same data, port and socket and
+    waits until it answers; restart() does both. stop() is the final stop
+    at the end of the session."""
+
+    kind = None
+    daemon = None                   # the process' name, for messages
+    stop_signal = signal.SIGTERM
+    stop_timeout = 60
+
+    def _launch(self):
+        """Popen the server process on the existing data directory."""
+        raise NotImplementedError
+
+    def _ping(self):
+        """True when the server answers a query on its socket."""
+        raise NotImplementedError
+
+    def _logtext(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start_server(self, timeout=60):
+        """Start the server process (when it is not running) and wait until
+        it answers on its socket and its port."""
+        if self.running:
+            return self
+        self.proc = self._launch()
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise HarnessError("%s exited:\n%s" % (self.daemon,
+                                                       self._logtext()))
+            return self._ping() and port_open(self.port)
+        if not wait_for(ready, timeout, 0.1):
+            raise HarnessError("%s did not start:\n%s" % (self.daemon,
+                                                          self._logtext()))
+        return self
+
+    def _stop_process(self):
+        if self.running:
+            self.proc.send_signal(self.stop_signal)
+            try:
+                self.proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def stop_server(self):
+        """Stop the server process, keep its data; wait until nothing
+        answers on its port any more."""
+        self._stop_process()
+        if not wait_for(lambda: not port_open(self.port), 10):
+            raise HarnessError("%s stopped, but port %d still answers"
+                               % (self.daemon, self.port))
+        return self
+
+    def restart(self):
+        """stop_server() and start_server()."""
+        self.stop_server()
+        return self.start_server()
+
+    def stop(self):
+        self._stop_process()
+
+
+class PgServer(DaemonServer):
     kind = "pgsql"
+    daemon = "postgres"
+    stop_signal = signal.SIGINT     # fast shutdown
+    stop_timeout = 30
     user = "orm"
     password = "orm-pw-1"
 
@@ -925,41 +1008,42 @@ class PgServer:
                               universal_newlines=True, cwd=self.dir, **kw)
 
     def _start(self):
+        """First start: initdb, the server, the role httpd logs in as."""
         res = self._run([os.path.join(PG_BINDIR, "initdb"), "-D", self.data,
                          "-U", "postgres", "--auth-local=trust",
                          "--auth-host=scram-sha-256", "-E", "UTF8",
                          "--locale=C", "--no-sync"])
         if res.returncode != 0:
             raise HarnessError("initdb failed:\n" + res.stdout)
-        logf = open(self.log, "w")
-        if self.runas:
-            chown_to(self.log, self.runas)
-        kw = user_for(self.runas) if self.runas else {}
-        self.proc = subprocess.Popen(
-            [os.path.join(PG_BINDIR, "postgres"), "-D", self.data,
-             "-p", str(self.port), "-k", self.sock,
-             "-c", "listen_addresses=127.0.0.1",
-             "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200",
-             "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-            cwd=self.dir, start_new_session=True, **kw)
-        logf.close()
-
-        def ready():
-            if self.proc.poll() is not None:
-                raise HarnessError("postgres exited:\n" + open(self.log).read())
-            r = subprocess.run([PSQL, "-X", "-h", self.sock, "-p",
-                                str(self.port), "-U", "postgres", "-d",
-                                "postgres", "-c", "SELECT 1"],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            return r.returncode == 0
-        if not wait_for(ready, 30, 0.1):
-            raise HarnessError("postgres did not start:\n"
-                               + open(self.log).read())
+        self.start_server(timeout=30)
         self.psql("CREATE ROLE %s LOGIN PASSWORD %s"
                   % (self.user, sql_quote(self.password)))
+
+    def _launch(self):
+        logf = open(self.log, "a")
+        try:
+            if self.runas:
+                chown_to(self.log, self.runas)
+            kw = user_for(self.runas) if self.runas else {}
+            return subprocess.Popen(
+                [os.path.join(PG_BINDIR, "postgres"), "-D", self.data,
+                 "-p", str(self.port), "-k", self.sock,
+                 "-c", "listen_addresses=127.0.0.1",
+                 "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=200",
+                 "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"],
+                stdin=subprocess.DEVNULL, stdout=logf,
+                stderr=subprocess.STDOUT, cwd=self.dir,
+                start_new_session=True, **kw)
+        finally:
+            logf.close()
+
+    def _ping(self):
+        try:
+            self.psql("SELECT 1")
+            return True
+        except RuntimeError:
+            return False
 
     def psql(self, query, db="postgres", user="postgres"):
         res = subprocess.run(
@@ -984,15 +1068,6 @@ class PgServer:
                           [:40], self.n)
         self.psql("CREATE DATABASE %s OWNER %s" % (name, self.user))
         return PgDatabase(self, name)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)   # fast shutdown
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class MysqlDatabase(Database):
@@ -1035,8 +1110,9 @@ def _mysql_unescape(v):
                                                      m.group(0)), v)
 
 
-class MysqlServer:
+class MysqlServer(DaemonServer):
     kind = "mysql"
+    daemon = "mariadbd"
     user = "orm"
     password = "orm-pw-1"
 
@@ -1056,6 +1132,8 @@ class MysqlServer:
         self._start()
 
     def _start(self):
+        """First start: mariadb-install-db, the server, the user httpd logs
+        in as."""
         args = [MARIADB_INSTALL_DB, "--no-defaults", "--datadir=" + self.data,
                 "--auth-root-authentication-method=normal", "--skip-test-db"]
         if self.runas:
@@ -1065,6 +1143,14 @@ class MysqlServer:
                              universal_newlines=True, cwd=self.dir)
         if res.returncode != 0:
             raise HarnessError("mariadb-install-db failed:\n" + res.stdout)
+        self.start_server()
+        for host in ("127.0.0.1", "localhost"):
+            self.query("CREATE USER '%s'@'%s' IDENTIFIED BY %s"
+                       % (self.user, host, sql_quote(self.password)))
+            self.query("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%s'"
+                       % (self.user, host))
+
+    def _launch(self):
         args = [MARIADBD, "--no-defaults", "--datadir=" + self.data,
                 "--socket=" + self.sock, "--port=%d" % self.port,
                 "--bind-address=127.0.0.1", "--skip-networking=0",
@@ -1074,32 +1160,17 @@ class MysqlServer:
                 "--max-connections=300", "--skip-name-resolve"]
         if self.runas:
             args.append("--user=" + self.runas)
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, cwd=self.dir,
-                                     start_new_session=True)
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, cwd=self.dir,
+                                start_new_session=True)
 
-        def ready():
-            if self.proc.poll() is not None:
-                raise HarnessError("mariadbd exited:\n" + self._logtext())
-            r = subprocess.run([MARIADB, "--no-defaults", "-S", self.sock,
-                                "-u", "root", "-e", "SELECT 1"],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            return r.returncode == 0
-        if not wait_for(ready, 60, 0.1):
-            raise HarnessError("mariadbd did not start:\n" + self._logtext())
-        for host in ("127.0.0.1", "localhost"):
-            self.query("CREATE USER '%s'@'%s' IDENTIFIED BY %s"
-                       % (self.user, host, sql_quote(self.password)))
-            self.query("GRANT ALL PRIVILEGES ON *.* TO '%s'@'%s'"
-                       % (self.user, host))
-
-    def _logtext(self):
+    def _ping(self):
         try:
-            return open(self.log, errors="replace").read()
-        except OSError:
-            return ""
+            self.query("SELECT 1")
+            return True
+        except RuntimeError:
+            return False
 
     def query(self, query, db=None):
         args = [MARIADB, "--no-defaults", "-S", self.sock, "-u", "root",
@@ -1126,15 +1197,6 @@ class MysqlServer:
                           [:40], self.n)
         self.query("CREATE DATABASE %s" % name)
         return MysqlDatabase(self, name)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 SERVER_CLASSES = {"sqlite": SqliteServer, "pgsql": PgServer,
@@ -1179,6 +1241,29 @@ Session On
     SetHandler session-probe
 </Location>
 """ % (db.dbd_conf(), server, cookie, scope)
+
+
+def dbd_indented(db):
+    """db.dbd_conf() indented for a <VirtualHost> block."""
+    return db.dbd_conf().replace("\n", "\n    ")
+
+
+# modules for Basic authentication against make_htpasswd()'s file
+AUTH_MODULES = ["auth_basic", "authn_file", "authn_core", "authz_user"]
+
+
+def make_htpasswd(dirpath, users):
+    """An htpasswd file in dirpath for users (name -> password)."""
+    path = os.path.join(dirpath, "htpasswd")
+    first = True
+    for user, pw in users.items():
+        args = [HTPASSWD, "-b"] + (["-c"] if first else []) + [path, user,
+                                                                pw]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        first = False
+    os.chmod(path, 0o644)
+    return path
 
 
 def rows_or_none(db, table="session", columns="*", where=None):

@@ -5,12 +5,12 @@ import datetime
 import os
 import re
 import subprocess
-import types
 
 import pytest
 
 import ormharness as H
-from ormharness import COOKIE, now_ms, orm_conf, sha256_hex, sql_quote
+from ormharness import (AUTH_MODULES, COOKIE, make_htpasswd, now_ms, orm_conf,
+                        sha256_hex, sql_quote)
 
 TOOL = os.environ.get("ORM_SESSION_ORM") or os.path.join(H.builddir(),
                                                           "session-orm")
@@ -20,41 +20,6 @@ HOUR = 3600 * 1000
 
 # --------------------------------------------------------------------------
 # helpers (local to this file)
-
-# Debian's /usr/bin/psql is a Perl wrapper that costs ~0.3 s a call; these
-# tests poll the database a lot, so their PostgreSQL databases talk to the
-# real binary (same options and output format as the harness' psql()).
-REAL_PSQL = os.path.join(H.PG_BINDIR, "psql")
-
-
-def _fast_pg_sql(self, query):
-    s = self.server
-    res = subprocess.run(
-        [REAL_PSQL, "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\\N",
-         "-v", "ON_ERROR_STOP=1", "-h", s.sock, "-p", str(s.port),
-         "-U", s.user, "-d", self.name, "-c", query],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, universal_newlines=True)
-    if res.returncode != 0:
-        raise RuntimeError("psql failed (%s): %s" % (query, res.stderr))
-    return [tuple(None if v == "\\N" else v for v in line.split("\x1f"))
-            for line in res.stdout.split("\n") if line != ""]
-
-
-def fast(db):
-    """db, with a faster sql() when it is a PostgreSQL database."""
-    if db.kind == "pgsql" and os.path.exists(REAL_PSQL) and \
-            os.environ.get("ORM_PSQL") is None:
-        db.sql = types.MethodType(_fast_pg_sql, db)
-    return db
-
-
-@pytest.fixture(autouse=True)
-def _fast_db(request):
-    if "db" in request.fixturenames:
-        fast(request.getfixturevalue("db"))
-
-
 
 def run_tool(*args, timeout=60):
     if not os.path.exists(TOOL):
@@ -273,20 +238,6 @@ PERUSER_SCOPE = """
     Require valid-user
 </Location>
 """
-AUTH_MODULES = ["auth_basic", "authn_file", "authn_core", "authz_user"]
-
-
-def make_htpasswd(dirpath, users):
-    path = os.path.join(dirpath, "htpasswd")
-    first = True
-    for user, pw in users.items():
-        args = [H.HTPASSWD, "-b"] + (["-c"] if first else []) + [path, user,
-                                                                  pw]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        first = False
-    os.chmod(path, 0o644)
-    return path
 
 
 def test_revoke_sessions_made_by_httpd(httpd, db, workdir):

@@ -19,7 +19,6 @@ import http.client
 import os
 import re
 import socket
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -39,89 +38,11 @@ RETRY_AFTER = 3
 # --------------------------------------------------------------------------
 # a PostgreSQL / MariaDB server that can be stopped and started again
 
-class _PopenRecorder:
-    """Records the Popen call with which a harness server class starts its
-    daemon, so that the daemon can be started again on the same data."""
-
-    def __init__(self, binary):
-        self.binary = binary
-        self.call = None
-
-    def __enter__(self):
-        self.orig = subprocess.Popen
-        rec = self
-
-        def popen(*a, **kw):
-            p = rec.orig(*a, **kw)
-            args = a[0] if a else kw.get("args")
-            if args and os.path.basename(str(args[0])) == rec.binary:
-                rec.call = (a, dict(kw))
-            return p
-        subprocess.Popen = popen
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.Popen = self.orig
-
-
-class RestartableServer:
-    """A private server of the harness class for `kind`; stop() and start()
-    keep its data directory and port."""
-
-    def __init__(self, kind, basedir):
-        self.kind = kind
-        binary = "postgres" if kind == "pgsql" else \
-            os.path.basename(H.MARIADBD)
-        with _PopenRecorder(binary) as rec:
-            self.srv = H.SERVER_CLASSES[kind](basedir)
-        assert rec.call, "could not record the %s command line" % kind
-        self.call = rec.call
-        self.running = True
-
-    def new_database(self, name):
-        return self.srv.new_database(name)
-
-    def stop(self):
-        self.srv.stop()
-        assert self.srv.proc.poll() is not None
-        # nothing may answer on the port any more
-        assert wait_for(lambda: not H.port_open(self.srv.port), 10)
-        self.running = False
-
-    def start(self):
-        a, kw = self.call
-        kw = dict(kw)
-        out = kw.get("stdout")
-        if hasattr(out, "name") and isinstance(out.name, str):
-            kw["stdout"] = open(out.name, "a")
-        self.srv.proc = subprocess.Popen(*a, **kw)
-        if hasattr(kw["stdout"], "close"):
-            kw["stdout"].close()
-
-        def ready():
-            if self.srv.proc.poll() is not None:
-                raise AssertionError("%s exited on restart" % self.kind)
-            try:
-                if self.kind == "pgsql":
-                    self.srv.psql("SELECT 1")
-                else:
-                    self.srv.query("SELECT 1")
-                return H.port_open(self.srv.port)
-            except RuntimeError:
-                return False
-        assert wait_for(ready, 60, 0.1), "%s did not come back" % self.kind
-        self.running = True
-
-    def shutdown(self):
-        if self.running:
-            self.srv.stop()
-            self.running = False
-
-
 @pytest.fixture(scope="module")
 def db_servers(session_state):
-    """kind -> RestartableServer, started on first use, stopped at the end
-    of the module."""
+    """kind -> a private server of the harness class for `kind` (it can be
+    stopped and started again), started on first use, stopped at the end of
+    the module."""
     servers = {}
 
     def get(kind):
@@ -129,18 +50,18 @@ def db_servers(session_state):
             d = H.make_dir(os.path.join(session_state.basedir,
                                         "restartable-%s" % kind))
             try:
-                servers[kind] = RestartableServer(kind, d)
+                servers[kind] = H.SERVER_CLASSES[kind](d)
             except H.HarnessError as e:
                 if H.allow_skip():
                     pytest.skip("%s unavailable: %s" % (kind, e))
                 raise
         srv = servers[kind]
         if not srv.running:         # a failed test left it stopped
-            srv.start()
+            srv.start_server()
         return srv
     yield get
     for srv in servers.values():
-        srv.shutdown()
+        srv.stop()
 
 
 class Outage:
@@ -155,13 +76,13 @@ class Outage:
 
     def begin(self):
         if self.server:
-            self.server.stop()
+            self.server.stop_server()
         else:
             self.db.sql('ALTER TABLE "session" RENAME TO "session_away"')
 
     def end(self):
         if self.server:
-            self.server.start()
+            self.server.start_server()
         else:
             self.db.sql('ALTER TABLE "session_away" RENAME TO "session"')
 
@@ -413,9 +334,9 @@ def test_restart_under_load(httpd, db_servers, kind):
             time.sleep(1.5)
             restarts = []
             for _ in range(2):
-                own.stop()
+                own.stop_server()
                 time.sleep(0.5)
-                own.start()
+                own.start_server()
                 restarts.append(time.monotonic())
                 time.sleep(2.0)
             time.sleep(0.5)

@@ -1,12 +1,6 @@
 """SessionORMPerUser: sessions keyed by the authenticated user."""
 
-import os
-import subprocess
-
-import ormharness as H
-from ormharness import orm_conf, sha256_hex
-
-AUTH_MODULES = ["auth_basic", "authn_file", "authn_core", "authz_user"]
+from ormharness import AUTH_MODULES, make_htpasswd, orm_conf, sha256_hex
 
 PERUSER_SCOPE = """
 SessionORMPerUser On
@@ -18,19 +12,6 @@ SessionORMPerUser On
     Require valid-user
 </Location>
 """
-
-
-def make_htpasswd(dirpath, users):
-    path = os.path.join(dirpath, "htpasswd")
-    first = True
-    for user, pw in users.items():
-        args = [H.HTPASSWD, "-b"] + (["-c"] if first else []) + [path, user,
-                                                                  pw]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        first = False
-    os.chmod(path, 0o644)
-    return path
 
 
 def test_per_user_sessions(httpd, db, workdir):

@@ -13,49 +13,14 @@ import re
 import subprocess
 import threading
 import time
-import types
 
 import pytest
 
 import ormharness as H
-from ormharness import now_ms, orm_conf, sha256_hex, wait_for
+from ormharness import dbd_indented, now_ms, orm_conf, sha256_hex, wait_for
 
 # --------------------------------------------------------------------------
 # helpers (local to this file)
-
-# Debian's /usr/bin/psql is a Perl wrapper that costs ~0.3 s a call; these
-# tests poll the database a lot, so their PostgreSQL databases talk to the
-# real binary (same options and output format as the harness' psql()).
-REAL_PSQL = os.path.join(H.PG_BINDIR, "psql")
-
-
-def _fast_pg_sql(self, query):
-    s = self.server
-    res = subprocess.run(
-        [REAL_PSQL, "-X", "-q", "-A", "-t", "-F", "\x1f", "-P", "null=\\N",
-         "-v", "ON_ERROR_STOP=1", "-h", s.sock, "-p", str(s.port),
-         "-U", s.user, "-d", self.name, "-c", query],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, universal_newlines=True)
-    if res.returncode != 0:
-        raise RuntimeError("psql failed (%s): %s" % (query, res.stderr))
-    return [tuple(None if v == "\\N" else v for v in line.split("\x1f"))
-            for line in res.stdout.split("\n") if line != ""]
-
-
-def fast(db):
-    """db, with a faster sql() when it is a PostgreSQL database."""
-    if db.kind == "pgsql" and os.path.exists(REAL_PSQL) and \
-            os.environ.get("ORM_PSQL") is None:
-        db.sql = types.MethodType(_fast_pg_sql, db)
-    return db
-
-
-@pytest.fixture(autouse=True)
-def _fast_db(request):
-    if "db" in request.fixturenames:
-        fast(request.getfixturevalue("db"))
-
 
 SWEPT_RE = re.compile(
     r"^\[(?P<ts>[^\]]+)\] \[session_orm:(?P<level>\w+)\] "
@@ -168,11 +133,7 @@ def _same_kind_database(db, name):
     if db.kind == "sqlite":
         return H.SqliteDatabase(os.path.join(os.path.dirname(db.path) + "-"
                                              + name, "sessions.db"))
-    return fast(db.server.new_database(name))
-
-
-def dbd_indented(db):
-    return db.dbd_conf().replace("\n", "\n    ")
+    return db.server.new_database(name)
 
 
 # --------------------------------------------------------------------------
@@ -367,75 +328,14 @@ def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
 # --------------------------------------------------------------------------
 # database outage: ORM0302 once, ORM0304 on recovery
 
-class _PopenRecorder:
-    """Records the Popen calls the harness' server classes start their
-    daemons with, so that a daemon can be started again on the same data
-    directory."""
-
-    def __init__(self, binaries):
-        self.binaries = binaries
-        self.calls = {}
-        self.owner = threading.get_ident()   # other threads are not recorded
-
-    def __enter__(self):
-        self.orig = subprocess.Popen
-        rec = self
-
-        def popen(*a, **kw):
-            p = rec.orig(*a, **kw)
-            args = a[0] if a else kw.get("args")
-            name = os.path.basename(str(args[0])) if args else None
-            if name in rec.binaries and threading.get_ident() == rec.owner:
-                rec.calls[name] = (a, dict(kw))
-            return p
-        subprocess.Popen = popen
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.Popen = self.orig
-
-
-DAEMONS = {"pgsql": "postgres", "mysql": os.path.basename(H.MARIADBD)}
-
-
-class DedicatedServer:
-    """A private PostgreSQL / MariaDB (the harness' classes) that can be
-    stopped and started again."""
-
-    def __init__(self, kind, srv, call):
-        self.kind = kind
-        self.srv = srv
-        self.call = call
-
-    def stop(self):
-        self.srv.stop()
-
-    def start(self):
-        a, kw = self.call
-        kw = dict(kw)
-        out = kw.get("stdout")
-        if hasattr(out, "name") and isinstance(out.name, str):
-            kw["stdout"] = open(out.name, "a")
-        self.srv.proc = subprocess.Popen(*a, **kw)
-        if hasattr(kw["stdout"], "close"):
-            kw["stdout"].close()
-
-        def ready():
-            try:
-                if self.kind == "pgsql":
-                    self.srv.psql("SELECT 1")
-                else:
-                    self.srv.query("SELECT 1")
-                return True
-            except RuntimeError:
-                return False
-        assert wait_for(ready, 60, 0.2), "%s did not come back" % self.kind
+DAEMON_KINDS = {"pgsql", "mysql"}
 
 
 class _Dedicated:
-    """Dedicated servers for the outage test, set up in a background thread
-    while the other tests of this file run (initdb and mariadb-install-db
-    take seconds)."""
+    """Dedicated servers for the outage test (the harness' classes: they can
+    be stopped and started again), set up in a background thread while the
+    other tests of this file run (initdb and mariadb-install-db take
+    seconds)."""
 
     def __init__(self, kinds, basedir):
         self.servers = {}
@@ -445,19 +345,12 @@ class _Dedicated:
         self.thread.start()
 
     def _run(self, kinds, basedir):
-        with _PopenRecorder(set(DAEMONS[k] for k in kinds)) as rec:
-            for kind in kinds:
-                try:
-                    srv = H.SERVER_CLASSES[kind](H.make_dir(
-                        os.path.join(basedir, kind)))
-                    call = rec.calls.get(DAEMONS[kind])
-                    if call is None:
-                        srv.stop()
-                        raise H.HarnessError("could not record how %s was "
-                                             "started" % kind)
-                    self.servers[kind] = DedicatedServer(kind, srv, call)
-                except Exception as e:      # noqa: BLE001
-                    self.errors[kind] = e
+        for kind in kinds:
+            try:
+                self.servers[kind] = H.SERVER_CLASSES[kind](H.make_dir(
+                    os.path.join(basedir, kind)))
+            except Exception as e:      # noqa: BLE001
+                self.errors[kind] = e
 
     def get(self, kind):
         self.thread.join(180)
@@ -480,7 +373,7 @@ def _dedicated_servers(request, session_state):
         item.callspec.params.get("db") for item in request.session.items
         if item.module is request.module
         and item.originalname == "test_database_outage_logged_once"
-        and hasattr(item, "callspec")) & set(DAEMONS))
+        and hasattr(item, "callspec")) & DAEMON_KINDS)
     if not kinds:
         yield None
         return
@@ -505,7 +398,7 @@ def own_server(request, _dedicated_servers):
 
 def test_database_outage_logged_once(httpd, db, own_server):
     if own_server is not None:
-        db = fast(own_server.srv.new_database("outage"))
+        db = own_server.new_database("outage")
     srv = httpd.new(orm_conf(db, server=sweep_server(1)), batch=100,
                     loglevel="info", debug=True)
     # mod_dbd says why it cannot connect, every time it tries
@@ -526,12 +419,12 @@ def test_database_outage_logged_once(httpd, db, own_server):
         db.sql("ALTER TABLE session_offline RENAME TO session")
         insert_expired(db, 450)
     else:
-        own_server.stop()
+        own_server.stop_server()
         assert srv.wait_log(r"ORM0302:", 8, mark), \
             "no ORM0302 with the database down:\n%s" % \
             "\n".join(srv.log_since(mark))
         time.sleep(2.2)         # more failing sweeps: still one line
-        own_server.start()
+        own_server.start_server()
         insert_expired(db, 450)
     assert log_count(srv, r"ORM0302:", mark) == 1, \
         "ORM0302 logged more than once per outage:\n%s" % "\n".join(
@@ -563,16 +456,16 @@ def _advisory_key(table):
 def test_pgsql_advisory_lock_held_elsewhere_skips_sweep(httpd, pg_server):
     """Another host sweeping the same PostgreSQL table (it holds the
     advisory lock): this one skips its sweeps until the lock is free."""
-    db = fast(pg_server.new_database("advisory"))
+    db = pg_server.new_database("advisory")
     srv = httpd.start(orm_conf(db, server=sweep_server(1)), batch=100,
                       loglevel="info", debug=True)
     c = live_session(srv)
     assert srv.wait_log(r"ORM0301:", 6), "no sweep"
     key = _advisory_key("session")
     other = subprocess.Popen(
-        [REAL_PSQL if os.path.exists(REAL_PSQL) else H.PSQL, "-X", "-q",
-         "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", pg_server.sock, "-p",
-         str(pg_server.port), "-U", pg_server.user, "-d", db.name],
+        [H.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
+         pg_server.sock, "-p", str(pg_server.port), "-U", pg_server.user,
+         "-d", db.name],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, universal_newlines=True)
     try:

@@ -1,6 +1,6 @@
 """Virtual hosts with their own database and table: data isolated."""
 
-from ormharness import COOKIE, rows_or_none, sha256_hex
+from ormharness import COOKIE, dbd_indented, rows_or_none, sha256_hex
 
 VHOSTS_CONF = """
 <Location /probe>
@@ -27,8 +27,8 @@ def test_vhosts_isolated(httpd, db, sqlite_server):
     """vhost a: its own SQLite file; vhost b: the parametrized database."""
     db_a = sqlite_server.new_database("vhost_a")
     db_b = db
-    srv = httpd.start(VHOSTS_CONF, dbd_a=db_a.dbd_conf().replace("\n", "\n    "),
-                      dbd_b=db_b.dbd_conf().replace("\n", "\n    "))
+    srv = httpd.start(VHOSTS_CONF, dbd_a=dbd_indented(db_a),
+                      dbd_b=dbd_indented(db_b))
     a = srv.client(host_header="a.test")
     b = srv.client(host_header="b.test")
 
@@ -75,7 +75,7 @@ SessionORMCookieName orm
 
 def test_vhosts_two_ports_same_database(httpd, db):
     """Two ports, one database, two tables."""
-    conf = db.dbd_conf().replace("\n", "\n    ")
+    conf = dbd_indented(db)
     srv = httpd.start(VHOSTS_PORTS_CONF, nports=2, dbd_a=conf, dbd_b=conf)
     a = srv.client(port=srv.ports[0])
     b = srv.client(port=srv.ports[1], cookie_name="orm_b")

@@ -87,6 +87,7 @@ static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_mod_dbd[] = { "mod_dbd.c", NULL };
     static const char *const after_mod_session[] = { "mod_session.c", NULL };
+    (void)p;
 
     /* mod_session asks each provider in turn; we answer where configured */
     ap_hook_session_load(orm_session_load, NULL, NULL, APR_HOOK_MIDDLE);
@@ -109,5 +110,6 @@ AP_DECLARE_MODULE(session_orm) = {
     orm_create_server_config,
     orm_merge_server_config,
     session_orm_cmds,
-    register_hooks
+    register_hooks,
+    AP_MODULE_FLAG_NONE
 };

@@ -188,6 +188,7 @@ static int note_set(void *data, const char *key, const char *value)
 static int note_removed(void *data, const char *key, const char *value)
 {
     diff_baton_t *baton = data;
+    (void)value;
 
     if (apr_table_get(baton->other, key) == NULL) {
         APR_ARRAY_PUSH(baton->diff->removed, const char *) =
@@ -221,6 +222,7 @@ typedef struct {
 static int only_ignored(void *data, const char *key, const char *value)
 {
     empty_baton_t *baton = data;
+    (void)value;
 
     if (baton->ignore == NULL || strcmp(key, baton->ignore)) {
         baton->empty = 0;

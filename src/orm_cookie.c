@@ -227,6 +227,8 @@ static void each_cookie(apr_pool_t *pool, const char *header,
 
 static void collect_value(void *baton, const char *item, const char *value)
 {
+    (void)item;
+
     if (value) {
         APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) = value;
     }

@@ -12,6 +12,8 @@
 
 void *orm_create_dir_config(apr_pool_t *pool, char *dir)
 {
+    (void)dir;
+
     return orm_dir_conf_create(pool);
 }
 
@@ -22,6 +24,8 @@ void *orm_merge_dir_config(apr_pool_t *pool, void *parent, void *child)
 
 void *orm_create_server_config(apr_pool_t *pool, server_rec *s)
 {
+    (void)s;
+
     return orm_server_conf_create(pool);
 }
 
@@ -91,6 +95,8 @@ const char *orm_cmd_per_user(cmd_parms *cmd, void *dconf, int on)
 
 const char *orm_cmd_cookie_remove(cmd_parms *cmd, void *dconf, int on)
 {
+    (void)cmd;
+
     ((orm_dir_conf_t *)dconf)->cookie_remove = on;
     return NULL;
 }
@@ -136,6 +142,7 @@ const char *orm_cmd_touch_interval(cmd_parms *cmd, void *dconf,
 const char *orm_cmd_table(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *err = orm_identifier_check(arg, ORM_TABLE_NAME_MAX);
+    (void)dconf;
 
     if (err) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a usable table name: "
@@ -152,6 +159,7 @@ const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
 {
     int index = orm_field_lookup(field);
     const char *err;
+    (void)dconf;
 
     if (index < 0) {
         return apr_psprintf(cmd->pool, "%s: unknown field '%s' (fields: id, "
@@ -171,12 +179,16 @@ const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
 
 const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on)
 {
+    (void)dconf;
+
     server_conf(cmd)->create_schema = on;
     return NULL;
 }
 
 const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    (void)dconf;
+
     if (!strcasecmp(arg, "auto")) {
         server_conf(cmd)->portable_sql = 0;
     }
@@ -196,6 +208,7 @@ const char *orm_cmd_sweep_interval(cmd_parms *cmd, void *dconf,
 {
     const char *err = orm_seconds_parse(cmd->pool, arg, 0, ORM_MAX_SECONDS,
                                         &server_conf(cmd)->sweep_seconds);
+    (void)dconf;
 
     return err ? directive_error(cmd, err) : NULL;
 }
@@ -205,6 +218,7 @@ const char *orm_cmd_sweep_batch(cmd_parms *cmd, void *dconf, const char *arg)
     apr_int64_t batch;
     const char *err = orm_seconds_parse(cmd->pool, arg, 1,
                                         ORM_MAX_SWEEP_BATCH, &batch);
+    (void)dconf;
 
     if (err) {
         return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a "
@@ -259,6 +273,7 @@ const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
 {
     const char *err = orm_seconds_parse(cmd->pool, arg, 1, 3600,
                                         &server_conf(cmd)->retry_seconds);
+    (void)dconf;
 
     return err ? directive_error(cmd, err) : NULL;
 }
@@ -266,6 +281,9 @@ const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
 const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
                                   const char *arg)
 {
+    (void)dconf;
+    (void)arg;
+
     server_conf(cmd)->dbd_configured = 1;
     return NULL;                /* mod_dbd's own handler runs as well */
 }

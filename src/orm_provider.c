@@ -237,6 +237,8 @@ int orm_fixups(request_rec *r)
 static int count_application_entry(void *count, const char *key,
                                    const char *value)
 {
+    (void)value;
+
     if (strcmp(key, SESSION_EXPIRY_KEY)) {
         ++*(int *)count;
     }
@@ -576,6 +578,7 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     apr_array_header_t *stores = apr_array_make(ptemp, 4,
                                                 sizeof(orm_store_t *));
     server_rec *sp;
+    (void)plog;
 
     for (sp = s; sp; sp = sp->next) {
         orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,

@@ -61,6 +61,9 @@ typedef struct {
 int orm_sweeper_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp)
 {
+    (void)plog;
+    (void)ptemp;
+
     return ap_mutex_register(pconf, SWEEP_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
                              0) == APR_SUCCESS ? OK : !OK;
 }
@@ -140,6 +143,8 @@ static int stop_requested(sweep_worker_t *worker)
 
 static int keep_sweeping(void *baton, apr_int64_t removed)
 {
+    (void)removed;
+
     return !stop_requested(baton);
 }
 

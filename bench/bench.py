@@ -418,6 +418,7 @@ def chart(results):
                                            r["p99"] or 0))
     script = """
 set terminal pngcairo size 1800,900 font ",9"
+set termoption noenhanced
 set output "{out}"
 set multiplot layout 2,1 title "mod_session_orm benchmark (16 connections, median of the runs)"
 set style fill solid 0.7

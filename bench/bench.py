@@ -527,8 +527,11 @@ def outage(args):
             h.expect_log(r"ORM011[234]", r"AH0\d+", r"mod_dbd",
                          r"dbd", r"Can't connect")
             cookies = make_sessions(h, 200)
-            probe_rps = run_wrk(h.port, 3, "/probe?op=get&key=k",
-                                cookies)["rps"] or 1000
+            # sized by the rate of the workload itself (writes), plus a
+            # margin for the restarts
+            probe_rps = run_wrk(h.port, 3, "/probe?op=set&key=k&value=",
+                                cookies, vary=True)["rps"] or 1000
+            probe_rps *= 0.8
             duration = max(10, int(args.requests / probe_rps) + 1)
             stats = {}
 

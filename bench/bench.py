@@ -440,6 +440,14 @@ unset multiplot
     log("chart: %s" % os.path.join(OUT, "compare.png"))
 
 
+def save_report(name, lines):
+    """bench/out/NAME.txt, and the same on the terminal."""
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, name + ".txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 # --------------------------------------------------------------------------
 # sweep: purge rate and latency while sweeping
 
@@ -495,10 +503,7 @@ def sweep(args):
             h.stop()
     finally:
         bench.close()
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "sweep.txt"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    save_report("sweep", lines)
 
 
 def fill_expired(db, expired, live, tag="a"):
@@ -570,10 +575,7 @@ def outage(args):
             h.stop()
     finally:
         bench.close()
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "outage.txt"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    save_report("outage", lines)
 
 
 def restart_server(server):
@@ -635,10 +637,7 @@ def memory(args):
             h.stop()
     finally:
         bench.close()
-    os.makedirs(OUT, exist_ok=True)
-    with open(os.path.join(OUT, "memory.txt"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    save_report("memory", lines)
 
 
 def main():

@@ -52,6 +52,20 @@ int test_rmtree(const char *path)
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+orm_schema_t test_renamed_schema(void)
+{
+    orm_schema_t s;
+
+    s.table = "app_sessions";
+    s.columns[ORM_FIELD_ID] = "sid";
+    s.columns[ORM_FIELD_DATA] = "payload";
+    s.columns[ORM_FIELD_EXPIRES_AT] = "exp_ms";
+    s.columns[ORM_FIELD_USER_NAME] = "owner";
+    s.columns[ORM_FIELD_CREATED_AT] = "born_ms";
+    s.columns[ORM_FIELD_UPDATED_AT] = "touched_ms";
+    return s;
+}
+
 int main(void)
 {
     Suite *suite = suite_create("mod_session_orm core");

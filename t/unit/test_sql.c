@@ -150,19 +150,6 @@ static orm_schema_t default_schema(void)
     return s;
 }
 
-static orm_schema_t renamed_schema(void)
-{
-    orm_schema_t s;
-    s.table = "app_sessions";
-    s.columns[ORM_FIELD_ID] = "sid";
-    s.columns[ORM_FIELD_DATA] = "payload";
-    s.columns[ORM_FIELD_EXPIRES_AT] = "exp_ms";
-    s.columns[ORM_FIELD_USER_NAME] = "owner";
-    s.columns[ORM_FIELD_CREATED_AT] = "born_ms";
-    s.columns[ORM_FIELD_UPDATED_AT] = "touched_ms";
-    return s;
-}
-
 static void check_sql(const orm_sql_t *sql, const expected_sql_t *e,
                       orm_dialect_e dialect, int portable_writes)
 {
@@ -191,7 +178,7 @@ static void check_sql(const orm_sql_t *sql, const expected_sql_t *e,
 static void check_build(orm_dialect_e dialect, const expected_sql_t *def,
                         const expected_sql_t *ren)
 {
-    orm_schema_t d = default_schema(), r = renamed_schema();
+    orm_schema_t d = default_schema(), r = test_renamed_schema();
 
     check_sql(orm_sql_build(test_pool, &d, dialect, 0), def, dialect, 0);
     check_sql(orm_sql_build(test_pool, &r, dialect, 0), ren, dialect, 0);
@@ -227,7 +214,7 @@ static const char *placeholders(const char *stmt)
 static const orm_sql_t *const *all_builds(int *count)
 {
     static const orm_sql_t *builds[ORM_DIALECT_COUNT * 2 * 2];
-    orm_schema_t d = default_schema(), r = renamed_schema();
+    orm_schema_t d = default_schema(), r = test_renamed_schema();
     int n = 0, dialect, pw;
 
     for (dialect = 0; dialect < ORM_DIALECT_COUNT; dialect++) {
@@ -480,7 +467,7 @@ END_TEST
 
 START_TEST(test_sql_update_if_and_lock)
 {
-    orm_schema_t d = default_schema(), r = renamed_schema();
+    orm_schema_t d = default_schema(), r = test_renamed_schema();
     orm_sql_t *sql;
     int pw;
 
@@ -675,7 +662,7 @@ static void check_admin(orm_dialect_e dialect, const orm_schema_t *schema,
 
 START_TEST(test_admin_sql_per_dialect)
 {
-    orm_schema_t d = default_schema(), r = renamed_schema();
+    orm_schema_t d = default_schema(), r = test_renamed_schema();
 
     check_admin(ORM_DIALECT_SQLITE, &d, 1000, &admin_sqlite_default);
     check_admin(ORM_DIALECT_SQLITE, &r, 7, &admin_sqlite_renamed);
@@ -725,7 +712,7 @@ END_TEST
 
 START_TEST(test_admin_sql_placeholders)
 {
-    orm_schema_t d = default_schema(), r = renamed_schema();
+    orm_schema_t d = default_schema(), r = test_renamed_schema();
     int dialect, m;
 
     for (dialect = 0; dialect < ORM_DIALECT_COUNT; dialect++) {
@@ -961,7 +948,7 @@ END_TEST
 
 START_TEST(test_sql_runs_on_sqlite_renamed)
 {
-    orm_schema_t r = renamed_schema();
+    orm_schema_t r = test_renamed_schema();
 
     exercise_sqlite(&r, 0);
     exercise_sqlite(&r, 1);

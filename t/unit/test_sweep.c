@@ -77,19 +77,6 @@ static void trace_stop(test_db_t *db)
 
 static test_db_t *db;
 
-static orm_schema_t renamed_schema(void)
-{
-    orm_schema_t s;
-    s.table = "app_sessions";
-    s.columns[ORM_FIELD_ID] = "sid";
-    s.columns[ORM_FIELD_DATA] = "payload";
-    s.columns[ORM_FIELD_EXPIRES_AT] = "exp_ms";
-    s.columns[ORM_FIELD_USER_NAME] = "owner";
-    s.columns[ORM_FIELD_CREATED_AT] = "born_ms";
-    s.columns[ORM_FIELD_UPDATED_AT] = "touched_ms";
-    return s;
-}
-
 static void create_table(const orm_schema_t *schema)
 {
     orm_sql_t *sql = orm_sql_build(db->pool, schema, ORM_DIALECT_SQLITE, 0);
@@ -102,7 +89,7 @@ static void create_table(const orm_schema_t *schema)
 
 static void sweep_setup(void)
 {
-    orm_schema_t none, renamed = renamed_schema();
+    orm_schema_t none, renamed = test_renamed_schema();
 
     memset(&none, 0, sizeof(none));
     db = test_db_open();
@@ -326,7 +313,7 @@ END_TEST
 
 START_TEST(test_sweep_renamed_schema)
 {
-    orm_schema_t renamed = renamed_schema(), none;
+    orm_schema_t renamed = test_renamed_schema(), none;
     outcome_t out;
 
     memset(&none, 0, sizeof(none));

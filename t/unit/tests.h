@@ -5,6 +5,8 @@
 #include <check.h>
 #include <apr_pools.h>
 
+#include "orm_schema.h"
+
 /* A pool per test, created in the checked fixture. */
 extern apr_pool_t *test_pool;
 void test_pool_setup(void);
@@ -21,6 +23,9 @@ int test_rmtree(const char *path);
  * registered only when ORM_TEST_KNOWN_BUGS is set in the environment. */
 
 TCase *tcase_codec(void);
+/* Every table and column renamed, for the SQL and sweep tests. */
+orm_schema_t test_renamed_schema(void);
+
 TCase *tcase_conf(void);
 TCase *tcase_cookie(void);
 TCase *tcase_httpd_conf(void);

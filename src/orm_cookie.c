@@ -191,23 +191,26 @@ typedef void cookie_item_fn(void *baton, const char *item, const char *value);
 static void each_cookie(apr_pool_t *pool, const char *header,
                         const char *name, cookie_item_fn *found, void *baton)
 {
-    char *copy, *item, *state = NULL;
+    char *item, *next;
     apr_size_t name_len = strlen(name);
 
     if (header == NULL) {
         return;
     }
-    copy = apr_pstrdup(pool, header);
-    for (item = apr_strtok(copy, ";,", &state); item;
-         item = apr_strtok(NULL, ";,", &state)) {
-        char *cookie = trimmed(item);
-        char *rest = cookie + name_len;
-        char *value = NULL;
+    /* split by hand: this runs twice on every request, and apr_strtok
+     * calls strchr for each character */
+    for (item = apr_pstrdup(pool, header); *item; item = next) {
+        char *end = item + strcspn(item, ";,");
+        char *cookie, *rest, *value = NULL;
         apr_size_t len;
 
+        next = *end ? end + 1 : end;
+        *end = '\0';
+        cookie = trimmed(item);
         if (*cookie == '\0') {
             continue;
         }
+        rest = cookie + name_len;
         if (!strncmp(cookie, name, name_len)) {
             while (*rest == ' ' || *rest == '\t') {
                 rest++;

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "apr_strings.h"
 #include "apr_optional.h"
@@ -56,6 +57,7 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                                         stmt_names[i]);
     }
     store->sweep_label = apr_psprintf(pool, "session_orm_%d_sweep", seq);
+    store->conn_key = apr_psprintf(pool, "session_orm_%d", seq);
     return store;
 }
 
@@ -292,15 +294,35 @@ apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
     return APR_SUCCESS;
 }
 
+/** A store's statements on one pooled connection, kept in the
+ *  connection's pool: every later request finds them with one lookup. */
+typedef struct {
+    int ready;                  /* 0 until prepared, and after a failure */
+    apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
+} orm_conn_state_t;
+
+static orm_conn_state_t *our_state(const orm_conn_t *conn)
+{
+    void *state = NULL;
+
+    apr_pool_userdata_get(&state, conn->store->conn_key, conn->dbd->pool);
+    return state;
+}
+
 /* First use of a connection by this store: tune it, make sure the table
  * exists, prepare the statements. The load label is filed first, so its
  * presence says the table was checked on this connection. */
 static apr_status_t prepare_connection(orm_conn_t *conn)
 {
     const orm_store_t *store = conn->store;
+    orm_conn_state_t *state = our_state(conn);
     apr_status_t rv;
     int i;
 
+    if (state && state->ready) {
+        memcpy(conn->stmt, state->stmt, sizeof(conn->stmt));
+        return APR_SUCCESS;
+    }
     if (apr_hash_get(conn->dbd->prepared, store->labels[ORM_STMT_LOAD],
                      APR_HASH_KEY_STRING) == NULL) {
         tune_connection(conn);
@@ -327,6 +349,12 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
             return rv;
         }
     }
+    if (state == NULL) {
+        state = apr_pcalloc(conn->dbd->pool, sizeof(*state));
+        apr_pool_userdata_setn(state, store->conn_key, NULL, conn->dbd->pool);
+    }
+    memcpy(state->stmt, conn->stmt, sizeof(state->stmt));
+    state->ready = 1;
     return APR_SUCCESS;
 }
 
@@ -336,9 +364,13 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
  * again. */
 static apr_status_t recover_connection(orm_conn_t *conn)
 {
+    orm_conn_state_t *state = our_state(conn);
     apr_status_t rv;
     int i;
 
+    if (state) {
+        state->ready = 0;
+    }
     for (i = 0; i < ORM_STMT_COUNT; i++) {
         apr_hash_set(conn->dbd->prepared, conn->store->labels[i],
                      APR_HASH_KEY_STRING, NULL);

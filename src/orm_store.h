@@ -40,6 +40,7 @@ typedef struct {
     int create_schema;
     orm_sql_t *sql[ORM_DIALECT_COUNT];
     const char *labels[ORM_STMT_COUNT];     /* unique per store */
+    const char *conn_key;                   /* our state on a connection */
     apr_int64_t retry_seconds;
     orm_store_shared_t *shared;             /* NULL until post_config */
     /* the expiry sweep */

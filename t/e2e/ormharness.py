@@ -908,6 +908,9 @@ class DaemonServer:
 
     kind = None
     daemon = None                   # the process' name, for messages
+    # False: tuned for the tests (no flush to disk at commit, small caches);
+    # True: the server's shipped defaults, as a deployment runs it (bench/)
+    durable = False
     stop_signal = signal.SIGTERM
     stop_timeout = 60
 
@@ -1029,9 +1032,12 @@ class PgServer(DaemonServer):
                 [os.path.join(PG_BINDIR, "postgres"), "-D", self.data,
                  "-p", str(self.port), "-k", self.sock,
                  "-c", "listen_addresses=127.0.0.1",
-                 "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=200",
-                 "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning"],
+                 "-c", "max_connections=200",
+                 "-c", "log_min_messages=warning"] + (
+                     [] if self.durable else
+                     ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                      "-c", "full_page_writes=off",
+                      "-c", "shared_buffers=32MB"]),
                 stdin=subprocess.DEVNULL, stdout=logf,
                 stderr=subprocess.STDOUT, cwd=self.dir,
                 start_new_session=True, **kw)
@@ -1155,9 +1161,11 @@ class MysqlServer(DaemonServer):
                 "--socket=" + self.sock, "--port=%d" % self.port,
                 "--bind-address=127.0.0.1", "--skip-networking=0",
                 "--pid-file=" + self.pidfile, "--log-error=" + self.log,
-                "--innodb-buffer-pool-size=32M",
-                "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin",
-                "--max-connections=300", "--skip-name-resolve"]
+                "--skip-log-bin", "--max-connections=300",
+                "--skip-name-resolve"]
+        if not self.durable:
+            args += ["--innodb-buffer-pool-size=32M",
+                     "--innodb-flush-log-at-trx-commit=0"]
         if self.runas:
             args.append("--user=" + self.runas)
         return subprocess.Popen(args, stdin=subprocess.DEVNULL,

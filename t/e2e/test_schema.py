@@ -148,6 +148,24 @@ SessionORMCookieName orm
     assert re.search(r"ORM\d{4}", out), out
 
 
+def test_dbdriver_without_mod_dbd_warns(httpd):
+    """DBDriver reaches our handler even when mod_dbd is not loaded (no
+    session configured, so httpd starts): the admin is told why no
+    database will be used."""
+    body = """
+DBDriver sqlite3
+<Location /probe>
+    SetHandler session-probe
+</Location>
+"""
+    srv = httpd.new(body, modules=("authz_core", "session", "probe", "orm"))
+    srv.expect_log(r"ORM0006")
+    srv.start()
+    assert srv.get("/probe?op=get&key=a").status == 200
+    assert re.search(r"\[session_orm:warn\].*ORM0006: DBDriver is set but "
+                     r"mod_dbd is not loaded", srv.log_text()), srv.log_text()
+
+
 def test_mod_dbd_without_dbdriver_fails_clearly(httpd):
     """mod_dbd loaded but no DBDriver for the server: requests get an error
     logged with our id, never a crash."""

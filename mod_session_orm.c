@@ -15,6 +15,7 @@
 
 #include "src/orm_directives.h"
 #include "src/orm_provider.h"
+#include "src/orm_store.h"
 #include "src/orm_sweeper.h"
 
 static const command_rec session_orm_cmds[] = {
@@ -94,10 +95,14 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_session_save(orm_session_save, NULL, NULL, APR_HOOK_MIDDLE);
     /* the sweep's lock can be placed with the Mutex directive */
     ap_hook_pre_config(orm_sweeper_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* so can the lock SQLite writers queue on */
+    ap_hook_pre_config(orm_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* SessionORMOnError fail: a 503 once mod_session has tried the load */
     ap_hook_fixups(orm_fixups, after_mod_session, NULL, APR_HOOK_MIDDLE);
     /* refuse to start without mod_dbd; generate SQL; set up the sweep */
     ap_hook_post_config(orm_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* each child attaches to the SQLite writers' lock */
+    ap_hook_child_init(orm_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* the sweep thread takes connections from mod_dbd's pool: after it */
     ap_hook_child_init(orm_sweeper_child_init, after_mod_dbd, NULL,
                        APR_HOOK_MIDDLE);

@@ -7,7 +7,9 @@
 #include "apr_atomic.h"
 #include "apr_shm.h"
 #include "httpd.h"
+#include "http_config.h"
 #include "http_log.h"
+#include "util_mutex.h"
 
 #include "orm_log.h"
 #include "orm_store.h"
@@ -61,16 +63,45 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     return store;
 }
 
+/* SQLite lets one connection write at a time. Left to themselves, writers
+ * in different children meet in SQLite's busy wait, which polls (1, 2, 5,
+ * 10 ms ...) while holding apr_dbd's per-process lock, and past
+ * busy_timeout in the driver's retry, which sleeps 100 ms: under load a
+ * few percent of writes took over 100 ms. Queued on one cross-process lock
+ * they never meet, and each is woken as soon as the previous one is done.
+ * Readers (WAL) do not take it. */
+#define WRITER_MUTEX_TYPE "session-orm-sqlite"
+
+int orm_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+
+    return ap_mutex_register(pconf, WRITER_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
+                             0) == APR_SUCCESS ? OK : !OK;
+}
+
 apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                              orm_store_t **stores, int count)
 {
     apr_shm_t *shm;
     orm_store_shared_t *slots;
+    orm_writer_lock_t *writer;
     apr_status_t rv;
     int i;
 
     if (count == 0) {
         return APR_SUCCESS;
+    }
+    writer = apr_pcalloc(pconf, sizeof(*writer));
+    rv = ap_global_mutex_create(&writer->mutex, &writer->file,
+                                WRITER_MUTEX_TYPE, NULL, s, pconf, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0007)
+                     "cannot create the lock SQLite writers queue on (see "
+                     "the Mutex directive, type %s)", WRITER_MUTEX_TYPE);
+        return rv;
     }
     rv = apr_shm_create(&shm, sizeof(*slots) * count, NULL, pconf);
     if (rv != APR_SUCCESS) {
@@ -83,8 +114,48 @@ apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
     memset(slots, 0, sizeof(*slots) * count);
     for (i = 0; i < count; i++) {
         stores[i]->shared = &slots[i];
+        stores[i]->writer = writer;
     }
     return APR_SUCCESS;
+}
+
+void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    orm_server_conf_t *sconf = ap_get_module_config(s->module_config,
+                                                    &session_orm_module);
+    const orm_store_t *store = sconf->store;
+    orm_writer_lock_t *writer = store ? store->writer : NULL;
+    apr_status_t rv;
+
+    if (writer == NULL || writer->mutex == NULL) {
+        return;
+    }
+    rv = apr_global_mutex_child_init(&writer->mutex, writer->file, pchild);
+    if (rv != APR_SUCCESS) {
+        writer->mutex = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0008)
+                     "cannot attach to the lock SQLite writers queue on: "
+                     "this child's writes rely on SQLite's busy wait");
+    }
+}
+
+/* Around every write to an SQLite database (see WRITER_MUTEX_TYPE). */
+static void writer_enter(orm_conn_t *conn)
+{
+    const orm_writer_lock_t *writer = conn->store->writer;
+
+    if (conn->sql->dialect == ORM_DIALECT_SQLITE && writer && writer->mutex
+        && apr_global_mutex_lock(writer->mutex) == APR_SUCCESS) {
+        conn->writer_held = 1;
+    }
+}
+
+static void writer_leave(orm_conn_t *conn)
+{
+    if (conn->writer_held) {
+        conn->writer_held = 0;
+        apr_global_mutex_unlock(conn->store->writer->mutex);
+    }
 }
 
 static const char *dbd_error_text(const ap_dbd_t *dbd, int err)
@@ -551,17 +622,20 @@ apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
     const char *errmsg = NULL;
     const char *args[6];
     int nrows = 0;
+    apr_status_t rv;
 
     if (conn->stmt[ORM_STMT_UPSERT]) {
         args[0] = id; args[1] = row->data; args[2] = expires;
         args[3] = row->user_name; args[4] = created; args[5] = updated;
-        if (run(conn, ORM_STMT_UPSERT, 6, args, &nrows, NULL, &errmsg)) {
-            return write_failed(conn, id, errmsg);
-        }
-        return APR_SUCCESS;
+        writer_enter(conn);
+        rv = run(conn, ORM_STMT_UPSERT, 6, args, &nrows, NULL, &errmsg);
+        writer_leave(conn);
+        return rv ? write_failed(conn, id, errmsg) : APR_SUCCESS;
     }
     /* portable: update, and insert when there was nothing to update */
+    writer_enter(conn);
     if (begin(conn, id) != APR_SUCCESS) {
+        writer_leave(conn);
         return APR_EGENERAL;
     }
     args[0] = row->data; args[1] = expires; args[2] = row->user_name;
@@ -573,6 +647,7 @@ apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
         run(conn, ORM_STMT_INSERT, 6, args, &nrows, NULL, &errmsg);
     }
     end(conn, errmsg != NULL);
+    writer_leave(conn);
     return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
 }
 
@@ -584,6 +659,7 @@ apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
     const char *errmsg = NULL;
     const char *args[6];
     int nrows = 0;
+    apr_status_t rv;
 
     args[0] = row->data;
     args[1] = int64_text(pool, row->expires_at_ms);
@@ -591,7 +667,10 @@ apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
     args[3] = int64_text(pool, row->updated_at_ms);
     args[4] = id;
     args[5] = int64_text(pool, version);
-    if (run(conn, ORM_STMT_UPDATE_IF, 6, args, &nrows, NULL, &errmsg)) {
+    writer_enter(conn);
+    rv = run(conn, ORM_STMT_UPDATE_IF, 6, args, &nrows, NULL, &errmsg);
+    writer_leave(conn);
+    if (rv != APR_SUCCESS) {
         return write_failed(conn, id, errmsg);
     }
     /* updated_at always changes, so MySQL's "rows changed" is "rows
@@ -614,7 +693,9 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
     int nrows = 0;
 
     *found = 0;
+    writer_enter(conn);
     if (begin(conn, id) != APR_SUCCESS) {
+        writer_leave(conn);
         return APR_EGENERAL;
     }
     args[0] = id;
@@ -644,6 +725,7 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
         run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg);
     }
     end(conn, errmsg != NULL || stored == NULL);
+    writer_leave(conn);
     return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
 }
 
@@ -651,8 +733,12 @@ apr_status_t orm_store_remove(orm_conn_t *conn, const char *id)
 {
     const char *errmsg = NULL;
     int nrows = 0;
+    apr_status_t rv;
 
-    if (run(conn, ORM_STMT_REMOVE, 1, &id, &nrows, NULL, &errmsg)) {
+    writer_enter(conn);
+    rv = run(conn, ORM_STMT_REMOVE, 1, &id, &nrows, NULL, &errmsg);
+    writer_leave(conn);
+    if (rv != APR_SUCCESS) {
         report_failure(conn->r, conn->store, 0, "deleting session %.*s "
                        "failed: %s", ID_PREFIX_LEN, id, errmsg);
         return APR_EGENERAL;

@@ -12,6 +12,7 @@
 
 #include "httpd.h"
 #include "apr_dbd.h"
+#include "apr_global_mutex.h"
 #include "mod_dbd.h"
 
 #include "orm_conf.h"
@@ -35,6 +36,13 @@ typedef struct {
     apr_uint32_t failing_since; /* epoch seconds of the first failure */
 } orm_store_shared_t;
 
+/** The cross-process lock SQLite writers take turns on (one for all
+ *  stores); child_init attaches each child to it. */
+typedef struct {
+    apr_global_mutex_t *mutex;              /* NULL: writers do not queue */
+    const char *file;
+} orm_writer_lock_t;
+
 typedef struct {
     const char *table;                      /* for log messages */
     int create_schema;
@@ -43,6 +51,7 @@ typedef struct {
     const char *conn_key;                   /* our state on a connection */
     apr_int64_t retry_seconds;
     orm_store_shared_t *shared;             /* NULL until post_config */
+    orm_writer_lock_t *writer;              /* NULL until post_config */
     /* the expiry sweep */
     orm_admin_sql_t *admin[ORM_DIALECT_COUNT];
     const char *sweep_label;
@@ -58,6 +67,7 @@ typedef struct {
     const orm_sql_t *sql;
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
     apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
+    int writer_held;                        /* holds store->writer */
 } orm_conn_t;
 
 /** A stored session as read back. */
@@ -73,9 +83,18 @@ typedef struct {
 orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                               int seq);
 
-/** Gives each store its slot of memory shared by all children. */
+/** pre_config: registers the SQLite writers' lock for the Mutex
+ *  directive. */
+int orm_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp);
+
+/** Gives each store its slot of memory shared by all children, and the
+ *  SQLite writers' lock. */
 apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                              orm_store_t **stores, int count);
+
+/** child_init: attaches this child to the SQLite writers' lock. */
+void orm_store_child_init(apr_pool_t *pchild, server_rec *s);
 
 /** The statement filed under label on this connection, prepared from sql
  *  the first time; on failure *errmsg holds the driver's message. */

@@ -93,10 +93,8 @@ static void register_hooks(apr_pool_t *p)
     /* mod_session asks each provider in turn; we answer where configured */
     ap_hook_session_load(orm_session_load, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_session_save(orm_session_save, NULL, NULL, APR_HOOK_MIDDLE);
-    /* the sweep's lock can be placed with the Mutex directive */
-    ap_hook_pre_config(orm_sweeper_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* so can the lock SQLite writers queue on */
-    ap_hook_pre_config(orm_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* our locks (sweep, SQLite writers) can be placed with Mutex */
+    ap_hook_pre_config(orm_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* SessionORMOnError fail: a 503 once mod_session has tried the load */
     ap_hook_fixups(orm_fixups, after_mod_session, NULL, APR_HOOK_MIDDLE);
     /* refuse to start without mod_dbd; generate SQL; set up the sweep */

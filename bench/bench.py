@@ -49,12 +49,17 @@ REPEAT = 3          # measured runs per combination; the median is reported
 COOKIE = "session"
 
 # Bigger than the tests' defaults: 16 connections must not queue in httpd.
+# 4 threads per child (the harness's ThreadLimit, which capped an intended
+# 25 when the figures in doc/perf were measured: written out here so the
+# script runs what they ran); with these spare-thread settings about 13
+# children run, each with few threads on SQLite's per-process driver lock.
 MPM_BENCH = {
     "event": """
 StartServers 4
 ServerLimit 16
-ThreadsPerChild 25
-MaxRequestWorkers 100
+ThreadLimit 4
+ThreadsPerChild 4
+MaxRequestWorkers 64
 MinSpareThreads 25
 MaxSpareThreads 100
 MaxConnectionsPerChild 0
@@ -609,7 +614,8 @@ def restart_server(server):
 # memory: RSS of the children from 100k to 1M requests
 
 def children_rss_kb(h):
-    total = 0
+    """{pid: resident kB} of httpd's children."""
+    rss = {}
     ppid = str(h._read_pid())
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -620,21 +626,25 @@ def children_rss_kb(h):
             continue
         if re.search(r"^PPid:\s+%s$" % ppid, status, re.M):
             m = re.search(r"^VmRSS:\s+(\d+)", status, re.M)
-            total += int(m.group(1)) if m else 0
-    return total
+            rss[pid] = int(m.group(1)) if m else 0
+    return rss
+
+
+MEMORY_POINTS = (100000, 250000, 500000, 750000, 1000000)
 
 
 def memory(args):
     bench = Bench(args.tmp, args.dbs)
-    lines = ["resident size of httpd children (event MPM)", ""]
+    lines = ["resident size of httpd children (event MPM), write workload",
+             ""]
     try:
         for kind in args.dbs:
             db = bench.servers[kind].new_database()
             h = bench.httpd("orm", db, "write")
             cookies = make_sessions(h, CONNECTIONS)
             done = 0
-            rss = {}
-            for target in (100000, 1000000):
+            first = None
+            for target in MEMORY_POINTS:
                 while done < target:
                     rate = run_wrk(h.port, 2, "/probe?op=set&key=k&value=",
                                    cookies, vary=True)
@@ -646,13 +656,21 @@ def memory(args):
                                     "/probe?op=set&key=k&value=", cookies,
                                     vary=True)
                         done += r["requests"]
-                rss[target] = children_rss_kb(h)
-            growth = (rss[1000000] - rss[100000]) * 100.0 / rss[100000]
-            lines.append("%-6s children RSS after %d requests: %d kB; "
-                         "after %d: %d kB (%+.1f%%)" % (
-                             kind, 100000, rss[100000], done, rss[1000000],
-                             growth))
-            log(lines[-1])
+                rss = children_rss_kb(h)
+                first = first or rss
+                # the MPM starts and stops children as it sees fit: what
+                # compares is the children alive since the first point
+                kept = [pid for pid in rss if pid in first]
+                now_kb = sum(rss[pid] for pid in kept)
+                then_kb = sum(first[pid] for pid in kept) or 1
+                lines.append(
+                    "%-6s after %7d requests: %d of the first %d children "
+                    "alive, %d kB (%+.1f%% since the first point); all %d "
+                    "children: %d kB" % (
+                        kind, done, len(kept), len(first), now_kb,
+                        (now_kb - then_kb) * 100.0 / then_kb, len(rss),
+                        sum(rss.values())))
+                log(lines[-1])
             h.stop()
     finally:
         bench.close()

@@ -7,6 +7,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "ap_expr.h"
+#include "util_mutex.h"
 #include "apr_dbd.h"
 #include "mod_dbd.h"
 
@@ -612,6 +613,23 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0209)
                   "saved session %.*s (ttl %" APR_INT64_T_FMT "s)",
                   ID_PREFIX_LEN, id, ttl);
+    return OK;
+}
+
+int orm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    static const char *const types[] = { ORM_SWEEP_MUTEX_TYPE,
+                                         ORM_WRITER_MUTEX_TYPE };
+    apr_size_t i;
+    (void)plog;
+    (void)ptemp;
+
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (ap_mutex_register(pconf, types[i], NULL, APR_LOCK_DEFAULT, 0)
+            != APR_SUCCESS) {
+            return !OK;
+        }
+    }
     return OK;
 }
 

@@ -18,6 +18,10 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z);
  *  loaded and SessionORMOnError is fail. */
 int orm_fixups(request_rec *r);
 
+/** pre_config: registers our cross-process locks for the Mutex
+ *  directive. */
+int orm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+
 /** post_config: checks that mod_dbd is there and builds each server's
  *  store. */
 int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

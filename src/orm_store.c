@@ -63,25 +63,6 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     return store;
 }
 
-/* SQLite lets one connection write at a time. Left to themselves, writers
- * in different children meet in SQLite's busy wait, which polls (1, 2, 5,
- * 10 ms ...) while holding apr_dbd's per-process lock, and past
- * busy_timeout in the driver's retry, which sleeps 100 ms: under load a
- * few percent of writes took over 100 ms. Queued on one cross-process lock
- * they never meet, and each is woken as soon as the previous one is done.
- * Readers (WAL) do not take it. */
-#define WRITER_MUTEX_TYPE "session-orm-sqlite"
-
-int orm_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                         apr_pool_t *ptemp)
-{
-    (void)plog;
-    (void)ptemp;
-
-    return ap_mutex_register(pconf, WRITER_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
-                             0) == APR_SUCCESS ? OK : !OK;
-}
-
 apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                              orm_store_t **stores, int count)
 {
@@ -96,11 +77,11 @@ apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
     }
     writer = apr_pcalloc(pconf, sizeof(*writer));
     rv = ap_global_mutex_create(&writer->mutex, &writer->file,
-                                WRITER_MUTEX_TYPE, NULL, s, pconf, 0);
+                                ORM_WRITER_MUTEX_TYPE, NULL, s, pconf, 0);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0007)
                      "cannot create the lock SQLite writers queue on (see "
-                     "the Mutex directive, type %s)", WRITER_MUTEX_TYPE);
+                     "the Mutex directive, type %s)", ORM_WRITER_MUTEX_TYPE);
         return rv;
     }
     rv = apr_shm_create(&shm, sizeof(*slots) * count, NULL, pconf);
@@ -139,7 +120,14 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* Around every write to an SQLite database (see WRITER_MUTEX_TYPE). */
+/* SQLite lets one connection write at a time. Left to themselves, writers
+ * in different children meet in SQLite's busy wait, which polls (1, 2, 5,
+ * 10 ms ...) while holding apr_dbd's per-process lock, and past
+ * busy_timeout in the driver's retry, which sleeps 100 ms: under load a
+ * few percent of writes took over 100 ms. Queued on one cross-process
+ * lock, taken around every write to an SQLite database, they never meet,
+ * and each is woken as soon as the previous one is done. Readers (WAL) do
+ * not take it. */
 static void writer_enter(orm_conn_t *conn)
 {
     const orm_writer_lock_t *writer = conn->store->writer;

@@ -36,8 +36,11 @@ typedef struct {
     apr_uint32_t failing_since; /* epoch seconds of the first failure */
 } orm_store_shared_t;
 
-/** The cross-process lock SQLite writers take turns on (one for all
- *  stores); child_init attaches each child to it. */
+/** Mutex type of the cross-process lock SQLite writers take turns on (one
+ *  for all stores); child_init attaches each child to it. */
+#define ORM_WRITER_MUTEX_TYPE "session-orm-sqlite"
+
+/** That lock. */
 typedef struct {
     apr_global_mutex_t *mutex;              /* NULL: writers do not queue */
     const char *file;
@@ -82,11 +85,6 @@ typedef struct {
  *  its statement labels unique among all stores of this httpd. */
 orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                               int seq);
-
-/** pre_config: registers the SQLite writers' lock for the Mutex
- *  directive. */
-int orm_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                         apr_pool_t *ptemp);
 
 /** Gives each store its slot of memory shared by all children, and the
  *  SQLite writers' lock. */

@@ -21,7 +21,6 @@
 #include "orm_sweep.h"
 #include "orm_sweeper.h"
 
-#define SWEEP_MUTEX_TYPE "session-orm-sweep"
 /* between two batches: long enough for waiting requests to get the table */
 #define SWEEP_PAUSE apr_time_from_msec(20)
 
@@ -57,16 +56,6 @@ typedef struct {
     int stop;
     apr_thread_t *thread;
 } sweep_worker_t;
-
-int orm_sweeper_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                           apr_pool_t *ptemp)
-{
-    (void)plog;
-    (void)ptemp;
-
-    return ap_mutex_register(pconf, SWEEP_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT,
-                             0) == APR_SUCCESS ? OK : !OK;
-}
 
 static orm_server_conf_t *server_conf(server_rec *s)
 {
@@ -112,7 +101,7 @@ apr_status_t orm_sweeper_post_config(apr_pool_t *pconf, server_rec *s)
     }
 
     rv = ap_global_mutex_create(&sweeper->mutex, &sweeper->mutex_file,
-                                SWEEP_MUTEX_TYPE, NULL, s, pconf, 0);
+                                ORM_SWEEP_MUTEX_TYPE, NULL, s, pconf, 0);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0003)
                      "cannot create the sweep's cross-process lock");

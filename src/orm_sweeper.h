@@ -9,9 +9,8 @@
 
 #include "httpd.h"
 
-/** pre_config: registers the sweep's mutex type for the Mutex directive. */
-int orm_sweeper_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                           apr_pool_t *ptemp);
+/** Mutex type of the sweep's cross-process try-lock. */
+#define ORM_SWEEP_MUTEX_TYPE "session-orm-sweep"
 
 /** post_config, once the stores exist: lists what to sweep and creates the
  *  cross-process lock and shared state. */

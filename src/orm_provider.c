@@ -76,15 +76,15 @@ static apr_status_t random_bytes(unsigned char *buf, apr_size_t len)
 }
 
 /* A rotated-away token's row names the session that replaced it. */
-static const char *moved_to(const orm_row_t *row)
+static const char *moved_to(const char *data)
 {
     apr_size_t len = sizeof(MOVED_MARKER) - 1;
     const char *target;
 
-    if (strncmp(row->data, MOVED_MARKER, len)) {
+    if (strncmp(data, MOVED_MARKER, len)) {
         return NULL;
     }
-    target = row->data + len;
+    target = data + len;
     return strlen(target) == 64 && strspn(target, "0123456789abcdef") == 64
            ? target : NULL;
 }
@@ -149,7 +149,7 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
         }
         /* a request still carrying the token a login rotated away, within
          * the grace window: it is served the session that replaced it */
-        if (row && (target = moved_to(row)) != NULL) {
+        if (row && (target = moved_to(row->data)) != NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0212)
                           "session %.*s was rotated to %.*s: serving that",
                           ID_PREFIX_LEN, id, ID_PREFIX_LEN, target);
@@ -159,7 +159,7 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
                 state->load_failed = 1;
                 return state;
             }
-            if (row && moved_to(row)) {
+            if (row && moved_to(row->data)) {
                 row = NULL;     /* one hop only */
             }
         }
@@ -353,11 +353,16 @@ typedef struct {
     const char *ours;
 } merge_baton_t;
 
+/* NULL when the stored row only forwards to the session a login of
+ * another request rotated it to: nothing of ours belongs there. */
 static const char *merge_into_stored(void *data, apr_pool_t *pool,
                                      const char *stored)
 {
     merge_baton_t *baton = data;
 
+    if (moved_to(stored)) {
+        return NULL;
+    }
     if (baton->diff == NULL) {
         return baton->ours;
     }
@@ -381,6 +386,14 @@ static void log_ended(request_rec *r, const char *id)
                   "revoke or expiry): not saved", ID_PREFIX_LEN, id);
 }
 
+static void log_moved(request_rec *r, const char *id)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0217)
+                  "session %.*s was rotated by another request while this "
+                  "one ran (login, logout): not saved, and the cookie is "
+                  "left to that request", ID_PREFIX_LEN, id);
+}
+
 static void log_merged(request_rec *r, const char *id,
                        const merge_baton_t *baton, int locked)
 {
@@ -396,7 +409,9 @@ static void log_merged(request_rec *r, const char *id,
  * changed are merged into what is stored now and written if that is still
  * what is stored (a read and a conditional write, retried a few times),
  * finally under a row lock. A row that went away meanwhile (logout,
- * revoke) is not brought back. */
+ * revoke) is not brought back (*kept 0: the cookie is expired); a row that
+ * another request's login rotated away is left to it (*kept -1: no
+ * cookie). */
 static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
                                    orm_request_t *state, orm_row_t *row,
                                    apr_int64_t now, int *kept)
@@ -438,12 +453,17 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
             != APR_SUCCESS) {
             return rv;
         }
-        if (stored == NULL || moved_to(stored)) {
+        if (stored == NULL) {
             *kept = 0;
             log_ended(r, state->id);
             return APR_SUCCESS;
         }
         row->data = merge_into_stored(&baton, r->pool, stored->data);
+        if (row->data == NULL) {
+            *kept = -1;
+            log_moved(r, state->id);
+            return APR_SUCCESS;
+        }
         row->updated_at_ms = now > stored->updated_at_ms
                              ? now : stored->updated_at_ms + 1;
         rv = orm_store_update_if(conn, state->id, row, stored->updated_at_ms,
@@ -457,9 +477,13 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
     }
     rv = orm_store_merge(conn, state->id, row, now, merge_into_stored, &baton,
                          &found);
-    if (rv == APR_SUCCESS && !found) {
+    if (rv == APR_SUCCESS && found == 0) {
         *kept = 0;
         log_ended(r, state->id);
+    }
+    else if (rv == APR_SUCCESS && found < 0) {
+        *kept = -1;
+        log_moved(r, state->id);
     }
     else if (rv == APR_SUCCESS) {
         log_merged(r, state->id, &baton, 1);
@@ -594,7 +618,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     else {
         rv = orm_store_save(&conn, id, row, now);
     }
-    if (rv != APR_SUCCESS) {
+    if (rv != APR_SUCCESS || kept < 0) {
         return OK;
     }
     if (!kept) {

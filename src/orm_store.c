@@ -702,6 +702,11 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
     if (errmsg == NULL && stored != NULL) {
         *found = 1;
         row->data = merge(baton, r->pool, stored);
+    }
+    if (row->data == NULL) {
+        *found = -1;            /* merge says: leave the row as it is */
+    }
+    else if (errmsg == NULL && stored != NULL) {
         if (row->updated_at_ms <= stored_version) {
             row->updated_at_ms = stored_version + 1;  /* a newer version */
         }
@@ -712,7 +717,7 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
         args[4] = id;
         run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg);
     }
-    end(conn, errmsg != NULL || stored == NULL);
+    end(conn, errmsg != NULL || stored == NULL || row->data == NULL);
     writer_leave(conn);
     return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
 }

@@ -127,13 +127,15 @@ apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
                                  const orm_row_t *row, apr_int64_t version,
                                  int *matched);
 
-/** Computes the data to store from the data stored now. */
+/** Computes the data to store from the data stored now; NULL to leave the
+ *  row as it is. */
 typedef const char *orm_store_merge_fn(void *baton, apr_pool_t *pool,
                                        const char *stored_data);
 
 /** In one transaction: locks the live row, asks merge for the data to
  *  write, writes it with row's other fields (its updated_at raised above the
- *  stored one). *found = 0, nothing written, when there is no live row. */
+ *  stored one). *found = 0, nothing written, when there is no live row;
+ *  -1, nothing written, when merge gave NULL. */
 apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
                              apr_int64_t now_ms, orm_store_merge_fn *merge,
                              void *baton, int *found);

@@ -248,6 +248,38 @@ def test_logout_not_resurrected(httpd, db):
 
 
 # --------------------------------------------------------------------------
+# a login in one request while a slower one of the same session runs
+
+def test_login_during_slower_request(httpd, db):
+    srv = httpd.start(orm_conf(db, scope="SessionORMRotateGrace 5"),
+                      debug=True)
+    c = srv.client()
+    c.get("/probe?op=set&key=x&value=1")
+    old = c.token
+
+    mark = srv.log_mark()
+    slow, login = run_parallel(
+        lambda: c.get("/probe?op=set&key=s&value=slow&sleep=900",
+                      update_jar=False),
+        lambda: c.get("/probe?op=set&key=realm-user&value=alice",
+                      update_jar=False),
+        stagger=0.3)
+    assert slow.status == 200 and login.status == 200
+    new = login.cookies(COOKIE)[0].value
+    assert TOKEN_RE.match(new) and new != old
+    # the slow response neither expires the browser's cookie nor sets the
+    # token the login replaced
+    assert slow.cookies(COOKIE) == [], slow.set_cookies
+    assert any("ORM0217:" in l for l in srv.log_since(mark)), \
+        "the slower request did not see the rotation"
+    # the old row still forwards, the new session is the login's
+    assert row_of(db, old)[0] == MOVED + sha256_hex(new)
+    r = c.get("/probe?op=dump", cookie="%s=%s" % (COOKIE, new),
+              update_jar=False)
+    assert r.entries() == {"x": "1", "realm-user": "alice"}, r
+
+
+# --------------------------------------------------------------------------
 # a new token when the owner changes
 
 @pytest.mark.parametrize("grace", [3, 0])

@@ -383,7 +383,10 @@ def test_restart_under_load(httpd, db_servers, kind):
     errs = count_lines(srv, r"\[session_orm:(error|crit|alert|emerg)\]",
                        mark)
     oks = count_lines(srv, r"ORM0114:", mark)
-    assert 2 <= len(errs) <= 4, "\n".join(errs)
+    # one per outage; a server going down can still answer on some
+    # connections for a moment, which ends the outage and starts another
+    # (seen with MariaDB under ASan): a few more, never one per request
+    assert 2 <= len(errs) <= 8, "\n".join(errs)
     assert all("ORM0112:" in l for l in errs), "\n".join(errs)
     assert len(oks) == len(errs), "\n".join(errs + oks)
 

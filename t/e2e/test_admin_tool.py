@@ -227,6 +227,18 @@ def test_revoke_user_and_all(db):
     assert db.count() == 0
 
 
+def assert_cookie_revoked(client, value):
+    """The client's revoked cookie opens no session: it is expired on the
+    client, and the next write gets a new token. Returns the old token."""
+    old = client.token
+    r = client.get("/probe?op=get&key=k")
+    assert r.value("k") is None
+    assert [sc.expired for sc in r.cookies(COOKIE)] == [True], r.set_cookies
+    client.get("/probe?op=set&key=k&value=" + value)
+    assert client.token and client.token != old
+    return old
+
+
 PERUSER_SCOPE = """
 <Location /user>
     SetHandler session-probe
@@ -272,23 +284,13 @@ def test_revoke_sessions_made_by_httpd(httpd, db, workdir):
     assert bob.get("/user?op=get&key=k").value("k") == "bob-data"
     # carol's cookie no longer opens a session: it is expired on the
     # client, and the next write gets a new token
-    old = carol.token
-    r = carol.get("/probe?op=get&key=k")
-    assert r.value("k") is None
-    assert [sc.expired for sc in r.cookies(COOKIE)] == [True], r.set_cookies
-    carol.get("/probe?op=set&key=k&value=again")
-    assert carol.token and carol.token != old
+    old = assert_cookie_revoked(carol, "again")
     assert db.count(where="id = '%s'" % sha256_hex(old)) == 0
     assert anon.get("/probe?op=get&key=k").value("k") == "anon-data"
 
     ok(run_tool(*conn(db), "revoke", "--all"), r"^revoked all 3 sessions")
     assert db.count() == 0
-    old = anon.token
-    r = anon.get("/probe?op=get&key=k")
-    assert r.value("k") is None
-    assert [sc.expired for sc in r.cookies(COOKIE)] == [True], r.set_cookies
-    anon.get("/probe?op=set&key=k&value=fresh")
-    assert anon.token and anon.token != old
+    assert_cookie_revoked(anon, "fresh")
     assert bob.get("/user?op=get&key=k").value("k") is None
 
 

@@ -452,14 +452,6 @@ static void check_attrs(apr_pool_t *pool, const char *text,
     check_header(pool, name, "", &attrs, 0, size & 1);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_apr_init();
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *pool = fuzz_pool();

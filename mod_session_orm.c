@@ -50,8 +50,8 @@ static const command_rec session_orm_cmds[] = {
                   "0 = no limit)"),
     AP_INIT_TAKE1("SessionORMRotateGrace", orm_cmd_rotate_grace, NULL,
                   RSRC_CONF | OR_AUTHCFG,
-                  "seconds a token replaced at login/logout still reaches "
-                  "the new session (default 5, 0 = not at all)"),
+                  "seconds a token replaced at login/logout is remembered "
+                  "so that it saves nothing (default 5, 0 = not at all)"),
     /* per server: where the rows live */
     AP_INIT_TAKE1("SessionORMTable", orm_cmd_table, NULL, RSRC_CONF,
                   "table holding the sessions (default 'session')"),

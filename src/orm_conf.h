@@ -46,8 +46,8 @@ typedef struct {
     apr_int64_t touch_seconds;      /* ORM_UNSET or the touch interval */
     int on_error;                   /* ORM_UNSET or an orm_on_error_e */
     apr_int64_t max_size;           /* ORM_UNSET, 0 (no limit) or bytes */
-    apr_int64_t grace_seconds;      /* ORM_UNSET or how long a rotated-away
-                                     * token still reaches its session */
+    apr_int64_t grace_seconds;      /* ORM_UNSET or how long the marker of
+                                     * a rotated-away token is kept */
 } orm_dir_conf_t;
 
 /** Per-server (virtual host) configuration: where the rows live. */

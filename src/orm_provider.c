@@ -25,10 +25,17 @@
  * it is not application data. */
 #define SESSION_EXPIRY_KEY "expiry"
 
-/* What the row of a rotated-away token holds during the grace window: the
- * id of the session that replaced it. Control characters never occur in
- * mod_session's encodings, plain or encrypted. */
-#define MOVED_MARKER "\001moved:"
+/* What the row of a token rotated away by a login or logout holds for
+ * SessionORMRotateGrace: a marker that names nothing, so the old token
+ * reaches nothing of the session that replaced it. Control characters
+ * never occur in mod_session's encodings, plain or encrypted; any row that
+ * starts with one (also the "\001moved:<id>" forwarding rows of earlier
+ * versions) is such a marker. */
+#define ROTATED_MARKER "\001rotated"
+
+/* A sibling domain can plant cookies of our name beside ours (cookie
+ * tossing): this many well-formed ones are tried, in the order sent. */
+#define MAX_COOKIE_TOKENS 4
 
 #define ID_PREFIX_LEN 12
 
@@ -42,6 +49,9 @@ typedef struct {
     const char *id;             /* the stored row's id, NULL when none */
     const orm_row_t *row;       /* the stored row as loaded or last saved */
     int cookie_presented;       /* the client sent our cookie */
+    int rotated_away;           /* its token was rotated away by a login
+                                 * or logout: nothing is loaded, and
+                                 * nothing saved unless it logs in */
     int load_failed;            /* the database could not be asked */
 } orm_request_t;
 
@@ -75,18 +85,81 @@ static apr_status_t random_bytes(unsigned char *buf, apr_size_t len)
     return apr_generate_random_bytes(buf, len);
 }
 
-/* A rotated-away token's row names the session that replaced it. */
-static const char *moved_to(const char *data)
+static int is_rotated(const char *data)
 {
-    apr_size_t len = sizeof(MOVED_MARKER) - 1;
-    const char *target;
+    return data[0] > '\0' && data[0] < ' ';
+}
 
-    if (strncmp(data, MOVED_MARKER, len)) {
-        return NULL;
+/* The well-formed tokens among the request's cookies of our name, at most
+ * MAX_COOKIE_TOKENS; the header keeps our pairs unless CookieRemove. */
+static apr_array_header_t *cookie_tokens(request_rec *r, apr_pool_t *pool,
+                                         const orm_dir_conf_t *dconf,
+                                         int *presented)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    /* read here rather than with ap_cookie_read, which logs an error for
+     * every request that repeats the cookie: clients can */
+    apr_array_header_t *values = orm_cookie_values(pool, header,
+                                                   dconf->cookie_name);
+    apr_array_header_t *tokens = apr_array_make(pool, 1, sizeof(char *));
+    int i;
+
+    for (i = 0; i < values->nelts; i++) {
+        const char *value = APR_ARRAY_IDX(values, i, const char *);
+
+        if (!orm_token_is_wellformed(value, strlen(value))) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0202)
+                          "ignoring a malformed %s cookie (%" APR_SIZE_T_FMT
+                          " bytes)", dconf->cookie_name, strlen(value));
+        }
+        else if (tokens->nelts < MAX_COOKIE_TOKENS) {
+            APR_ARRAY_PUSH(tokens, const char *) = value;
+        }
     }
-    target = data + len;
-    return strlen(target) == 64 && strspn(target, "0123456789abcdef") == 64
-           ? target : NULL;
+    *presented = values->nelts > 0;
+    if (values->nelts && orm_dir_cookie_remove(dconf)) {
+        const char *others = orm_cookie_strip(r->pool, header,
+                                              dconf->cookie_name);
+        if (others) {
+            apr_table_set(r->headers_in, "Cookie", others);
+        }
+        else {
+            apr_table_unset(r->headers_in, "Cookie");
+        }
+    }
+    return tokens;
+}
+
+/* The live row of one id into *row (NULL when none, or only the marker of
+ * a rotated-away token, which sets state->rotated_away); APR_EGENERAL when
+ * the database could not be asked. */
+static apr_status_t load_row(request_rec *r, orm_conn_t *conn, int *ready,
+                             orm_request_t *state, const char *id,
+                             orm_row_t **row)
+{
+    *row = NULL;
+    if (!*ready) {
+        if (orm_store_connect(r, server_store(r), conn) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        *ready = 1;
+    }
+    if (orm_store_load(conn, id, now_ms(), row) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (*row && is_rotated((*row)->data)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0212)
+                      "session %.*s was rotated away by a login or logout: "
+                      "it reaches nothing", ID_PREFIX_LEN, id);
+        state->rotated_away = 1;
+        *row = NULL;
+    }
+    else if (*row == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0203)
+                      "no live session %.*s (unknown or expired)",
+                      ID_PREFIX_LEN, id);
+    }
+    return APR_SUCCESS;
 }
 
 static orm_request_t *load_session(request_rec *r, request_rec *top,
@@ -95,88 +168,47 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
 {
     orm_request_t *state = apr_pcalloc(top->pool, sizeof(*state));
     session_rec *z = apr_pcalloc(top->pool, sizeof(*z));
-    const char *id = NULL, *target;
+    apr_array_header_t *tokens = NULL;
+    const char *id = NULL;
     orm_conn_t conn;
     orm_row_t *row = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int ready = 0, i;
 
     z->pool = top->pool;
     z->entries = apr_table_make(top->pool, 8);
     state->z = z;
 
     if (mode == ORM_KEY_COOKIE) {
-        /* read here rather than with ap_cookie_read, which logs an error
-         * for every request that repeats the cookie: clients can */
-        const char *header = apr_table_get(r->headers_in, "Cookie");
-        apr_array_header_t *values = orm_cookie_values(top->pool, header,
-                                                       dconf->cookie_name);
-        int i;
-
-        for (i = 0; i < values->nelts && state->token == NULL; i++) {
-            const char *value = APR_ARRAY_IDX(values, i, const char *);
-
-            state->cookie_presented = 1;
-            if (orm_token_is_wellformed(value, strlen(value))) {
-                state->token = value;
-                id = orm_token_digest(top->pool, value);
-            }
-            else {
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0202)
-                              "ignoring a malformed %s cookie (%" APR_SIZE_T_FMT
-                              " bytes)", dconf->cookie_name, strlen(value));
-            }
-        }
-        if (values->nelts && orm_dir_cookie_remove(dconf)) {
-            const char *others = orm_cookie_strip(r->pool, header,
-                                                  dconf->cookie_name);
-            if (others) {
-                apr_table_set(r->headers_in, "Cookie", others);
-            }
-            else {
-                apr_table_unset(r->headers_in, "Cookie");
-            }
+        tokens = cookie_tokens(r, top->pool, dconf,
+                               &state->cookie_presented);
+        /* the first that loads is ours: one planted beside it is not */
+        for (i = 0; i < tokens->nelts && row == NULL && rv == APR_SUCCESS;
+             i++) {
+            state->token = APR_ARRAY_IDX(tokens, i, const char *);
+            id = orm_token_digest(top->pool, state->token);
+            rv = load_row(r, &conn, &ready, state, id, &row);
         }
     }
     else if (r->user) {
         id = orm_user_digest(top->pool, r->user);
+        rv = load_row(r, &conn, &ready, state, id, &row);
     }
-
-    if (id != NULL) {
-        if (orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS
-            || orm_store_load(&conn, id, now_ms(), &row) != APR_SUCCESS) {
-            state->load_failed = 1;
-            state->token = NULL;
-            return state;
-        }
-        /* a request still carrying the token a login rotated away, within
-         * the grace window: it is served the session that replaced it */
-        if (row && (target = moved_to(row->data)) != NULL) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0212)
-                          "session %.*s was rotated to %.*s: serving that",
-                          ID_PREFIX_LEN, id, ID_PREFIX_LEN, target);
-            id = apr_pstrdup(top->pool, target);
-            state->token = NULL;
-            if (orm_store_load(&conn, id, now_ms(), &row) != APR_SUCCESS) {
-                state->load_failed = 1;
-                return state;
-            }
-            if (row && moved_to(row->data)) {
-                row = NULL;     /* one hop only */
-            }
-        }
-        if (row == NULL) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0203)
-                          "no live session %.*s (unknown or expired): a "
-                          "fresh session is served", ID_PREFIX_LEN, id);
-        }
+    if (rv != APR_SUCCESS) {
+        state->load_failed = 1;
+        state->token = NULL;
+        return state;
     }
     if (row == NULL) {
         state->token = NULL;    /* an unknown token is never adopted */
         /* a cookie we will not honour is answered, so that the client
-         * stops sending it: mod_session calls save only when dirty */
-        z->dirty = state->cookie_presented;
+         * stops sending it (mod_session calls save only when dirty); not
+         * a rotated-away one: the browser may hold the new token by now */
+        z->dirty = state->cookie_presented && !state->rotated_away;
         return state;
     }
 
+    state->rotated_away = 0;    /* another of its cookies is ours */
     state->id = id;
     state->row = row;
     z->encoded = row->data;
@@ -267,6 +299,15 @@ static int find_form_user(void *owner, const char *key, const char *value)
     return 1;
 }
 
+/* A login of mod_auth_form's kind: an owner key in the session. */
+static int logs_in(const session_rec *z)
+{
+    const char *owner = NULL;
+
+    apr_table_do(find_form_user, &owner, z->entries, NULL);
+    return owner != NULL;
+}
+
 static const char *session_owner(request_rec *r, const session_rec *z)
 {
     const char *owner = NULL;
@@ -347,29 +388,70 @@ static apr_status_t remove_session(request_rec *r, const orm_dir_conf_t *dconf,
     return APR_SUCCESS;
 }
 
+/* SessionORMMaxSize: data over the limit is not stored, unless it is
+ * smaller than what is stored now (a session stored over the limit, say
+ * before the limit was lowered, can still be shrunk or cleared). */
+static int size_refused(apr_int64_t max_size, const char *data,
+                        const char *stored)
+{
+    apr_size_t size = strlen(data);
+
+    return max_size > 0 && (apr_int64_t)size > max_size
+           && (stored == NULL || size >= strlen(stored));
+}
+
+static void log_size_refused(request_rec *r, const char *id,
+                             const char *data, apr_int64_t max_size)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0210)
+                  "session %.*s not saved: %" APR_SIZE_T_FMT " bytes is "
+                  "more than SessionORMMaxSize %" APR_INT64_T_FMT "; the "
+                  "stored version is kept", ID_PREFIX_LEN,
+                  id ? id : "(new)", strlen(data), max_size);
+}
+
+/** Why a merge left the stored row as it is. */
+typedef enum {
+    MERGE_DONE = 0,
+    MERGE_ROTATED,              /* the row was rotated away meanwhile */
+    MERGE_TOO_BIG               /* the merged data is over the size limit */
+} merge_refusal_e;
+
 /** How a conflicting write is merged into what another request stored. */
 typedef struct {
     const orm_diff_t *diff;     /* NULL: opaque data, ours replaces theirs */
     const char *ours;
+    apr_int64_t max_size;       /* SessionORMMaxSize, 0: none */
+    merge_refusal_e refusal;    /* set when the merge gives NULL */
+    const char *refused_data;   /* the merged data that was too big */
 } merge_baton_t;
 
-/* NULL when the stored row only forwards to the session a login of
- * another request rotated it to: nothing of ours belongs there. */
+/* NULL, and why in the baton, when the stored row is the marker of a
+ * rotation (nothing of ours belongs there, ever) or when the merged data
+ * would be over SessionORMMaxSize. */
 static const char *merge_into_stored(void *data, apr_pool_t *pool,
                                      const char *stored)
 {
     merge_baton_t *baton = data;
+    const char *merged;
 
-    if (moved_to(stored)) {
+    if (is_rotated(stored)) {
+        baton->refusal = MERGE_ROTATED;
         return NULL;
     }
-    if (baton->diff == NULL) {
-        return baton->ours;
+    merged = baton->diff == NULL
+             ? baton->ours
+             : orm_codec_encode(pool,
+                                orm_codec_apply(pool,
+                                                orm_codec_decode(pool, stored),
+                                                baton->diff));
+    if (size_refused(baton->max_size, merged, stored)) {
+        baton->refusal = MERGE_TOO_BIG;
+        baton->refused_data = merged;
+        return NULL;
     }
-    return orm_codec_encode(pool, orm_codec_apply(pool,
-                                                  orm_codec_decode(pool,
-                                                                   stored),
-                                                  baton->diff));
+    baton->refusal = MERGE_DONE;
+    return merged;
 }
 
 /* Lost races merged without a lock before the row lock is taken: each
@@ -378,6 +460,10 @@ static const char *merge_into_stored(void *data, apr_pool_t *pool,
 #ifndef ORM_MERGE_ATTEMPTS
 #define ORM_MERGE_ATTEMPTS 3
 #endif
+
+/* A rotation that keeps losing the race for the old row gives up after
+ * this many attempts (each a read and a conditional write). */
+#define ROTATE_ATTEMPTS 5
 
 static void log_ended(request_rec *r, const char *id)
 {
@@ -404,47 +490,79 @@ static void log_merged(request_rec *r, const char *id,
                   locked ? "under a row lock" : "without a lock");
 }
 
+/* What a merge that gave NULL means for the request: *kept -1 (nothing
+ * saved, no cookie) either way; logged by its reason. */
+static void merge_refused(request_rec *r, const char *id,
+                          const merge_baton_t *baton, int *kept)
+{
+    *kept = -1;
+    if (baton->refusal == MERGE_TOO_BIG) {
+        log_size_refused(r, id, baton->refused_data, baton->max_size);
+    }
+    else {
+        log_moved(r, id);
+    }
+}
+
+/* The version a write gives a row that carried version: always greater,
+ * so that a writer still holding the old one can never match it again,
+ * even within the same millisecond. */
+static apr_int64_t next_version(apr_int64_t now, apr_int64_t version)
+{
+    return now > version ? now : version + 1;
+}
+
+/* The merge of this request's changes (the keys it changed since it
+ * loaded, or for opaque data the whole of it) into a stored row. */
+static void merge_baton_init(request_rec *r, const orm_request_t *state,
+                             const char *ours, const orm_dir_conf_t *dconf,
+                             merge_baton_t *baton)
+{
+    const session_rec *z = state->z;
+
+    memset(baton, 0, sizeof(*baton));
+    baton->ours = ours;
+    baton->max_size = orm_dir_max_size(dconf);
+    if (orm_codec_is_plain(r->pool, z->encoded, z->entries)) {
+        baton->diff = orm_codec_diff(r->pool,
+                                     orm_codec_decode(r->pool,
+                                                      state->row->data),
+                                     z->entries);
+    }
+}
+
 /* A session that has a row: written only if nobody wrote it since this
  * request loaded it (one statement); otherwise only the keys this request
  * changed are merged into what is stored now and written if that is still
  * what is stored (a read and a conditional write, retried a few times),
  * finally under a row lock. A row that went away meanwhile (logout,
  * revoke) is not brought back (*kept 0: the cookie is expired); a row that
- * another request's login rotated away is left to it (*kept -1: no
- * cookie). */
+ * another request's login rotated away is left to it, and a merge over
+ * the size limit is not written (*kept -1: no cookie). */
 static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
                                    orm_request_t *state, orm_row_t *row,
+                                   const orm_dir_conf_t *dconf,
                                    apr_int64_t now, int *kept)
 {
-    const session_rec *z = state->z;
     merge_baton_t baton;
     int matched = 0, found = 0, attempt;
     apr_status_t rv;
 
     *kept = 1;
-    if (row->updated_at_ms <= state->row->updated_at_ms) {
-        row->updated_at_ms = state->row->updated_at_ms + 1;
-    }
+    row->updated_at_ms = next_version(row->updated_at_ms,
+                                      state->row->updated_at_ms);
     rv = orm_store_update_if(conn, state->id, row, state->row->updated_at_ms,
                              &matched);
     if (rv != APR_SUCCESS || matched) {
         return rv;
     }
-    baton.ours = row->data;
-    baton.diff = NULL;
-    if (orm_codec_is_plain(r->pool, z->encoded, z->entries)) {
-        baton.diff = orm_codec_diff(r->pool,
-                                    orm_codec_decode(r->pool,
-                                                     state->row->data),
-                                    z->entries);
-        if (orm_diff_is_empty(baton.diff, SESSION_EXPIRY_KEY)) {
-            /* only the expiry would change: the other writer moved it */
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)
-                          "session %.*s was written concurrently; this "
-                          "request changed nothing", ID_PREFIX_LEN,
-                          state->id);
-            return APR_SUCCESS;
-        }
+    merge_baton_init(r, state, row->data, dconf, &baton);
+    if (baton.diff && orm_diff_is_empty(baton.diff, SESSION_EXPIRY_KEY)) {
+        /* only the expiry would change: the other writer moved it */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)
+                      "session %.*s was written concurrently; this "
+                      "request changed nothing", ID_PREFIX_LEN, state->id);
+        return APR_SUCCESS;
     }
     for (attempt = 0; attempt < ORM_MERGE_ATTEMPTS; attempt++) {
         orm_row_t *stored = NULL;
@@ -460,12 +578,10 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
         }
         row->data = merge_into_stored(&baton, r->pool, stored->data);
         if (row->data == NULL) {
-            *kept = -1;
-            log_moved(r, state->id);
+            merge_refused(r, state->id, &baton, kept);
             return APR_SUCCESS;
         }
-        row->updated_at_ms = now > stored->updated_at_ms
-                             ? now : stored->updated_at_ms + 1;
+        row->updated_at_ms = next_version(now, stored->updated_at_ms);
         rv = orm_store_update_if(conn, state->id, row, stored->updated_at_ms,
                                  &matched);
         if (rv != APR_SUCCESS || matched) {
@@ -482,8 +598,7 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
         log_ended(r, state->id);
     }
     else if (rv == APR_SUCCESS && found < 0) {
-        *kept = -1;
-        log_moved(r, state->id);
+        merge_refused(r, state->id, &baton, kept);
     }
     else if (rv == APR_SUCCESS) {
         log_merged(r, state->id, &baton, 1);
@@ -491,33 +606,103 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
     return rv;
 }
 
-/* A login, logout or switch of user on a session with a row: a new token
- * and row, so a token known before cannot reach the new owner's session;
- * the old row forwards to the new one for the grace window, then expires. */
+/* A login, logout or switch of user on a session with a row: the session
+ * moves to a new token and row, and the old row becomes a marker that
+ * reaches nothing. The marker is written only over the version this
+ * request read, with a newer one, so no concurrent write of the old token
+ * can land on it or on the new session; kept for the grace window so that
+ * requests still carrying the old token neither reach the new session nor
+ * replace the new cookie. When another request wrote the old row first,
+ * this request's changes are applied to what it stored and the rotation
+ * is tried again; when it rotated or ended the row, this one gives way
+ * (*kept -1, or 0: the cookie is expired). */
 static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
                                    orm_request_t *state, const char *new_id,
-                                   const orm_row_t *row,
+                                   orm_row_t *row,
                                    const orm_dir_conf_t *dconf,
-                                   apr_int64_t now)
+                                   apr_int64_t now, int *kept)
 {
     apr_int64_t grace = orm_dir_grace_seconds(dconf);
-    orm_row_t forward;
+    apr_int64_t version = state->row->updated_at_ms;
+    merge_baton_t baton;
+    orm_row_t marker;
+    int matched = 0, attempt;
     apr_status_t rv;
 
-    if ((rv = orm_store_save(conn, new_id, row, now)) != APR_SUCCESS) {
+    *kept = 1;
+    merge_baton_init(r, state, row->data, dconf, &baton);
+    marker.data = ROTATED_MARKER;
+    marker.user_name = NULL;
+    marker.expires_at_ms = now + grace * 1000;
+    for (attempt = 0; ; attempt++) {
+        orm_row_t *stored = NULL;
+
+        marker.updated_at_ms = next_version(now, version);
+        rv = orm_store_update_if(conn, state->id, &marker, version, &matched);
+        if (rv != APR_SUCCESS || matched) {
+            break;
+        }
+        if (attempt + 1 == ROTATE_ATTEMPTS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ORM_LOGNO(0219)
+                          "session %.*s: the owner change lost %d races "
+                          "for the row in a row; not saved",
+                          ID_PREFIX_LEN, state->id, ROTATE_ATTEMPTS);
+            *kept = -1;
+            return APR_SUCCESS;
+        }
+        if ((rv = orm_store_load(conn, state->id, now, &stored))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        if (stored == NULL) {
+            *kept = 0;
+            log_ended(r, state->id);
+            return APR_SUCCESS;
+        }
+        row->data = merge_into_stored(&baton, r->pool, stored->data);
+        if (row->data == NULL) {
+            merge_refused(r, state->id, &baton, kept);
+            return APR_SUCCESS;
+        }
+        version = stored->updated_at_ms;
+    }
+    if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (grace == 0) {
-        return orm_store_remove(conn, state->id);
-    }
-    forward.data = apr_pstrcat(r->pool, MOVED_MARKER, new_id, NULL);
-    forward.expires_at_ms = now + grace * 1000;
-    forward.updated_at_ms = now;
-    forward.user_name = NULL;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0216)
                   "owner changed: session %.*s rotated to %.*s",
                   ID_PREFIX_LEN, state->id, ID_PREFIX_LEN, new_id);
-    return orm_store_save(conn, state->id, &forward, now);
+    if (grace == 0 && (rv = orm_store_remove(conn, state->id))
+                      != APR_SUCCESS) {
+        return rv;
+    }
+    return orm_store_save(conn, new_id, row, now);
+}
+
+/* The id and token a save writes under; NULL id when no token could be
+ * made (logged). */
+static const char *save_target(request_rec *r, const orm_request_t *state,
+                               orm_key_mode_e mode, int rotate,
+                               const char **token)
+{
+    apr_status_t rv;
+
+    *token = NULL;
+    if (mode == ORM_KEY_USER) {
+        return orm_user_digest(r->pool, r->user);
+    }
+    if (state->id != NULL && !rotate) {
+        *token = state->token;
+        return state->id;
+    }
+    if ((rv = orm_token_generate(r->pool, random_bytes, token))
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORM_LOGNO(0208)
+                      "no random bytes for a session token: session not "
+                      "saved");
+        return NULL;
+    }
+    return orm_token_digest(r->pool, *token);
 }
 
 apr_status_t orm_session_save(request_rec *r, session_rec *z)
@@ -528,7 +713,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     orm_row_t *row;
     orm_conn_t conn;
     const char *id, *token = NULL;
-    apr_int64_t now, ttl, max_size, size;
+    apr_int64_t now, ttl, max_size;
     int rotate, kept = 1;
     apr_status_t rv;
 
@@ -555,6 +740,16 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
                       "authenticated user: session not saved");
         return OK;
     }
+    /* a request whose token was rotated away saves nothing and sets no
+     * cookie (the browser may hold the new token by now), unless it logs
+     * in itself: its session was empty, so what it saves is its own */
+    if (state->rotated_away && !logs_in(z)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0218)
+                      "the session token was rotated away by a login or "
+                      "logout: this request's changes are not saved and no "
+                      "cookie is set");
+        return OK;
+    }
     if (session_is_empty(z)) {
         return remove_session(r, dconf, mode, state);
     }
@@ -572,36 +767,17 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
         return OK;              /* unchanged and touched recently enough */
     }
     max_size = orm_dir_max_size(dconf);
-    size = (apr_int64_t)strlen(row->data);
-    if (max_size > 0 && size > max_size) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0210)
-                      "session %.*s not saved: %" APR_INT64_T_FMT " bytes is "
-                      "more than SessionORMMaxSize %" APR_INT64_T_FMT "; the "
-                      "stored version is kept", ID_PREFIX_LEN,
-                      state->id ? state->id : "(new)", size, max_size);
+    if (size_refused(max_size, row->data,
+                     state->row ? state->row->data : NULL)) {
+        log_size_refused(r, state->id, row->data, max_size);
         return OK;
     }
 
     ttl = request_ttl(r, dconf, z);
     row->expires_at_ms = now + ttl * 1000;
     row->updated_at_ms = now;
-
-    if (mode == ORM_KEY_USER) {
-        id = orm_user_digest(r->pool, r->user);
-    }
-    else if (state->id == NULL || rotate) {
-        if ((rv = orm_token_generate(r->pool, random_bytes, &token))
-            != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORM_LOGNO(0208)
-                          "no random bytes for a session token: session not "
-                          "saved");
-            return OK;
-        }
-        id = orm_token_digest(r->pool, token);
-    }
-    else {
-        id = state->id;
-        token = state->token;
+    if ((id = save_target(r, state, mode, rotate, &token)) == NULL) {
+        return OK;
     }
 
     /* failures below were logged by the store, once per outage; mod_session
@@ -610,10 +786,10 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
         return OK;
     }
     if (rotate) {
-        rv = rotate_session(r, &conn, state, id, row, dconf, now);
+        rv = rotate_session(r, &conn, state, id, row, dconf, now, &kept);
     }
     else if (state->row && !strcmp(id, state->id)) {
-        rv = update_session(r, &conn, state, row, now, &kept);
+        rv = update_session(r, &conn, state, row, dconf, now, &kept);
     }
     else {
         rv = orm_store_save(&conn, id, row, now);
@@ -634,6 +810,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     state->id = id;
     state->row = row;
     state->token = token;
+    state->rotated_away = 0;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0209)
                   "saved session %.*s (ttl %" APR_INT64_T_FMT "s)",
                   ID_PREFIX_LEN, id, ttl);

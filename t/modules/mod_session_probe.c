@@ -33,6 +33,11 @@
  *                                  operation, so that concurrent requests
  *                                  all load before any of them saves (not
  *                                  for op=redirect)
+ *   ...&presleep=MS                wait MS milliseconds (at most 60000)
+ *                                  before mod_session loads the session
+ *                                  (in post_read_request, for any URL),
+ *                                  so that a request sent before another
+ *                                  one's login loads its session after it
  *   op=none                        touches nothing
  *
  * The handler's own output starts with "user=<r->user or ->" and
@@ -352,6 +357,23 @@ static int probe_handler(request_rec *r)
     return rv;
 }
 
+/* presleep=MS anywhere in the query string: hold the request before any
+ * module has looked at its session (mod_session loads in fixups). */
+static int probe_presleep(request_rec *r)
+{
+    const char *arg = r->args ? strstr(r->args, "presleep=") : NULL;
+    apr_int64_t ms;
+
+    if (arg == NULL || (arg != r->args && arg[-1] != '&')) {
+        return DECLINED;
+    }
+    ms = apr_atoi64(arg + sizeof("presleep=") - 1);
+    if (ms > 0 && ms <= PROBE_MAX_SLEEP_MS) {
+        apr_sleep(apr_time_from_msec(ms));
+    }
+    return DECLINED;
+}
+
 static int probe_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s)
 {
@@ -370,6 +392,8 @@ static void probe_register_hooks(apr_pool_t *p)
     (void)p;
     /* optional functions are only resolvable once every module is loaded */
     ap_hook_post_config(probe_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* presleep: before mod_session's fixups load the session */
+    ap_hook_post_read_request(probe_presleep, NULL, NULL, APR_HOOK_MIDDLE);
     /* the probe itself */
     ap_hook_handler(probe_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -97,7 +97,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(orm_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* SessionORMOnError fail: a 503 once mod_session has tried the load */
     ap_hook_fixups(orm_fixups, after_mod_session, NULL, APR_HOOK_MIDDLE);
-    /* refuse to start without mod_dbd; generate SQL; set up the sweep */
+    /* refuse what the configuration alone dooms, before "Syntax OK" */
+    ap_hook_check_config(orm_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* generate SQL; set up the sweep */
     ap_hook_post_config(orm_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* each child attaches to the SQLite writers' lock */
     ap_hook_child_init(orm_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);

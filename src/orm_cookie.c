@@ -184,57 +184,55 @@ const char *orm_cookie_header(apr_pool_t *pool, const char *name,
                        secure ? "; Secure" : "", NULL);
 }
 
-/* Calls found(baton, item, value) for each "n=v" cookie in the header,
- * value NULL for items of another name. */
-typedef void cookie_item_fn(void *baton, const char *item, const char *value);
+/* One pair of a Cookie request header, found without copying it. */
+typedef struct {
+    const char *start;      /* first byte of the pair (white space skipped) */
+    const char *end;        /* one past its last non-space byte */
+    const char *next;       /* one past its separator: where the next one
+                             * starts (the header's end for the last) */
+    int ours;               /* named name: "name=value", "name = value" */
+    const char *value;      /* ours: the value, quotes included */
+} cookie_pair_t;
 
-static void each_cookie(apr_pool_t *pool, const char *header,
-                        const char *name, cookie_item_fn *found, void *baton)
+/* The pair at p. Pairs are separated by ';' (RFC 6265) and by ',', which
+ * httpd puts between repeated Cookie headers. Nothing inside a pair is
+ * changed or relied on beyond its name, so a ',' or a quote in another
+ * cookie's value only splits that value into pieces that are not ours. A
+ * quote never hides a ';': browsers end a cookie there, and most
+ * applications split there, so it must end ours too. */
+static void next_pair(const char *p, const char *name, apr_size_t name_len,
+                      cookie_pair_t *pair)
 {
-    char *item, *next;
-    apr_size_t name_len = strlen(name);
+    const char *sep = p + strcspn(p, ";,");
+    const char *rest;
 
-    if (header == NULL) {
+    while (p < sep && apr_isspace(*p)) {
+        p++;
+    }
+    pair->start = p;
+    pair->end = sep;
+    while (pair->end > p && apr_isspace(pair->end[-1])) {
+        pair->end--;
+    }
+    pair->next = *sep ? sep + 1 : sep;
+    pair->ours = 0;
+    pair->value = NULL;
+    if (strncmp(p, name, name_len)) {
         return;
     }
-    /* split by hand: this runs twice on every request, and apr_strtok
-     * calls strchr for each character */
-    for (item = apr_pstrdup(pool, header); *item; item = next) {
-        char *end = item + strcspn(item, ";,");
-        char *cookie, *rest, *value = NULL;
-        apr_size_t len;
-
-        next = *end ? end + 1 : end;
-        *end = '\0';
-        cookie = trimmed(item);
-        if (*cookie == '\0') {
-            continue;
-        }
-        rest = cookie + name_len;
-        if (!strncmp(cookie, name, name_len)) {
-            while (*rest == ' ' || *rest == '\t') {
-                rest++;
-            }
-            if (*rest == '=') {
-                value = trimmed(rest + 1);
-                len = strlen(value);
-                if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
-                    value[len - 1] = '\0';
-                    value++;
-                }
-            }
-        }
-        found(baton, cookie, value);
+    rest = p + name_len;
+    while (*rest == ' ' || *rest == '\t') {
+        rest++;
     }
-}
-
-static void collect_value(void *baton, const char *item, const char *value)
-{
-    (void)item;
-
-    if (value) {
-        APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) = value;
+    if (*rest != '=') {
+        return;
     }
+    rest++;
+    while (rest < pair->end && apr_isspace(*rest)) {
+        rest++;
+    }
+    pair->ours = 1;
+    pair->value = rest;
 }
 
 apr_array_header_t *orm_cookie_values(apr_pool_t *pool, const char *header,
@@ -242,34 +240,83 @@ apr_array_header_t *orm_cookie_values(apr_pool_t *pool, const char *header,
 {
     apr_array_header_t *values = apr_array_make(pool, 1,
                                                 sizeof(const char *));
+    apr_size_t name_len = strlen(name);
+    cookie_pair_t pair;
+    const char *p;
 
-    each_cookie(pool, header, name, collect_value, values);
+    for (p = header; p && *p; p = pair.next) {
+        const char *value;
+        apr_size_t len;
+
+        next_pair(p, name, name_len, &pair);
+        if (!pair.ours) {
+            continue;
+        }
+        value = pair.value;
+        len = (apr_size_t)(pair.end - value);
+        if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
+            value++;
+            len -= 2;
+        }
+        APR_ARRAY_PUSH(values, const char *) = apr_pstrmemdup(pool, value,
+                                                              len);
+    }
     return values;
 }
 
-static void collect_other(void *baton, const char *item, const char *value)
+/* The length of out[0..len) without the separator it ends with and the
+ * white space around that separator. */
+static apr_size_t without_last_separator(const char *out, apr_size_t len)
 {
-    if (value == NULL) {
-        APR_ARRAY_PUSH((apr_array_header_t *)baton, const char *) = item;
+    while (len > 0 && apr_isspace(out[len - 1])) {
+        len--;
     }
+    if (len > 0 && (out[len - 1] == ';' || out[len - 1] == ',')) {
+        len--;
+    }
+    while (len > 0 && apr_isspace(out[len - 1])) {
+        len--;
+    }
+    return len;
 }
 
+/* Everything but our pairs is copied byte for byte: a handler, CGI or
+ * backend that parses cookies its own way must read the others exactly as
+ * the client sent them. A pair of ours goes with the separator and white
+ * space after it, or, the last one, with those before it. */
 const char *orm_cookie_strip(apr_pool_t *pool, const char *header,
                              const char *name)
 {
-    apr_array_header_t *others = apr_array_make(pool, 4,
-                                                sizeof(const char *));
-    const char *joined;
-    int i;
+    apr_size_t name_len = strlen(name);
+    char *out;
+    apr_size_t len = 0;
+    cookie_pair_t pair;
+    const char *p, *after;
 
-    each_cookie(pool, header, name, collect_other, others);
-    if (others->nelts == 0) {
+    if (header == NULL) {
         return NULL;
     }
-    joined = APR_ARRAY_IDX(others, 0, const char *);
-    for (i = 1; i < others->nelts; i++) {
-        joined = apr_pstrcat(pool, joined, "; ",
-                             APR_ARRAY_IDX(others, i, const char *), NULL);
+    out = apr_palloc(pool, strlen(header) + 1);
+    for (p = header; *p; p = pair.next) {
+        next_pair(p, name, name_len, &pair);
+        if (!pair.ours) {
+            memcpy(out + len, p, (apr_size_t)(pair.next - p));
+            len += (apr_size_t)(pair.next - p);
+            continue;
+        }
+        after = pair.next;
+        while (apr_isspace(*after)) {
+            after++;
+        }
+        if (*after == '\0') {
+            len = without_last_separator(out, len);
+            break;
+        }
+        /* the white space after the previous separator stays */
+        memcpy(out + len, p, (apr_size_t)(pair.start - p));
+        len += (apr_size_t)(pair.start - p);
+        pair.next = after;
     }
-    return joined;
+    out[len] = '\0';
+    return len ? out : NULL;
 }

@@ -42,8 +42,9 @@ const char *orm_cookie_name_check(const char *name);
 apr_array_header_t *orm_cookie_values(apr_pool_t *pool, const char *header,
                                       const char *name);
 
-/** The Cookie header without the cookies called name; NULL when no other
- *  cookie is left. */
+/** The Cookie header without the cookies called name (each with one
+ *  adjacent separator), every other byte as it was; NULL when nothing
+ *  else is left. */
 const char *orm_cookie_strip(apr_pool_t *pool, const char *header,
                              const char *name);
 

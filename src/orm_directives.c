@@ -1,7 +1,11 @@
 #include "apr_strings.h"
+#include "apr_optional.h"
 #include "httpd.h"
 #include "http_config.h"
+#include "http_log.h"
 #include "ap_expr.h"
+#include "apr_dbd.h"
+#include "mod_dbd.h"
 
 #include "orm_log.h"
 #include "orm_conf.h"
@@ -41,7 +45,7 @@ static orm_server_conf_t *server_conf(cmd_parms *cmd)
 }
 
 /* Remembers that this server keys sessions with us somewhere, so that
- * post_config can insist on mod_dbd. .htaccess files are read per request
+ * check_config can insist on mod_dbd. .htaccess files are read per request
  * and must not write to the server's record. */
 static void note_sessions_configured(cmd_parms *cmd)
 {
@@ -286,4 +290,39 @@ const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
 
     server_conf(cmd)->dbd_configured = 1;
     return NULL;                /* mod_dbd's own handler runs as well */
+}
+
+/* Runs after every server's record is merged and before "Syntax OK", so
+ * that apache2 -t and the process sending -k graceful refuse what the
+ * configuration alone makes fail: a running server is never handed it.
+ * The error log is not open yet: messages go to the console (the journal
+ * under systemd), as httpd's own configuration errors do. */
+int orm_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                     server_rec *s)
+{
+    int have_dbd = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire) != NULL;
+    server_rec *sp;
+    (void)pconf;
+    (void)plog;
+
+    for (sp = s; sp; sp = sp->next) {
+        orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
+                                                        &session_orm_module);
+        const char *err;
+
+        if (sconf->sessions_configured && !have_dbd) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0001)
+                         "mod_session_orm keeps sessions in a database "
+                         "through mod_dbd, which is not loaded: add "
+                         "'LoadModule dbd_module modules/mod_dbd.so' (on "
+                         "Debian: a2enmod dbd)");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if ((err = orm_schema_check_distinct(ptemp, &sconf->schema))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0002)
+                         "SessionORMColumn: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
 }

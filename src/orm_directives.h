@@ -39,5 +39,11 @@ const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
                                   const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 
+/** check_config: what the merged configuration alone decides (mod_dbd
+ *  loaded where sessions are kept, distinct column names), so that
+ *  apache2 -t fails on it. */
+int orm_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                     server_rec *s);
+
 
 #endif

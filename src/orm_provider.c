@@ -846,24 +846,12 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     for (sp = s; sp; sp = sp->next) {
         orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
                                                         &session_orm_module);
-        const char *err;
 
+        /* a warning, not a refusal (those are in orm_check_config): here
+         * it reaches the error log, which is not open in check_config */
         if (sconf->dbd_configured == 1 && !have_dbd) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, ORM_LOGNO(0006)
                          "DBDriver is set but mod_dbd is not loaded");
-        }
-        if (sconf->sessions_configured && !have_dbd) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0001)
-                         "mod_session_orm keeps sessions in a database "
-                         "through mod_dbd, which is not loaded: add "
-                         "'LoadModule dbd_module modules/mod_dbd.so' (on "
-                         "Debian: a2enmod dbd)");
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        if ((err = orm_schema_check_distinct(ptemp, &sconf->schema))) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0002)
-                         "SessionORMColumn: %s", err);
-            return HTTP_INTERNAL_SERVER_ERROR;
         }
         /* vhosts without directives of ours share the main server's record */
         if (sconf->store == NULL) {

@@ -22,8 +22,7 @@ int orm_fixups(request_rec *r);
  *  directive. */
 int orm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 
-/** post_config: checks that mod_dbd is there and builds each server's
- *  store. */
+/** post_config: builds each server's store and sets up the sweep. */
 int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s);
 

@@ -1,11 +1,13 @@
 """The session cookie: attributes, one Set-Cookie per response, hostile
 cookies, and SessionORMCookieRemove."""
 
+import http.client
 import urllib.parse
 
 import pytest
 
-from ormharness import COOKIE, TOKEN_RE, orm_conf, rows_or_none, sha256_hex
+from ormharness import (COOKIE, TOKEN_RE, Response, orm_conf, rows_or_none,
+                        sha256_hex)
 
 ATTR_CONF = """
 <Location /p-default>
@@ -221,3 +223,61 @@ def test_cookie_remove(httpd, db):
     r = c.get("/keep?op=headers", cookie=both)
     assert r.value("cookie") == both
     assert c.get("/keep?op=get&key=a").value("a") == "1"
+
+
+# ---- issue 9, item 4: SessionORMCookieRemove takes out only our pairs;
+# every other byte of the Cookie header reaches the handler as sent. The
+# stripping does not touch the database: SQLite only.
+
+STRIP_CASES = [
+    # (Cookie header with @T@ for our token, what the handler must see)
+    ('pref=Thu, 01 Jan 2030; orm=@T@; json={"a":1,"b":2}; q="a;b"',
+     'pref=Thu, 01 Jan 2030; json={"a":1,"b":2}; q="a;b"'),
+    ("orm=@T@; a=1", "a=1"),
+    ("a=1;  orm = @T@ ;b=2", "a=1;  b=2"),
+    ("a=1;b=2; orm=@T@", "a=1;b=2"),
+    ("orm=@T@; xorm=1; a=orm=x; orm=@T@; ormx=2, b = 3",
+     "xorm=1; a=orm=x; ormx=2, b = 3"),
+    ("orm=@T@", None),
+    ("orm=@T@; orm=@T@", None),
+]
+
+
+def _headers_seen(port, path, cookies):
+    """A request with each of cookies as its own Cookie header line (http
+    .client merges nothing); returns the Response."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.putrequest("GET", path)
+        for c in cookies:
+            conn.putheader("Cookie", c)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return Response(resp.status, resp.reason, list(resp.getheaders()),
+                        resp.read().decode("utf-8", "replace"))
+    finally:
+        conn.close()
+
+
+def test_cookie_remove_keeps_other_cookies_byte_for_byte(httpd,
+                                                         sqlite_server):
+    db = sqlite_server.new_database("strip")
+    srv = httpd.start(orm_conf(db))
+    c = srv.client()
+    c.get("/probe?op=set&key=a&value=1")
+    tok = c.token
+
+    for header, expected in STRIP_CASES:
+        header = header.replace("@T@", tok)
+        r = _headers_seen(srv.port, "/probe?op=headers", [header])
+        assert r.value("cookie") == expected, (header, r.body)
+        r = _headers_seen(srv.port, "/probe?op=get&key=a", [header])
+        assert r.value("a") == "1", (header, r.body)
+
+    # two Cookie header lines, joined by httpd with ", "
+    r = _headers_seen(srv.port, "/probe?op=headers",
+                      ["pref=Thu, 01 Jan 2030", "orm=%s; z={\"a\":1}" % tok])
+    assert r.value("cookie") == 'pref=Thu, 01 Jan 2030, z={"a":1}', r.body
+    r = _headers_seen(srv.port, "/probe?op=get&key=a",
+                      ["pref=Thu, 01 Jan 2030", "orm=%s; z=1" % tok])
+    assert r.value("a") == "1", r.body

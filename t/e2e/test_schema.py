@@ -1,10 +1,13 @@
 """Table and column names, schema creation, and configuration errors."""
 
+import os
 import re
+import subprocess
+import time
 
 import pytest
 
-from ormharness import COOKIE, orm_conf, rows_or_none, sha256_hex
+from ormharness import COOKIE, orm_conf, pid_alive, rows_or_none, sha256_hex
 
 RENAMED = {"id": "sid", "data": "payload", "expires_at": "exp_ms",
            "user_name": "uname", "created_at": "c_ms", "updated_at": "u_ms"}
@@ -142,6 +145,11 @@ SessionORMCookieName orm
 """
     srv = httpd.new(body, modules=("authz_core", "session", "probe", "orm"))
     srv.expect_log(r"mod_dbd", r"AH00016")
+    # the configuration alone decides it: apache2 -t says so (issue 9, 7)
+    rc, out = srv.configtest()
+    assert rc != 0, "apache2 -t accepted it:\n" + out
+    assert "ORM0001" in out and "mod_dbd" in out, out
+    assert "Syntax OK" not in out, out
     rc, out, running = srv.start_fail()
     assert not running, "httpd started without mod_dbd"
     assert "mod_dbd" in out, out
@@ -186,3 +194,112 @@ SessionORMCookieName orm
         assert re.search(r"ORM\d{4}", srv.log_text())
     else:
         assert re.search(r"ORM\d{4}|DBDriver", out), out
+
+
+# ---- issue 9, item 7: what the configuration alone makes fail is refused
+# by apache2 -t, and by apache2 -k graceful before it signals a running
+# server. These are checks of the configuration, made before any database
+# is opened: SQLite only.
+
+# Two fields on one column: in one server, and by a vhost's
+# SessionORMColumn merged with the main server's.
+CLASH_SERVER = "SessionORMColumn data payload\nSessionORMColumn id payload"
+CLASH_VHOST = """
+SessionORMColumn data payload
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName clash.test
+    SessionORMColumn id payload
+</VirtualHost>
+"""
+
+
+@pytest.mark.parametrize("server", [CLASH_SERVER, CLASH_VHOST],
+                         ids=["one_server", "vhost_merge"])
+def test_column_clash_fails_configtest(httpd, sqlite_server, server):
+    db = sqlite_server.new_database("clash")
+    srv = httpd.new(orm_conf(db, server=server))
+    srv.expect_log(r"ORM0002", r"AH0001[48]")
+    rc, out = srv.configtest()
+    assert rc != 0, "apache2 -t accepted it:\n" + out
+    assert re.search(r"ORM0002: SessionORMColumn: fields id and data both "
+                     r"map to column 'payload'", out), out
+    assert "Syntax OK" not in out, out
+    rc, out, running = srv.start_fail()
+    assert not running and rc != 0
+    assert "ORM0002" in out, out
+
+
+# the DB directives only where mod_dbd is, as a2dismod dbd leaves them
+NO_DBD_BODY = """
+<IfModule mod_dbd.c>
+%s
+</IfModule>
+Session On
+SessionORMCookieName orm
+<Location /probe>
+    SetHandler session-probe
+</Location>
+"""
+
+
+def _apache2ctl(srv, action):
+    """Debian's apache2ctl on this instance's configuration (its run and
+    lock directories inside the instance's, not /var/run)."""
+    run = os.path.join(srv.dir, "run")
+    env = dict(os.environ, APACHE_CONFDIR=srv.dir,
+               APACHE_ENVVARS=os.path.join(srv.dir, "no-envvars"),
+               APACHE_ARGUMENTS="-f " + srv.conf_path,
+               APACHE_RUN_DIR=run, APACHE_LOCK_DIR=os.path.join(run, "lock"))
+    res = subprocess.run(["apache2ctl", action], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True,
+                         timeout=60)
+    return res.returncode, res.stdout
+
+
+@pytest.mark.parametrize("change", ["column_clash", "no_mod_dbd"])
+@pytest.mark.parametrize("how", ["apache2", "apache2ctl"])
+def test_graceful_with_bad_change_keeps_server_up(httpd, sqlite_server,
+                                                  change, how):
+    """A graceful restart into a configuration our checks refuse is refused
+    by the process asked to send it; the running server keeps serving its
+    sessions. (A SIGUSR1 sent by hand still ends httpd, and apache2 -k stop
+    refuses to read such a file, as with any broken configuration: httpd's
+    own behaviour.)"""
+    db = sqlite_server.new_database("graceful_bad")
+    srv = httpd.start(NO_DBD_BODY % db.dbd_conf())
+    good_body, good_modules = srv.body, list(srv.modules)
+    c = srv.client()
+    c.get("/probe?op=set&key=a&value=kept")
+    pid = srv.pid or srv._read_pid()
+    generations = srv.log_text().count("resuming normal operations")
+
+    if change == "column_clash":
+        srv.body += "\n" + CLASH_VHOST
+        expected = "ORM0002"
+    else:
+        srv.modules.remove("dbd")
+        expected = "ORM0001"
+    srv.write_config()
+    srv.expect_log(expected, r"AH0001[48]")
+    try:
+        if how == "apache2":
+            rc, out = srv._ctl("-k", "graceful")
+        else:
+            rc, out = _apache2ctl(srv, "graceful")
+        out += srv.log_text()
+        assert rc != 0, "graceful into a refused configuration succeeded"
+        assert expected in out, out
+
+        time.sleep(2)               # what a restart would take
+        assert pid_alive(pid), "the running server went down:\n" + out
+        assert "AH00020" not in out and "AH00018" not in out, out
+        assert srv.log_text().count("resuming normal operations") == \
+            generations, "a restart happened"
+        assert c.get("/probe?op=get&key=a").value("a") == "kept"
+    finally:
+        # the fixed file, as the admin would write it: graceful works again
+        srv.body, srv.modules = good_body, good_modules
+        srv.write_config()
+    srv.graceful()
+    assert c.get("/probe?op=get&key=a").value("a") == "kept"

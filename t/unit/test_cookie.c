@@ -428,15 +428,103 @@ START_TEST(test_cookie_values)
 }
 END_TEST
 
+/* What handlers and backends see with SessionORMCookieRemove: only the
+ * pairs named "s" go, every other byte stays (issue 9, item 4). */
 START_TEST(test_cookie_strip)
 {
+    static const struct {
+        const char *header;
+        const char *stripped;       /* NULL: the header is removed */
+    } cases[] = {
+        /* the report: commas, quotes and a ';' inside quotes untouched */
+        { "pref=Thu, 01 Jan 2030; s=TOK; json={\"a\":1,\"b\":2}; q=\"a;b\"",
+          "pref=Thu, 01 Jan 2030; json={\"a\":1,\"b\":2}; q=\"a;b\"" },
+        /* start, middle, end, alone */
+        { "s=TOK; a=1; b=2", "a=1; b=2" },
+        { "a=1; s=TOK; b=2", "a=1; b=2" },
+        { "a=1; b=2; s=TOK", "a=1; b=2" },
+        { "s=TOK", NULL },
+        { "  s=TOK  ", NULL },
+        { "s=TOK;", NULL },
+        { "a=1; s=TOK;", "a=1" },
+        /* repeated, adjacent or not, and every one of ours */
+        { "s=1; s=2", NULL },
+        { "s=1, s=2", NULL },
+        { "a=1; s=1; s=2; b=2", "a=1; b=2" },
+        { "s=1; a=1; s=2; b=2; s=3", "a=1; b=2" },
+        { "a=1; s=1; s=2", "a=1" },
+        /* spacing and separators of the others kept as sent */
+        { "a=1;s=TOK;b=2", "a=1;b=2" },
+        { "a=1;  s=TOK;   b=2", "a=1;  b=2" },
+        { "a = 1 ;s=TOK; b= 2 ", "a = 1 ;b= 2 " },
+        { "a=1;\ts=TOK;\tb=2", "a=1;\tb=2" },
+        { "a=1;;s=TOK;;b=2", "a=1;;;b=2" },
+        /* white space around '=' in ours */
+        { "a=1; s = TOK; b=2", "a=1; b=2" },
+        { "a=1; s\t=TOK", "a=1" },
+        /* two Cookie headers joined by httpd with ", " */
+        { "a=1, s=TOK", "a=1" },
+        { "s=TOK, a=1; b=2", "a=1; b=2" },
+        { "a=x, y; s=TOK, b=2", "a=x, y; b=2" },
+        /* not ours: a longer name, our name as a value or inside one, no
+         * '=', another case */
+        { "xs=1; s2=2; sx=3", "xs=1; s2=2; sx=3" },
+        { "a=s=TOK; b=s", "a=s=TOK; b=s" },
+        { "s; a=1", "s; a=1" },
+        { "S=TOK; a=1", "S=TOK; a=1" },
+        { "json={\"s\":1}; a=\"s=1\"", "json={\"s\":1}; a=\"s=1\"" },
+        /* a quoted value of ours */
+        { "a=1; s=\"TOK\"; b=2", "a=1; b=2" },
+        /* a quote does not hide a ';' (browsers end a cookie there) */
+        { "q=\"a; s=TOK; b\"", "q=\"a; b\"" },
+        /* nothing of ours: the header as it was */
+        { "a=1", "a=1" },
+        { "", NULL },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = orm_cookie_strip(test_pool, cases[i].header, "s");
+
+        if (cases[i].stripped == NULL) {
+            ck_assert_msg(got == NULL, "'%s' -> '%s', expected no header",
+                          cases[i].header, got);
+        }
+        else {
+            ck_assert_msg(got && !strcmp(got, cases[i].stripped),
+                          "'%s' -> '%s', expected '%s'", cases[i].header,
+                          got ? got : "(null)", cases[i].stripped);
+        }
+    }
+    ck_assert_ptr_null(orm_cookie_strip(test_pool, NULL, "s"));
     ck_assert_ptr_null(orm_cookie_strip(test_pool, "sid=1", "sid"));
-    ck_assert_ptr_null(orm_cookie_strip(test_pool, "sid=1, sid=2", "sid"));
-    ck_assert_str_eq(orm_cookie_strip(test_pool, "a=1; sid=2; b=3", "sid"),
-                     "a=1; b=3");
     ck_assert_str_eq(orm_cookie_strip(test_pool, "sidx=1;sid=2", "sid"),
                      "sidx=1");
-    ck_assert_str_eq(orm_cookie_strip(test_pool, "a=1", "sid"), "a=1");
+}
+END_TEST
+
+/* The values found are those of the pairs strip removes: a token that
+ * reaches the store never reaches the handler. */
+START_TEST(test_cookie_values_match_strip)
+{
+    static const char *const headers[] = {
+        "pref=Thu, 01 Jan 2030; s=TOK; json={\"a\":1,\"b\":2}; q=\"a;b\"",
+        "a=x, s=one; b=2; s = \"two\" ; s=", "q=\"a; s=three; b\"",
+        "xs=1; a=s=2; s", ""
+    };
+    static const int counts[] = { 1, 3, 1, 0, 0 };
+    size_t i;
+
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        apr_array_header_t *v = orm_cookie_values(test_pool, headers[i], "s");
+        const char *rest = orm_cookie_strip(test_pool, headers[i], "s");
+
+        ck_assert_int_eq(v->nelts, counts[i]);
+        ck_assert_int_eq(orm_cookie_values(test_pool, rest, "s")->nelts, 0);
+    }
+    ck_assert_str_eq(APR_ARRAY_IDX(orm_cookie_values(test_pool, headers[1],
+                                                     "s"), 1, const char *),
+                     "two");
 }
 END_TEST
 
@@ -460,5 +548,6 @@ TCase *tcase_cookie(void)
     tcase_add_test(tc, test_cookie_header_removal);
     tcase_add_test(tc, test_cookie_values);
     tcase_add_test(tc, test_cookie_strip);
+    tcase_add_test(tc, test_cookie_values_match_strip);
     return tc;
 }

@@ -14,6 +14,17 @@
 #include "tests.h"
 #include "orm_httpd_conf.h"
 
+/* From configure (apxs); Debian's paths when built without it (t/sanitize) */
+#ifndef ORM_APACHECTL
+#define ORM_APACHECTL "/usr/sbin/apachectl"
+#endif
+#ifndef ORM_APACHE_MODDIR
+#define ORM_APACHE_MODDIR "/usr/lib/apache2/modules"
+#endif
+#ifndef ORM_INFO_MODULE
+#define ORM_INFO_MODULE ORM_APACHE_MODDIR "/mod_info.so"
+#endif
+
 static apr_pool_t *conf_pool;
 static const char *root;            /* the test's temporary directory */
 

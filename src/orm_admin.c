@@ -1,18 +1,24 @@
 /*
  * session-orm: the admin tool of mod_session_orm. Purges expired sessions,
  * shows what the table holds, revokes sessions and prints the DDL, against
- * the same table httpd uses (read from its configuration with --config, or
- * given with --driver/--params/--table/--column).
+ * the same table httpd uses (read from its configuration, as httpd itself
+ * reads it, or given with --driver/--params/--table/--column).
  *
- * Exit codes: 0 done, 1 database error, 2 usage.
+ * Exit codes: 0 done, 1 database error or no answer in time, 2 usage or
+ * configuration error (nothing was touched).
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/time.h>
 
+#include <apr_file_info.h>
 #include <apr_general.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <apr_dbd.h>
@@ -29,6 +35,23 @@
 #define EXIT_USAGE 2
 
 #define DEFAULT_PAUSE_MS 10
+/* as SessionORMTimeout's default: how long one database call may take */
+#define DEFAULT_TIMEOUT_MS 5000
+#define MAX_TIMEOUT_MS (3600 * 1000)
+
+/* From configure (apxs); the paths of the platform's httpd. */
+#ifndef ORM_APACHECTL
+#define ORM_APACHECTL "/usr/sbin/apachectl"
+#endif
+#ifndef ORM_INFO_MODULE
+#define ORM_INFO_MODULE "/usr/lib/apache2/modules/mod_info.so"
+#endif
+#ifndef ORM_HTTPD_CONFDIR
+#define ORM_HTTPD_CONFDIR "/etc/apache2"
+#endif
+#ifndef ORM_HTTPD_CONFNAME
+#define ORM_HTTPD_CONFNAME "apache2.conf"
+#endif
 
 static const char usage_text[] =
 "Usage: session-orm [connection] COMMAND [options]\n"
@@ -46,27 +69,41 @@ static const char usage_text[] =
 "  schema               print the CREATE statements for the driver\n"
 "\n"
 "Connection (what httpd uses, or given one by one; the latter win):\n"
-"  --config FILE        read DBDriver, DBDParams, SessionORMTable and\n"
-"                       SessionORMColumn from an httpd configuration file,\n"
-"                       following Include and IncludeOptional\n"
-"  --server-root DIR    resolve relative paths in it (default: the file's\n"
-"                       ServerRoot directive, else /etc/apache2)\n"
+"  --config FILE        httpd's configuration, read by httpd itself\n"
+"                       (apachectl -t -D DUMP_CONFIG), for DBDriver,\n"
+"                       DBDParams, SessionORMTable, SessionORMColumn,\n"
+"                       SessionORMSweepBatch and SessionORMTimeout\n"
+"                       (default: $APACHE_CONFDIR/" ORM_HTTPD_CONFNAME ", else\n"
+"                       " ORM_HTTPD_CONFDIR "/" ORM_HTTPD_CONFNAME "; not read when\n"
+"                       --driver is given without --config)\n"
+"  --server-root DIR    as httpd -d DIR\n"
+"  -D NAME              as httpd -D NAME, for <IfDefine>; may be repeated\n"
 "  --vhost NAME         use the <VirtualHost> with this ServerName/ServerAlias\n"
+"  --apachectl PATH     the program that runs httpd (default\n"
+"                       " ORM_APACHECTL ")\n"
 "  --driver NAME        apr_dbd driver: sqlite3, pgsql, mysql, odbc, ...\n"
 "  --params STRING      as in DBDParams\n"
 "  --table NAME         as in SessionORMTable (default: session)\n"
 "  --column FIELD=NAME  as in SessionORMColumn; may be repeated\n"
+"  --timeout SECONDS    give up when the database does not answer a call\n"
+"                       within this time (default: SessionORMTimeout, else 5)\n"
 "\n"
 "  -q, --quiet          no progress, only the summary\n"
 "  -h, --help           this text\n"
+"Long options take their value as --option VALUE or --option=VALUE.\n"
+"The tool never creates a database: a SQLite file must exist.\n"
 "\n"
-"Exit status: 0 done, 1 database error, 2 usage error (nothing was touched).\n";
+"Exit status: 0 done, 1 database error or no answer in time, 2 usage or\n"
+"configuration error (nothing was touched).\n";
 
 typedef struct {
     const char *command;
     const char *config;
     const char *server_root;
     const char *vhost;
+    const char *apachectl;
+    apr_array_header_t *defines;
+    int timeout_ms;             /* 0: SessionORMTimeout, else the default */
     const char *driver_name;
     const char *params;
     orm_schema_t schema;
@@ -110,6 +147,28 @@ static int parse_count(const char *text, int min, int max, int *out)
     return 1;
 }
 
+/* Seconds, fractions allowed, as a whole number of milliseconds. */
+static int parse_seconds(const char *text, int *ms)
+{
+    char *end = NULL;
+    double value;
+
+    if (text == NULL || *text == '\0') {
+        return 0;
+    }
+    errno = 0;
+    value = strtod(text, &end);
+    if (*end != '\0' || errno || !(value * 1000 >= 1)
+        || value * 1000 > MAX_TIMEOUT_MS) {
+        return 0;
+    }
+    *ms = (int)(value * 1000);
+    if (*ms < value * 1000) {
+        (*ms)++;                /* rounded up: never a shorter bound */
+    }
+    return 1;
+}
+
 /* Options may come before or after the command. */
 static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
                       options_t *opt)
@@ -119,8 +178,26 @@ static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = (i + 1 < argc) ? argv[i + 1] : NULL;
-        int takes_value = 1;
+        const char *eq = strchr(arg, '=');
+        int takes_value = 1, inline_value = 0;
 
+        /* --option=VALUE as well as --option VALUE */
+        if (!strncmp(arg, "--", 2) && eq) {
+            value = eq + 1;
+            arg = apr_pstrmemdup(pool, arg, eq - arg);
+            inline_value = 1;
+        }
+        /* -DNAME as well as -D NAME, as httpd takes it */
+        else if (!strncmp(arg, "-D", 2) && arg[2]) {
+            value = arg + 2;
+            arg = "-D";
+            inline_value = 1;
+        }
+        if (inline_value
+            && (!strcmp(arg, "--help") || !strcmp(arg, "--quiet")
+                || !strcmp(arg, "--dry-run") || !strcmp(arg, "--all"))) {
+            return usage_error("option %s takes no value", arg);
+        }
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             fputs(usage_text, stdout);
             exit(EXIT_DONE);
@@ -148,6 +225,18 @@ static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
         }
         else if (!strcmp(arg, "--vhost")) {
             opt->vhost = value;
+        }
+        else if (!strcmp(arg, "--apachectl")) {
+            opt->apachectl = value;
+        }
+        else if (!strcmp(arg, "-D")) {
+            APR_ARRAY_PUSH(opt->defines, const char *) = value;
+        }
+        else if (!strcmp(arg, "--timeout")) {
+            if (!parse_seconds(value, &opt->timeout_ms)) {
+                return usage_error("--timeout '%s' is not a number of "
+                                   "seconds from 0.001 to 3600", value);
+            }
         }
         else if (!strcmp(arg, "--driver")) {
             opt->driver_name = value;
@@ -207,7 +296,7 @@ static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
         else {
             return usage_error("unexpected argument '%s'", arg);
         }
-        if (takes_value) {
+        if (takes_value && !inline_value) {
             i++;
         }
     }
@@ -234,30 +323,66 @@ static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
     return EXIT_DONE;
 }
 
-/* --config first, then what the command line says on top of it. */
+/* httpd's configuration as httpd reads it: what apachectl -t builds with
+ * the same envvars, -D flags and conditional sections. */
+static int read_httpd_conf(apr_pool_t *pool, const options_t *opt,
+                           orm_httpd_conf_t *conf)
+{
+    orm_httpd_ask_t ask;
+    const char *dump = NULL, *errmsg = NULL;
+    apr_finfo_t info;
+
+    if (apr_stat(&info, opt->config, APR_FINFO_TYPE, pool) != APR_SUCCESS
+        || info.filetype != APR_REG) {
+        return usage_error("--config: no httpd configuration file '%s'%s",
+                           opt->config, opt->driver_name ? ""
+                           : " (give --config FILE, or --driver and "
+                             "--params)");
+    }
+    memset(&ask, 0, sizeof(ask));
+    ask.apachectl = opt->apachectl ? opt->apachectl : ORM_APACHECTL;
+    ask.info_module = ORM_INFO_MODULE;
+    ask.config = opt->config;
+    ask.server_root = opt->server_root;
+    ask.defines = opt->defines;
+    if (orm_httpd_conf_dump(pool, &ask, &dump, &errmsg) != APR_SUCCESS
+        || orm_httpd_conf_parse(pool, dump, opt->vhost, conf, &errmsg)
+           != APR_SUCCESS) {
+        return usage_error("--config %s: %s", opt->config, errmsg);
+    }
+    if (opt->vhost && !conf->vhost_found) {
+        return usage_error("--vhost: no <VirtualHost> with ServerName or "
+                           "ServerAlias '%s' in the configuration",
+                           opt->vhost);
+    }
+    return EXIT_DONE;
+}
+
+/* The configuration first, then what the command line says on top of it.
+ * Without --config the platform's file is read, unless --driver says the
+ * connection is given on the command line. */
 static int resolve_connection(apr_pool_t *pool, options_t *opt)
 {
     orm_httpd_conf_t conf;
     orm_schema_t merged;
     const char *err;
+    int status;
 
     memset(&conf, 0, sizeof(conf));
+    if (opt->config == NULL && opt->driver_name == NULL) {
+        const char *confdir = getenv("APACHE_CONFDIR");
+        opt->config = apr_pstrcat(pool, confdir && *confdir ? confdir
+                                  : ORM_HTTPD_CONFDIR, "/",
+                                  ORM_HTTPD_CONFNAME, NULL);
+    }
     if (opt->config) {
-        const char *errmsg = NULL;
-        if (orm_httpd_conf_read(pool, opt->config,
-                                opt->server_root ? opt->server_root
-                                                 : "/etc/apache2",
-                                opt->vhost, &conf, &errmsg) != APR_SUCCESS) {
-            return usage_error("--config: %s", errmsg);
-        }
-        if (opt->vhost && !conf.vhost_found) {
-            return usage_error("--vhost: no <VirtualHost> with ServerName or "
-                               "ServerAlias '%s' in the configuration",
-                               opt->vhost);
+        if ((status = read_httpd_conf(pool, opt, &conf)) != EXIT_DONE) {
+            return status;
         }
     }
-    else if (opt->vhost) {
-        return usage_error("--vhost %s needs --config", opt->vhost);
+    else if (opt->vhost || opt->defines->nelts) {
+        return usage_error("%s needs --config (--driver without it reads no "
+                           "configuration)", opt->vhost ? "--vhost" : "-D");
     }
     if (opt->driver_name == NULL) {
         opt->driver_name = conf.driver;
@@ -269,11 +394,22 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
         opt->batch = conf.sweep_batch > 0 ? conf.sweep_batch
                                           : ORM_DEFAULT_SWEEP_BATCH;
     }
+    if (opt->timeout_ms == 0 && conf.timeout
+        && !parse_seconds(conf.timeout, &opt->timeout_ms)) {
+        return usage_error("SessionORMTimeout '%s' is not a number of "
+                           "seconds this tool understands; give --timeout",
+                           conf.timeout);
+    }
+    if (opt->timeout_ms == 0) {
+        opt->timeout_ms = DEFAULT_TIMEOUT_MS;
+    }
     orm_schema_merge(&merged, &conf.schema, &opt->schema);
     opt->schema = merged;
     if (opt->driver_name == NULL) {
-        return usage_error("no driver: give --driver or a --config with "
-                           "DBDriver");
+        return usage_error("no driver: %s%s has no DBDriver; give --driver, "
+                           "or --config with the file httpd reads",
+                           opt->config ? opt->config : "",
+                           opt->vhost ? " (with that vhost)" : "");
     }
     if ((err = orm_schema_check_distinct(pool, &opt->schema)) != NULL) {
         return usage_error("%s", err);
@@ -301,7 +437,51 @@ typedef struct {
     const orm_admin_sql_t *sql;
     orm_dialect_e dialect;
     const char *table;
+    int timeout_ms;
 } db_t;
+
+/* ---- the bound on each database call ------------------------------------
+ * A stopped or unreachable server can hold a driver call for minutes (a TCP
+ * connection the kernel accepted, a read that never returns); not every
+ * driver has a timeout for each step. So a timer bounds every call, whatever
+ * the driver: when it fires the tool says so and exits. The message is
+ * written before the timer is armed, as a signal handler may only write(). */
+static char timeout_message[128];
+static size_t timeout_message_len;
+
+static void on_timeout(int sig)
+{
+    (void)sig;
+    if (write(STDERR_FILENO, timeout_message, timeout_message_len) < 0) {
+        /* nothing left to tell it with */
+    }
+    _exit(EXIT_DB);
+}
+
+static void watchdog_init(int timeout_ms)
+{
+    struct sigaction sa;
+
+    snprintf(timeout_message, sizeof(timeout_message),
+             "session-orm: the database did not answer within %g s "
+             "(--timeout)\n", timeout_ms / 1000.0);
+    timeout_message_len = strlen(timeout_message);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_timeout;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+}
+
+/* Starts the bound anew (before each call to the database); 0 stops it. */
+static void watchdog_arm(int timeout_ms)
+{
+    struct itimerval timer;
+
+    memset(&timer, 0, sizeof(timer));
+    timer.it_value.tv_sec = timeout_ms / 1000;
+    timer.it_value.tv_usec = (timeout_ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &timer, NULL);
+}
 
 static int db_error(const db_t *db, const char *what, int err)
 {
@@ -311,10 +491,91 @@ static int db_error(const db_t *db, const char *what, int err)
     return EXIT_DB;
 }
 
+/* The file a SQLite DBDParams names: the path, or a file: URI's path. */
+static const char *sqlite_path(apr_pool_t *pool, const char *params)
+{
+    char *path, *out;
+    const char *p;
+
+    if (strncmp(params, "file:", 5)) {
+        return params;
+    }
+    p = params + 5;
+    if (!strncmp(p, "///", 3)) {
+        p += 2;
+    }
+    else if (!strncmp(p, "//localhost/", 12)) {
+        p += 11;
+    }
+    path = out = apr_pstrdup(pool, p);
+    for (; *p && *p != '?' && *p != '#'; p++) {
+        if (*p == '%' && apr_isxdigit(p[1]) && apr_isxdigit(p[2])) {
+            char hex[3] = { p[1], p[2], '\0' };
+            *out++ = (char)strtol(hex, NULL, 16);
+            p += 2;
+        }
+        else {
+            *out++ = *p;
+        }
+    }
+    *out = '\0';
+    return path;
+}
+
+/* SQLite creates a missing database file when it opens it (and apr_dbd
+ * gives no flag against that): created by this tool, as root, before httpd
+ * ever ran, it would be a file httpd cannot write. So the file must be
+ * there already. */
+static int sqlite_exists(apr_pool_t *pool, const char *params)
+{
+    const char *path = sqlite_path(pool, params);
+    const char *why = NULL;
+    apr_finfo_t info;
+    apr_status_t rv;
+
+    if (*path == '\0' || !strcmp(path, ":memory:")
+        || (path != params && strstr(params, "mode=memory"))) {
+        fprintf(stderr, "session-orm: DBDParams '%s' names no SQLite "
+                "database file\n", params);
+        return EXIT_USAGE;
+    }
+    rv = apr_stat(&info, path, APR_FINFO_TYPE, pool);
+    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) {
+        why = "no such file";
+    }
+    else if (rv != APR_SUCCESS) {
+        why = "cannot look at it";
+    }
+    else if (info.filetype != APR_REG) {
+        why = "not a file";
+    }
+    if (why) {
+        fprintf(stderr, "session-orm: no SQLite database at '%s' (%s); this "
+                "tool never creates one (httpd does when it first stores a "
+                "session)\n", path, why);
+        return EXIT_USAGE;
+    }
+    return EXIT_DONE;
+}
+
+/* libpq's own bound on connecting (it counts whole seconds, at least 2),
+ * unless DBDParams sets one or is a URI (where it would not parse). */
+static const char *pgsql_params(apr_pool_t *pool, const char *params,
+                                int timeout_ms)
+{
+    if (strstr(params, "connect_timeout") || !strncmp(params, "postgres", 8)) {
+        return params;
+    }
+    return apr_psprintf(pool, "%s connect_timeout=%d", params,
+                        timeout_ms < 2000 ? 2 : (timeout_ms + 999) / 1000);
+}
+
 static int db_open(apr_pool_t *pool, const options_t *opt, db_t *db)
 {
     const char *err = NULL;
+    const char *params = opt->params ? opt->params : "";
     apr_status_t rv;
+    int status;
 
     rv = apr_dbd_get_driver(pool, opt->driver_name, &db->driver);
     if (rv != APR_SUCCESS) {
@@ -323,8 +584,16 @@ static int db_open(apr_pool_t *pool, const options_t *opt, db_t *db)
                 opt->driver_name);
         return EXIT_DB;
     }
-    rv = apr_dbd_open_ex(db->driver, pool, opt->params ? opt->params : "",
-                         &db->handle, &err);
+    if (!strcmp(opt->driver_name, "sqlite3")
+        && (status = sqlite_exists(pool, params)) != EXIT_DONE) {
+        return status;
+    }
+    if (!strcmp(opt->driver_name, "pgsql")) {
+        params = pgsql_params(pool, params, opt->timeout_ms);
+    }
+    db->timeout_ms = opt->timeout_ms;
+    watchdog_arm(db->timeout_ms);
+    rv = apr_dbd_open_ex(db->driver, pool, params, &db->handle, &err);
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "session-orm: cannot connect (%s): %s\n",
                 opt->driver_name, err ? err : "no message from the driver");
@@ -347,6 +616,7 @@ static int db_select_row(apr_pool_t *pool, const db_t *db, const char *sql,
     int err, i;
 
     *values = NULL;
+    watchdog_arm(db->timeout_ms);
     err = apr_dbd_prepare(db->driver, pool, db->handle, sql, NULL, &stmt);
     if (!err) {
         err = arg ? apr_dbd_pvselect(db->driver, pool, db->handle, &res, stmt,
@@ -395,8 +665,12 @@ static int count_expired(apr_pool_t *pool, const db_t *db, apr_int64_t now,
 typedef struct {
     int on_terminal;
     apr_time_t started;
+    apr_interval_time_t pause;
+    int timeout_ms;
 } progress_t;
 
+/* Between two batches: the pause is no database call, so the bound stops
+ * for it and starts again for the next batch. */
 static int show_progress(void *baton, apr_int64_t removed)
 {
     progress_t *progress = baton;
@@ -405,6 +679,11 @@ static int show_progress(void *baton, apr_int64_t removed)
         fprintf(stderr, "\rremoved %" APR_INT64_T_FMT " rows ...", removed);
         fflush(stderr);
     }
+    if (progress->pause > 0) {
+        watchdog_arm(0);
+        apr_sleep(progress->pause);
+    }
+    watchdog_arm(progress->timeout_ms);
     return 1;
 }
 
@@ -428,13 +707,16 @@ static int purge(apr_pool_t *pool, const options_t *opt, const db_t *db)
     }
     progress.on_terminal = !opt->quiet && isatty(STDERR_FILENO);
     progress.started = apr_time_now();
+    progress.pause = apr_time_from_msec(opt->pause_ms);
+    progress.timeout_ms = db->timeout_ms;
     sweep.driver = db->driver;
     sweep.handle = db->handle;
     sweep.batch = opt->batch;
-    sweep.pause = apr_time_from_msec(opt->pause_ms);
+    sweep.pause = 0;            /* show_progress pauses, off the clock */
     sweep.progress = show_progress;
     sweep.baton = &progress;
     sweep.stmt = NULL;
+    watchdog_arm(db->timeout_ms);
     err = apr_dbd_prepare(db->driver, pool, db->handle, db->sql->sweep, NULL,
                           &sweep.stmt);
     if (err) {
@@ -510,6 +792,7 @@ static int revoke_sessions(apr_pool_t *pool, const options_t *opt, const db_t *d
     apr_dbd_prepared_t *stmt = NULL;
     int err, nrows = 0;
 
+    watchdog_arm(db->timeout_ms);
     err = apr_dbd_prepare(db->driver, pool, db->handle,
                           opt->all ? db->sql->revoke_all
                                    : db->sql->revoke_user, NULL, &stmt);
@@ -546,6 +829,7 @@ int main(int argc, const char *const *argv)
 
     memset(&opt, 0, sizeof(opt));
     opt.pause_ms = DEFAULT_PAUSE_MS;
+    opt.defines = apr_array_make(pool, 4, sizeof(const char *));
     if ((status = parse_args(pool, argc, argv, &opt)) != EXIT_DONE
         || (status = resolve_connection(pool, &opt)) != EXIT_DONE) {
         return status;
@@ -554,6 +838,7 @@ int main(int argc, const char *const *argv)
         return print_schema(pool, &opt);
     }
     memset(&db, 0, sizeof(db));
+    watchdog_init(opt.timeout_ms);
     if ((status = db_open(pool, &opt, &db)) != EXIT_DONE) {
         return status;
     }
@@ -566,6 +851,8 @@ int main(int argc, const char *const *argv)
     else {
         status = revoke_sessions(pool, &opt, &db);
     }
+    watchdog_arm(db.timeout_ms);
     apr_dbd_close(db.driver, db.handle);
+    watchdog_arm(0);
     return status;
 }

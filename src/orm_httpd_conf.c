@@ -1,157 +1,207 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <glob.h>
-#include <sys/stat.h>
 
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <apr_thread_proc.h>
 #include <apr_tables.h>
 #include <apr_lib.h>
 #include <apr_fnmatch.h>
 
 #include "orm_httpd_conf.h"
 
-#define MAX_INCLUDE_DEPTH 32
+/* ---- asking httpd ------------------------------------------------------- */
+
+/* Everything a file holds from its start, NUL-terminated. */
+static apr_status_t read_all(apr_pool_t *pool, apr_file_t *file,
+                             const char **text)
+{
+    apr_size_t cap = 65536, len = 0;
+    char *buf = apr_palloc(pool, cap);
+    apr_status_t rv;
+
+    for (;;) {
+        apr_size_t n = cap - len - 1;
+        rv = apr_file_read(file, buf + len, &n);
+        len += n;
+        if (rv == APR_EOF) {
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (len + 1 == cap) {
+            /* a dump holds logical lines of up to 16 MB, and many of them */
+            char *bigger = apr_palloc(pool, cap * 2);
+            memcpy(bigger, buf, len);
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    buf[len] = '\0';
+    *text = buf;
+    return APR_SUCCESS;
+}
+
+/* The last lines of what httpd wrote on stderr: its reason. */
+static const char *tail_of(apr_pool_t *pool, const char *text)
+{
+    apr_size_t len = strlen(text);
+    const char *start;
+
+    while (len > 0 && apr_isspace(text[len - 1])) {
+        len--;
+    }
+    start = len > 2000 ? text + len - 2000 : text;
+    return len ? apr_pstrmemdup(pool, start, len - (start - text))
+               : "(it printed nothing)";
+}
+
+apr_status_t orm_httpd_conf_dump(apr_pool_t *pool, const orm_httpd_ask_t *ask,
+                                 const char **dump, const char **errmsg)
+{
+    apr_array_header_t *args = apr_array_make(pool, 16, sizeof(char *));
+    apr_procattr_t *attr;
+    apr_proc_t proc;
+    apr_file_t *err_file, *null_in;
+    const char *tmpdir, *err_text = "", *command;
+    char *err_path;
+    apr_exit_why_e why;
+    apr_status_t rv;
+    int code, i;
+
+    *dump = NULL;
+    APR_ARRAY_PUSH(args, const char *) = ask->apachectl;
+    APR_ARRAY_PUSH(args, const char *) = "-f";
+    APR_ARRAY_PUSH(args, const char *) = ask->config;
+    if (ask->server_root) {
+        APR_ARRAY_PUSH(args, const char *) = "-d";
+        APR_ARRAY_PUSH(args, const char *) = ask->server_root;
+    }
+    for (i = 0; ask->defines && i < ask->defines->nelts; i++) {
+        APR_ARRAY_PUSH(args, const char *) = "-D";
+        APR_ARRAY_PUSH(args, const char *) =
+            APR_ARRAY_IDX(ask->defines, i, const char *);
+    }
+    /* read before the file: a LoadModule of its own is then skipped */
+    APR_ARRAY_PUSH(args, const char *) = "-C";
+    APR_ARRAY_PUSH(args, const char *) =
+        apr_psprintf(pool, "LoadModule info_module \"%s\"", ask->info_module);
+    APR_ARRAY_PUSH(args, const char *) = "-t";
+    APR_ARRAY_PUSH(args, const char *) = "-D";
+    APR_ARRAY_PUSH(args, const char *) = "DUMP_CONFIG";
+    APR_ARRAY_PUSH(args, const char *) = NULL;
+    command = apr_psprintf(pool, "%s -t -D DUMP_CONFIG -f %s", ask->apachectl,
+                           ask->config);
+
+    /* stderr into a file: a pipe could fill while we read stdout */
+    if ((rv = apr_temp_dir_get(&tmpdir, pool)) != APR_SUCCESS) {
+        *errmsg = "no temporary directory";
+        return rv;
+    }
+    err_path = apr_pstrcat(pool, tmpdir, "/session-orm.XXXXXX", NULL);
+    rv = apr_file_mktemp(&err_file, err_path, APR_FOPEN_CREATE
+                         | APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_EXCL
+                         | APR_FOPEN_DELONCLOSE, pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_open(&null_in, "/dev/null", APR_FOPEN_READ,
+                           APR_OS_DEFAULT, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_procattr_create(&attr, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_procattr_io_set(attr, APR_NO_PIPE, APR_FULL_BLOCK,
+                                 APR_NO_PIPE);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_procattr_child_in_set(attr, null_in, NULL);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_procattr_child_err_set(attr, err_file, NULL);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_procattr_error_check_set(attr, 1);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_proc_create(&proc, ask->apachectl,
+                             (const char *const *)args->elts, NULL, attr,
+                             pool);
+    }
+    if (rv != APR_SUCCESS) {
+        char buf[256];
+        *errmsg = apr_psprintf(pool, "cannot run %s: %s", ask->apachectl,
+                               apr_strerror(rv, buf, sizeof(buf)));
+        return rv;
+    }
+    rv = read_all(pool, proc.out, dump);
+    apr_file_close(proc.out);
+    apr_proc_wait(&proc, &code, &why, APR_WAIT);
+    if (apr_file_seek(err_file, APR_SET, &(apr_off_t){0}) == APR_SUCCESS) {
+        read_all(pool, err_file, &err_text);
+    }
+    apr_file_close(err_file);
+    if (rv != APR_SUCCESS) {
+        *errmsg = apr_psprintf(pool, "reading what %s printed failed",
+                               command);
+        return rv;
+    }
+    if (why != APR_PROC_EXIT || code != 0) {
+        *errmsg = apr_psprintf(pool, "%s failed (%s %d): %s", command,
+                               why == APR_PROC_EXIT ? "exit" : "signal",
+                               code, tail_of(pool, err_text));
+        return APR_EGENERAL;
+    }
+    if (strstr(*dump, "# In file:") == NULL) {
+        /* an httpd that ignored DUMP_CONFIG, or no mod_info */
+        *errmsg = apr_psprintf(pool, "%s printed no configuration tree "
+                               "(is mod_info at %s?)", command,
+                               ask->info_module);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- reading the dump --------------------------------------------------- */
 
 typedef struct {
     apr_pool_t *pool;
-    const char *server_root;
     const char *wanted_vhost;
-    apr_table_t *defines;
     orm_httpd_conf_t *main_conf;    /* directives outside any vhost */
     orm_httpd_conf_t vhost_conf;    /* the vhost being read */
     orm_httpd_conf_t wanted_conf;   /* the wanted vhost, once seen */
+    apr_array_header_t *sections;   /* names of the open sections */
     int in_vhost;
     int vhost_matches;
-    int depth;
+    const char *file;               /* from mod_info's "# In file:" */
+    int line;                       /* from its "# NNN:" */
 } reader_t;
 
-static apr_status_t read_file(reader_t *rd, const char *path,
-                              const char **errmsg);
-
-static const char *where(reader_t *rd, const char *path, int line)
+static const char *where(reader_t *rd)
 {
-    return apr_psprintf(rd->pool, "%s:%d", path, line);
+    return apr_psprintf(rd->pool, "%s:%d", rd->file ? rd->file : "?",
+                        rd->line);
 }
 
-/* ${NAME} from Define, else the environment; left alone when unknown. */
-static char *expand_variables(reader_t *rd, const char *text)
+/* The directives this reader takes from the configuration. */
+static int is_ours(const char *name)
 {
-    const char *p = text;
-    char *out = "";
+    static const char *const names[] = {
+        "DBDriver", "DBDParams", "SessionORMTable", "SessionORMColumn",
+        "SessionORMSweepBatch", "SessionORMTimeout", NULL
+    };
+    int i;
 
-    while (*p) {
-        const char *start = strstr(p, "${");
-        const char *end = start ? strchr(start + 2, '}') : NULL;
-        const char *name, *value;
-
-        if (!start || !end) {
-            return apr_pstrcat(rd->pool, out, p, NULL);
+    for (i = 0; names[i]; i++) {
+        if (!strcasecmp(name, names[i])) {
+            return 1;
         }
-        name = apr_pstrmemdup(rd->pool, start + 2, end - start - 2);
-        value = apr_table_get(rd->defines, name);
-        if (value == NULL) {
-            value = getenv(name);
-        }
-        out = apr_pstrcat(rd->pool, out,
-                          apr_pstrmemdup(rd->pool, p, start - p),
-                          value ? value
-                                : apr_pstrmemdup(rd->pool, start,
-                                                 end - start + 1), NULL);
-        p = end + 1;
     }
-    return out;
-}
-
-static const char *resolve(reader_t *rd, const char *path)
-{
-    if (path[0] == '/' || rd->server_root == NULL) {
-        return path;
-    }
-    return apr_pstrcat(rd->pool, rd->server_root, "/", path, NULL);
-}
-
-/* Every file below dir, subdirectories included, in name order. */
-static apr_status_t include_directory(reader_t *rd, const char *dir,
-                                      const char **errmsg)
-{
-    glob_t matches;
-    apr_status_t rv = APR_SUCCESS;
-    apr_finfo_t info;
-    size_t i;
-    const char *const patterns[2] = { "/*", "/.[!.]*" };
-    int p;
-
-    for (p = 0; p < 2 && rv == APR_SUCCESS; p++) {
-        const char *pattern = apr_pstrcat(rd->pool, dir, patterns[p], NULL);
-        if (glob(pattern, 0, NULL, &matches) != 0) {
-            continue;
-        }
-        for (i = 0; i < matches.gl_pathc && rv == APR_SUCCESS; i++) {
-            const char *path = apr_pstrdup(rd->pool, matches.gl_pathv[i]);
-            if (apr_stat(&info, path, APR_FINFO_TYPE, rd->pool)
-                != APR_SUCCESS) {
-                continue;
-            }
-            rv = info.filetype == APR_DIR
-                 ? include_directory(rd, path, errmsg)
-                 : read_file(rd, path, errmsg);
-        }
-        globfree(&matches);
-    }
-    return rv;
-}
-
-static apr_status_t include(reader_t *rd, const char *pattern, int optional,
-                            const char *at, const char **errmsg)
-{
-    const char *path = resolve(rd, pattern);
-    apr_finfo_t info;
-    glob_t matches;
-    apr_status_t rv = APR_SUCCESS;
-    size_t i;
-    int globbed;
-
-    if (rd->depth >= MAX_INCLUDE_DEPTH) {
-        *errmsg = apr_psprintf(rd->pool, "%s: includes nest deeper than %d "
-                               "(a loop?)", at, MAX_INCLUDE_DEPTH);
-        return APR_EINVAL;
-    }
-    rd->depth++;
-    globbed = glob(path, 0, NULL, &matches);
-    if (globbed == GLOB_NOMATCH) {
-        rd->depth--;
-        if (optional) {
-            return APR_SUCCESS;
-        }
-        *errmsg = apr_psprintf(rd->pool, "%s: Include '%s': %s", at, path,
-                               strpbrk(path, "*?[") ? "no file matches"
-                                                    : "no such file");
-        return APR_ENOENT;
-    }
-    if (globbed != 0) {
-        rd->depth--;
-        *errmsg = apr_psprintf(rd->pool, "%s: cannot read '%s'", at, path);
-        return APR_EGENERAL;
-    }
-    /* a directory stands for every file below it, as in httpd */
-    for (i = 0; i < matches.gl_pathc && rv == APR_SUCCESS; i++) {
-        const char *match = apr_pstrdup(rd->pool, matches.gl_pathv[i]);
-        if (apr_stat(&info, match, APR_FINFO_TYPE, rd->pool) != APR_SUCCESS) {
-            continue;
-        }
-        rv = info.filetype == APR_DIR ? include_directory(rd, match, errmsg)
-                                      : read_file(rd, match, errmsg);
-    }
-    globfree(&matches);
-    rd->depth--;
-    return rv;
-}
-
-static orm_httpd_conf_t *target(reader_t *rd)
-{
-    return rd->in_vhost ? &rd->vhost_conf : rd->main_conf;
+    return 0;
 }
 
 static void overlay(orm_httpd_conf_t *base, const orm_httpd_conf_t *over)
@@ -167,71 +217,46 @@ static void overlay(orm_httpd_conf_t *base, const orm_httpd_conf_t *over)
     if (over->sweep_batch) {
         base->sweep_batch = over->sweep_batch;
     }
+    if (over->timeout) {
+        base->timeout = over->timeout;
+    }
     orm_schema_merge(&merged, &base->schema, &over->schema);
     base->schema = merged;
 }
 
-static apr_status_t directive(reader_t *rd, int argc, char **argv,
-                              const char *at, const char **errmsg)
+static void server_name(reader_t *rd, int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        /* ServerName may carry a scheme and port: compare the host */
+        const char *host = strstr(argv[i], "://");
+        char *colon;
+        host = apr_pstrdup(rd->pool, host ? host + 3 : argv[i]);
+        if ((colon = strrchr(host, ':')) && !strchr(host, ']')) {
+            *colon = '\0';
+        }
+        /* ServerAlias takes wildcards, matched without case */
+        if (!strcasecmp(host, rd->wanted_vhost)
+            || apr_fnmatch(host, rd->wanted_vhost,
+                           APR_FNM_CASE_BLIND) == APR_SUCCESS) {
+            rd->vhost_matches = 1;
+        }
+    }
+}
+
+static apr_status_t directive(reader_t *rd, orm_httpd_conf_t *conf,
+                              int argc, char **argv, const char **errmsg)
 {
     const char *name = argv[0];
-    orm_httpd_conf_t *conf = target(rd);
 
-    if (!strcasecmp(name, "<VirtualHost")) {
-        if (rd->in_vhost) {
-            *errmsg = apr_psprintf(rd->pool, "%s: <VirtualHost> inside "
-                                   "<VirtualHost>", at);
-            return APR_EINVAL;
-        }
-        rd->in_vhost = 1;
-        rd->vhost_matches = 0;
-        memset(&rd->vhost_conf, 0, sizeof(rd->vhost_conf));
-    }
-    else if (!strcasecmp(name, "</VirtualHost>")) {
-        /* the first matching vhost is the one httpd would pick */
-        if (rd->in_vhost && rd->vhost_matches
-            && !rd->wanted_conf.vhost_found) {
-            rd->wanted_conf = rd->vhost_conf;
-            rd->wanted_conf.vhost_found = 1;
-        }
-        rd->in_vhost = 0;
-    }
-    else if (argc < 2) {
+    if (argc < 2) {
         return APR_SUCCESS;     /* nothing we read takes no argument */
     }
-    else if (!strcasecmp(name, "ServerRoot") && !rd->in_vhost) {
-        rd->server_root = argv[1];
-    }
-    else if (!strcasecmp(name, "Define")) {
-        /* without a value it only serves <IfDefine>: ${NAME} stays */
-        if (argc > 2) {
-            apr_table_set(rd->defines, argv[1], argv[2]);
-        }
-    }
-    else if (!strcasecmp(name, "Include")
-             || !strcasecmp(name, "IncludeOptional")) {
-        return include(rd, argv[1], !strcasecmp(name, "IncludeOptional"), at,
-                       errmsg);
-    }
-    else if (rd->in_vhost && rd->wanted_vhost
-             && (!strcasecmp(name, "ServerName")
-                 || !strcasecmp(name, "ServerAlias"))) {
-        int i;
-        for (i = 1; i < argc; i++) {
-            /* ServerName may carry a scheme and port: compare the host */
-            const char *host = strstr(argv[i], "://");
-            char *colon;
-            host = apr_pstrdup(rd->pool, host ? host + 3 : argv[i]);
-            if ((colon = strrchr(host, ':')) && !strchr(host, ']')) {
-                *colon = '\0';
-            }
-            /* ServerAlias takes wildcards, matched without case */
-            if (!strcasecmp(host, rd->wanted_vhost)
-                || apr_fnmatch(host, rd->wanted_vhost,
-                               APR_FNM_CASE_BLIND) == APR_SUCCESS) {
-                rd->vhost_matches = 1;
-            }
-        }
+    if (rd->in_vhost && rd->wanted_vhost
+        && (!strcasecmp(name, "ServerName")
+            || !strcasecmp(name, "ServerAlias"))) {
+        server_name(rd, argc, argv);
     }
     else if (!strcasecmp(name, "DBDriver")) {
         conf->driver = argv[1];
@@ -243,14 +268,14 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
         const char *err = orm_identifier_check(argv[1], ORM_TABLE_NAME_MAX);
         if (err) {
             *errmsg = apr_psprintf(rd->pool, "%s: SessionORMTable '%s' %s",
-                                   at, argv[1], err);
+                                   where(rd), argv[1], err);
             return APR_EINVAL;
         }
         conf->schema.table = argv[1];
     }
     else if (!strcasecmp(name, "SessionORMColumn") && argc != 3) {
         *errmsg = apr_psprintf(rd->pool, "%s: SessionORMColumn takes a "
-                               "field and a column name", at);
+                               "field and a column name", where(rd));
         return APR_EINVAL;
     }
     else if (!strcasecmp(name, "SessionORMColumn")) {
@@ -258,7 +283,7 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
         const char *err = orm_identifier_check(argv[2], ORM_COLUMN_NAME_MAX);
         if (field < 0 || err) {
             *errmsg = apr_psprintf(rd->pool, "%s: SessionORMColumn %s %s: %s",
-                                   at, argv[1], argv[2],
+                                   where(rd), argv[1], argv[2],
                                    field < 0 ? "unknown field" : err);
             return APR_EINVAL;
         }
@@ -266,6 +291,9 @@ static apr_status_t directive(reader_t *rd, int argc, char **argv,
     }
     else if (!strcasecmp(name, "SessionORMSweepBatch")) {
         conf->sweep_batch = atoi(argv[1]);
+    }
+    else if (!strcasecmp(name, "SessionORMTimeout")) {
+        conf->timeout = argv[1];
     }
     return APR_SUCCESS;
 }
@@ -313,83 +341,162 @@ static char **split_words(apr_pool_t *pool, const char *text, int *argc)
     return (char **)words->elts;
 }
 
-static apr_status_t read_file(reader_t *rd, const char *path,
-                              const char **errmsg)
+/* mod_info's "# In file: PATH" and "# NNN:" lines say where a directive
+ * was written; other comments do not occur. */
+static void position(reader_t *rd, const char *comment)
 {
-    apr_file_t *file;
-    char buf[8192];
-    char *logical = NULL;       /* a line with its continuations */
-    int line = 0, first_line = 0;
-    apr_status_t rv;
+    const char *p = comment + 1;
 
-    rv = apr_file_open(&file, path, APR_FOPEN_READ | APR_FOPEN_BUFFERED,
-                       APR_OS_DEFAULT, rd->pool);
-    if (rv != APR_SUCCESS) {
-        *errmsg = apr_psprintf(rd->pool, "cannot open '%s'", path);
-        return rv;
+    while (*p == ' ') {
+        p++;
     }
-    while (apr_file_gets(buf, sizeof(buf), file) == APR_SUCCESS) {
-        apr_size_t len = strlen(buf);
-        char **argv = NULL;
-        char *text;
-        int argc = 0;
-
-        line++;
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
-            buf[--len] = '\0';
-        }
-        if (logical == NULL) {
-            first_line = line;
-        }
-        if (len > 0 && buf[len - 1] == '\\') {
-            buf[len - 1] = '\0';
-            logical = apr_pstrcat(rd->pool, logical ? logical : "", buf, NULL);
-            continue;
-        }
-        text = apr_pstrcat(rd->pool, logical ? logical : "", buf, NULL);
-        logical = NULL;
-        while (apr_isspace(*text)) {
-            text++;
-        }
-        if (*text == '\0' || *text == '#') {
-            continue;
-        }
-        text = expand_variables(rd, text);
-        argv = split_words(rd->pool, text, &argc);
-        /* "<VirtualHost *:80>" tokenizes as "<VirtualHost" "*:80>" */
-        if (argc > 0) {
-            rv = directive(rd, argc, argv, where(rd, path, first_line),
-                           errmsg);
-            if (rv != APR_SUCCESS) {
-                break;
-            }
-        }
+    if (!strncmp(p, "In file: ", 9)) {
+        rd->file = p + 9;
     }
-    apr_file_close(file);
-    return rv;
+    else if (apr_isdigit(*p)) {
+        rd->line = atoi(p);
+    }
 }
 
-apr_status_t orm_httpd_conf_read(apr_pool_t *pool, const char *path,
-                                 const char *server_root, const char *vhost,
-                                 orm_httpd_conf_t *conf, const char **errmsg)
+static apr_status_t open_section(reader_t *rd, const char *name)
+{
+    if (rd->sections->nelts == 0 && !strcasecmp(name, "<VirtualHost")) {
+        rd->in_vhost = 1;
+        rd->vhost_matches = 0;
+        memset(&rd->vhost_conf, 0, sizeof(rd->vhost_conf));
+    }
+    APR_ARRAY_PUSH(rd->sections, const char *) = name;
+    return APR_SUCCESS;
+}
+
+static void close_section(reader_t *rd)
+{
+    if (rd->sections->nelts > 0) {
+        rd->sections->nelts--;
+    }
+    if (rd->sections->nelts == 0 && rd->in_vhost) {
+        /* the first matching vhost is the one httpd would pick */
+        if (rd->vhost_matches && !rd->wanted_conf.vhost_found) {
+            rd->wanted_conf = rd->vhost_conf;
+            rd->wanted_conf.vhost_found = 1;
+        }
+        rd->in_vhost = 0;
+    }
+}
+
+static apr_status_t read_line(reader_t *rd, char *text, const char **errmsg)
+{
+    char **argv;
+    int argc, depth = rd->sections->nelts;
+
+    while (apr_isspace(*text)) {
+        text++;
+    }
+    if (*text == '#') {
+        position(rd, text);
+        return APR_SUCCESS;
+    }
+    argv = split_words(rd->pool, text, &argc);
+    if (argc == 0) {
+        return APR_SUCCESS;
+    }
+    if (argv[0][0] == '<' && argv[0][1] == '/') {
+        close_section(rd);
+        return APR_SUCCESS;
+    }
+    if (argv[0][0] == '<') {
+        return open_section(rd, argv[0]);
+    }
+    if (depth == 0) {
+        return directive(rd, rd->main_conf, argc, argv, errmsg);
+    }
+    if (depth == 1 && rd->in_vhost) {
+        return directive(rd, &rd->vhost_conf, argc, argv, errmsg);
+    }
+    if (is_ours(argv[0])) {
+        const char *section = APR_ARRAY_IDX(rd->sections, depth - 1,
+                                            const char *);
+        *errmsg = apr_psprintf(rd->pool, "%s: %s inside %s>: cannot tell "
+                               "whether httpd applies it there; keep it at "
+                               "the top level or directly in <VirtualHost>",
+                               where(rd), argv[0], section);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The first ${NAME} in value, or NULL. */
+static const char *unresolved(apr_pool_t *pool, const char *value)
+{
+    const char *start = value ? strstr(value, "${") : NULL;
+    const char *end = start ? strchr(start, '}') : NULL;
+
+    return end ? apr_pstrmemdup(pool, start, end - start + 1) : NULL;
+}
+
+/* httpd leaves ${NAME} as it is (with a warning) when nothing defines it:
+ * a path or a password with it in is not what anybody meant. */
+static apr_status_t check_resolved(apr_pool_t *pool,
+                                   const orm_httpd_conf_t *conf,
+                                   const char **errmsg)
+{
+    const char *values[ORM_FIELD_COUNT + 4];
+    const char *names[ORM_FIELD_COUNT + 4];
+    int i, n = 0;
+
+    names[n] = "DBDriver";
+    values[n++] = conf->driver;
+    names[n] = "DBDParams";
+    values[n++] = conf->params;
+    names[n] = "SessionORMTable";
+    values[n++] = conf->schema.table;
+    names[n] = "SessionORMTimeout";
+    values[n++] = conf->timeout;
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        names[n] = "SessionORMColumn";
+        values[n++] = conf->schema.columns[i];
+    }
+    for (i = 0; i < n; i++) {
+        const char *var = unresolved(pool, values[i]);
+        if (var) {
+            *errmsg = apr_psprintf(pool, "%s '%s' uses %s, which neither a "
+                                   "Define nor the environment defines "
+                                   "(httpd left it as it is)", names[i],
+                                   values[i], var);
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t orm_httpd_conf_parse(apr_pool_t *pool, const char *dump,
+                                  const char *vhost, orm_httpd_conf_t *conf,
+                                  const char **errmsg)
 {
     reader_t rd;
-    apr_status_t rv;
+    char *text = apr_pstrdup(pool, dump), *line, *next;
+    apr_status_t rv = APR_SUCCESS;
 
     memset(&rd, 0, sizeof(rd));
     memset(conf, 0, sizeof(*conf));
     rd.pool = pool;
-    rd.server_root = server_root;
     rd.wanted_vhost = vhost;
-    rd.defines = apr_table_make(pool, 8);
     rd.main_conf = conf;
+    rd.sections = apr_array_make(pool, 8, sizeof(const char *));
     *errmsg = NULL;
-    if ((rv = read_file(&rd, path, errmsg)) != APR_SUCCESS) {
+    for (line = text; line && rv == APR_SUCCESS; line = next) {
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+        rv = read_line(&rd, line, errmsg);
+    }
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     if (rd.wanted_conf.vhost_found) {
         overlay(conf, &rd.wanted_conf);
         conf->vhost_found = 1;
     }
-    return APR_SUCCESS;
+    return check_resolved(pool, conf, errmsg);
 }

@@ -4,7 +4,9 @@ its command-line errors (exit 0 done, 1 database error, 2 usage)."""
 import datetime
 import os
 import re
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -21,13 +23,13 @@ HOUR = 3600 * 1000
 # --------------------------------------------------------------------------
 # helpers (local to this file)
 
-def run_tool(*args, timeout=60):
+def run_tool(*args, timeout=60, env=None, cwd=None):
     if not os.path.exists(TOOL):
         pytest.fail("%s is not built (make)" % TOOL, pytrace=False)
     return subprocess.run([TOOL] + [str(a) for a in args],
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env, cwd=cwd)
 
 
 def driver_params(db):
@@ -516,20 +518,223 @@ def test_database_errors_exit_1(db):
     # a driver apr_dbd does not have
     expect_1("unknown driver", ["--driver", "nosuchdriver", "--params",
                                 "x", "stats"])
-    # a database that cannot be reached
-    port = H.free_port()
-    if db.kind == "sqlite":
-        bad = "/nonexistent-dir/sessions.db"
-    elif db.kind == "pgsql":
-        bad = re.sub(r"port=\d+", "port=%d" % port, params)
-    else:
-        bad = re.sub(r"port=\d+", "port=%d" % port, params)
-    for cmd in (["purge"], ["stats"], ["revoke", "--all"]):
-        expect_1("unreachable: %s" % " ".join(cmd),
-                 ["--driver", driver, "--params", bad] + cmd)
+    # a server that cannot be reached (a SQLite file that is not there is
+    # a usage error: see test_never_creates_a_sqlite_database)
+    if db.kind != "sqlite":
+        bad = re.sub(r"port=\d+", "port=%d" % H.free_port(), params)
+        for cmd in (["purge"], ["stats"], ["revoke", "--all"]):
+            expect_1("unreachable: %s" % " ".join(cmd),
+                     ["--driver", driver, "--params", bad] + cmd)
     # wrong password
     if db.kind != "sqlite":
         expect_1("bad password", ["--driver", driver, "--params",
                                   re.sub(r"(pass(word)?=)\S+", r"\1wrong",
                                          params), "stats"])
     assert not failures, "\n".join(failures)
+
+
+# --------------------------------------------------------------------------
+# issue 9 item 11: the tool acts on the database httpd uses. It asks httpd
+# for its configuration (apachectl -t -D DUMP_CONFIG), so conditional
+# sections, -D flags, Include, ${NAME} and long lines are what httpd makes
+# of them.
+
+SERVER_FIXTURES = {"sqlite": "sqlite_server", "pgsql": "pg_server",
+                   "mysql": "mysql_server"}
+
+
+DECOYS = {
+    # a module that is not loaded
+    "ifmodule": '<IfModule mod_not_loaded.c>\n    DBDParams "%s"\n'
+                '</IfModule>',
+    # a comment longer than 8,191 characters whose tail looks like a
+    # directive
+    "long-comment": "#" + "x" * 8190 + 'DBDParams "%s"',
+    # a -D flag httpd is not given
+    "ifdefine": '<IfDefine NEVER>\n    DBDParams "%s"\n</IfDefine>',
+}
+
+
+@pytest.mark.parametrize("where", sorted(DECOYS))
+def test_config_ignores_what_httpd_ignores(httpd, db, request, where):
+    """httpd uses db; a decoy's DBDParams follows in a place httpd skips."""
+    decoy = request.getfixturevalue(SERVER_FIXTURES[db.kind]).new_database(
+        "decoy")
+    decoy.create_session_table()
+    insert_rows(decoy, [("d%d" % i, now_ms() + HOUR, None) for i in range(7)])
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0") + "\n"
+                      + DECOYS[where] % driver_params(decoy)[1] + "\n")
+    c = srv.client()
+    c.get("/probe?op=set&key=k&value=real")
+    assert c.token and db.count() == 1, "httpd does not use the real database"
+    insert_rows(db, [("r%d" % i, now_ms() + HOUR, None) for i in range(3)])
+
+    res = run_tool("--config", srv.conf_path, "stats")
+    ok(res)
+    assert stats_of(res).get("live") == "4", res.stdout
+    if where == "ifdefine":
+        # the -D flag httpd would be given selects the same database
+        res = run_tool("--config", srv.conf_path, "-D", "NEVER", "stats")
+        ok(res)
+        assert stats_of(res).get("live") == "7", res.stdout
+
+    ok(run_tool("--config", srv.conf_path, "revoke", "--all"),
+       r"^revoked all 4 sessions")
+    assert db.count() == 0
+    assert decoy.count() == 7, "the tool emptied a database httpd does not use"
+    assert_cookie_revoked(c, "again")
+
+
+def test_config_default_and_option_forms(httpd, db):
+    """--config defaults to $APACHE_CONFDIR/apache2.conf (Debian's
+    apache2ctl reads the same); --config=FILE works like --config FILE."""
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0"))
+    c = srv.client()
+    c.get("/probe?op=set&key=k&value=v")
+    assert c.token
+    insert_rows(db, [("e%d" % i, now_ms() - HOUR, None) for i in range(5)])
+    confdir = H.make_dir(os.path.join(srv.dir, "confdir"))
+    with open(srv.conf_path) as src, \
+            open(os.path.join(confdir, "apache2.conf"), "w") as dst:
+        dst.write(src.read())
+    env = dict(os.environ, APACHE_CONFDIR=confdir)
+    ok(run_tool("purge", "--dry-run", env=env), r"^would remove 5 expired")
+    ok(run_tool("--config=" + srv.conf_path, "--batch=2", "purge"),
+       r"^removed 5 expired")
+    assert ids(db) == [sha256_hex(c.token)]
+    # a missing default file is named
+    res = run_tool("stats", env=dict(os.environ,
+                                     APACHE_CONFDIR="/nonexistent-confdir"))
+    assert res.returncode == 2, res
+    assert "/nonexistent-confdir/apache2.conf" in res.stderr, res.stderr
+    # a configuration httpd refuses is refused, with httpd's reason
+    with open(os.path.join(confdir, "apache2.conf"), "a") as f:
+        f.write("DBDParams one two\n")
+    res = run_tool("stats", env=env)
+    assert res.returncode == 2, res
+    assert "DBDParams takes one argument" in res.stderr, res.stderr
+    # flags take no value
+    res = run_tool("--config=" + srv.conf_path, "purge", "--dry-run=yes")
+    assert res.returncode == 2, res
+
+
+# --------------------------------------------------------------------------
+# issue 9 item 12: the tool never creates a database
+
+
+def sqlite_selected():
+    if "sqlite" not in H.selected_dbs():
+        pytest.skip("SQLite is not among ORM_E2E_DBS")
+
+
+def sqlite_scope_conf(params):
+    return """
+DBDriver sqlite3
+DBDParams "%s"
+Session On
+SessionORMCookieName orm
+SessionORMSweepInterval 0
+<Location /probe>
+    SetHandler session-probe
+</Location>
+""" % params
+
+
+NO_CREATE_COMMANDS = (["stats"], ["purge", "--dry-run"], ["purge"],
+                      ["revoke", "--all"], ["revoke", "--user", "alice"])
+
+
+def test_never_creates_a_sqlite_database(httpd, workdir):
+    sqlite_selected()
+    d = H.make_dir(os.path.join(workdir, "db"),
+                   owner=H.HTTPD_USER if H.IS_ROOT else None, mode=0o775)
+    path = os.path.join(d, "sessions.db")
+    for cmd in NO_CREATE_COMMANDS:
+        res = run_tool("--driver", "sqlite3", "--params", path, *cmd)
+        assert res.returncode == 2, (cmd, res)
+        assert "no SQLite database at '%s'" % path in res.stderr, res.stderr
+        assert not os.path.exists(path), "%s created %s" % (cmd, path)
+
+    # through httpd's configuration, before httpd ever ran
+    srv = httpd.new(sqlite_scope_conf(path))
+    for cmd in NO_CREATE_COMMANDS:
+        res = run_tool("--config", srv.conf_path, *cmd)
+        assert res.returncode == 2 and path in res.stderr, (cmd, res)
+        assert not os.path.exists(path), "%s created %s" % (cmd, path)
+
+    # httpd creates it, as its own user, and can write it
+    srv.start()
+    c = srv.client()
+    r = c.get("/probe?op=set&key=k&value=v")
+    assert r.status == 200 and c.token
+    if H.IS_ROOT:
+        import pwd
+        assert pwd.getpwuid(os.stat(path).st_uid).pw_name == H.HTTPD_USER
+    res = run_tool("--config", srv.conf_path, "stats")
+    ok(res)
+    assert stats_of(res).get("live") == "1", res.stdout
+    c.get("/probe?op=set&key=k2&value=v2")
+    assert c.get("/probe?op=get&key=k2").value("k2") == "v2"
+
+
+def test_unset_variable_in_dbdparams(httpd, workdir):
+    """httpd leaves an undefined ${NAME} as it is; the tool names it rather
+    than open (and create) a file called after it."""
+    sqlite_selected()
+    srv = httpd.new(sqlite_scope_conf("@DIR@/${ORM_E2E_UNSET}.db"))
+    env = {k: v for k, v in os.environ.items() if k != "ORM_E2E_UNSET"}
+    for cmd in NO_CREATE_COMMANDS:
+        res = run_tool("--config", srv.conf_path, *cmd, env=env, cwd=workdir)
+        assert res.returncode == 2, (cmd, res)
+        assert "${ORM_E2E_UNSET}" in res.stderr, res.stderr
+        assert "DBDParams" in res.stderr, res.stderr
+    assert not [f for f in os.listdir(srv.dir) + os.listdir(workdir)
+                if "ORM_E2E_UNSET" in f], "a file named after the variable"
+    # defined in the environment, as httpd would take it from there
+    env["ORM_E2E_UNSET"] = "sessions"
+    path = os.path.join(srv.dir, "sessions.db")
+    res = run_tool("--config", srv.conf_path, "stats", env=env)
+    assert res.returncode == 2 and path in res.stderr, res
+    H.SqliteDatabase(path).create_session_table()
+    res = run_tool("--config", srv.conf_path, "stats", env=env)
+    ok(res)
+    assert stats_of(res).get("live") == "0", res.stdout
+
+
+# --------------------------------------------------------------------------
+# issue 9 item 6 (the tool's part): a bound on each database call
+
+
+@pytest.mark.parametrize("kind", ["pgsql", "mysql"])
+def test_timeout_on_a_stopped_database(kind, session_state):
+    """Every process of a private server stopped (SIGSTOP): the tool gives
+    up after --timeout (default 5 s), says so, and exits 1."""
+    if kind not in H.selected_dbs():
+        pytest.skip("%s is not among ORM_E2E_DBS" % kind)
+    base = H.make_dir(os.path.join(session_state.basedir,
+                                   "admin-stalled-%s" % kind))
+    server = H.SERVER_CLASSES[kind](base)
+    try:
+        db = server.new_database("stalled")
+        db.create_session_table()
+        live, expired = make_rows(2, 3)
+        insert_rows(db, live + expired)
+        ok(run_tool(*conn(db), "stats"), r"^live\s+2")
+        os.killpg(server.proc.pid, signal.SIGSTOP)
+        try:
+            for cmd, bound in ((["--timeout", "2", "stats"], 2),
+                               (["--timeout=2", "revoke", "--all"], 2),
+                               (["purge"], 5)):
+                t0 = time.monotonic()
+                res = run_tool(*(conn(db) + cmd), timeout=30)
+                took = time.monotonic() - t0
+                assert res.returncode == 1, (cmd, res)
+                assert "the database did not answer within %d s" % bound \
+                    in res.stderr, res.stderr
+                assert bound - 0.3 < took < bound + 2, (cmd, took)
+        finally:
+            os.killpg(server.proc.pid, signal.SIGCONT)
+        ok(run_tool(*conn(db), "purge"), r"^removed 3 expired")
+        assert db.count() == 2
+    finally:
+        server.stop()

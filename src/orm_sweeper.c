@@ -152,22 +152,29 @@ static int claim_sweep(const sweep_target_t *target, ap_dbd_t *dbd,
 {
     const orm_store_t *store = target->store;
     apr_dbd_prepared_t *claim = NULL, *mark = NULL;
-    int claimed = 0;
+    int claimed = 0, attempt;
 
-    if (orm_store_prepare_once(dbd, store->claim_label, sql->sweep_claim,
-                               &claim, errmsg) != APR_SUCCESS
-        || orm_store_prepare_once(dbd, store->mark_label, sql->sweep_mark,
-                                  &mark, errmsg) != APR_SUCCESS
-        || orm_sweep_claim(pool, dbd->driver, dbd->handle, claim, mark,
-                           apr_time_as_msec(apr_time_now()),
-                           store->sweep_seconds * 1000, &claimed, errmsg)
-           != APR_SUCCESS) {
-        /* prepared again next time: the connection may have been replaced */
+    for (attempt = 0; attempt < 2; attempt++) {
+        *errmsg = NULL;
+        if (orm_store_prepare_once(dbd, store->claim_label, sql->sweep_claim,
+                                   &claim, errmsg) == APR_SUCCESS
+            && orm_store_prepare_once(dbd, store->mark_label, sql->sweep_mark,
+                                      &mark, errmsg) == APR_SUCCESS
+            && orm_sweep_claim(pool, dbd->driver, dbd->handle, claim, mark,
+                               apr_time_as_msec(apr_time_now()),
+                               store->sweep_seconds * 1000, &claimed, errmsg)
+               == APR_SUCCESS) {
+            break;
+        }
+        /* prepared anew, as the sweep's own statement (a schema change, a
+         * reconnected connection) */
         *errmsg = apr_pstrdup(pool, *errmsg);
         apr_hash_set(dbd->prepared, store->claim_label, APR_HASH_KEY_STRING,
                      NULL);
         apr_hash_set(dbd->prepared, store->mark_label, APR_HASH_KEY_STRING,
                      NULL);
+    }
+    if (*errmsg) {
         return 0;
     }
     if (!claimed) {

@@ -704,6 +704,16 @@ def httpd_processes(srv):
     return len(process_tree(srv._read_pid()))
 
 
+def assert_session_back(srv, c, mark):
+    """After SIGCONT the stored session is served again, without a
+    restart."""
+    def back():
+        r = c.get("/probe?op=get&key=a", update_jar=False)
+        return r.status == 200 and r.value("a") == "1"
+    assert wait_for(back, STALL_RETRY + 10, 0.3), \
+        "\n".join(srv.log_since(mark)[-20:])
+
+
 def concurrent_gets(c, n, q="op=get&key=a"):
     with concurrent.futures.ThreadPoolExecutor(n) as pool:
         return list(pool.map(
@@ -744,11 +754,7 @@ def test_stalled_database_fail(httpd, request, db_servers, kind):
     finally:
         signal_tree(tree, signal.SIGCONT)
 
-    def back():
-        r = c.get("/probe?op=get&key=a", update_jar=False)
-        return r.status == 200 and r.value("a") == "1"
-    assert wait_for(back, STALL_RETRY + 10, 0.3), \
-        "\n".join(srv.log_since(mark)[-20:])
+    assert_session_back(srv, c, mark)
     assert c.get("/probe?op=set&key=b&value=2").status == 200
     assert c.get("/probe?op=dump").entries() == {"a": "1", "b": "2"}
     assert count_lines(srv, r"ORM0130:", mark), "no call was cut"
@@ -770,11 +776,7 @@ def test_stalled_database_anonymous(httpd, request, db_servers, kind):
     finally:
         signal_tree(tree, signal.SIGCONT)
 
-    def back():
-        r = c.get("/probe?op=get&key=a", update_jar=False)
-        return r.status == 200 and r.value("a") == "1"
-    assert wait_for(back, STALL_RETRY + 10, 0.3), \
-        "\n".join(srv.log_since(mark)[-20:])
+    assert_session_back(srv, c, mark)
 
 
 @pytest.mark.skipif("sqlite" not in H.selected_dbs(), reason="SQLite only")

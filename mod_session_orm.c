@@ -17,6 +17,7 @@
 #include "src/orm_provider.h"
 #include "src/orm_store.h"
 #include "src/orm_sweeper.h"
+#include "src/orm_watchdog.h"
 
 static const command_rec session_orm_cmds[] = {
     /* per directory: how sessions are keyed and how long they live */
@@ -77,6 +78,9 @@ static const command_rec session_orm_cmds[] = {
                   RSRC_CONF,
                   "seconds requests skip a database that failed to connect, "
                   "and the 503's Retry-After (default 2)"),
+    AP_INIT_TAKE1("SessionORMTimeout", orm_cmd_timeout, NULL, RSRC_CONF,
+                  "seconds a request waits for one call into the database "
+                  "before it is answered per SessionORMOnError (default 5)"),
     /* mod_dbd's directive, also seen here (httpd runs each module's
      * handler of a directive): which servers have a database to sweep */
     AP_INIT_TAKE1("DBDriver", orm_cmd_note_dbdriver, NULL, RSRC_CONF,
@@ -103,6 +107,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(orm_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* each child attaches to the SQLite writers' lock */
     ap_hook_child_init(orm_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* each child's watchdog ends overdue database calls; first, so it is
+     * still there while the sweep thread stops at child exit */
+    ap_hook_child_init(orm_watchdog_child_init, NULL, NULL, APR_HOOK_FIRST);
     /* the sweep thread takes connections from mod_dbd's pool: after it */
     ap_hook_child_init(orm_sweeper_child_init, after_mod_dbd, NULL,
                        APR_HOOK_MIDDLE);

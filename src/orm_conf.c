@@ -58,6 +58,7 @@ orm_server_conf_t *orm_server_conf_create(apr_pool_t *pool)
     conf->sweep_seconds = ORM_UNSET;
     conf->sweep_batch = ORM_UNSET;
     conf->retry_seconds = ORM_UNSET;
+    conf->timeout_seconds = ORM_UNSET;
     conf->dbd_configured = ORM_UNSET;
     return conf;
 }
@@ -74,6 +75,7 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     merged->sweep_seconds = MERGED(sweep_seconds);
     merged->sweep_batch = MERGED(sweep_batch);
     merged->retry_seconds = MERGED(retry_seconds);
+    merged->timeout_seconds = MERGED(timeout_seconds);
     merged->dbd_configured = MERGED(dbd_configured);
     merged->sessions_configured = child->sessions_configured;
     return merged;
@@ -141,4 +143,10 @@ apr_int64_t orm_server_retry_seconds(const orm_server_conf_t *conf)
 {
     return conf->retry_seconds != ORM_UNSET ? conf->retry_seconds
                                             : ORM_DEFAULT_RETRY_SECONDS;
+}
+
+apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf)
+{
+    return conf->timeout_seconds != ORM_UNSET ? conf->timeout_seconds
+                                              : ORM_DEFAULT_TIMEOUT_SECONDS;
 }

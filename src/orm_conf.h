@@ -20,6 +20,8 @@
 #define ORM_MAX_SWEEP_BATCH       100000
 #define ORM_DEFAULT_RETRY_SECONDS 2
 #define ORM_DEFAULT_GRACE_SECONDS 5
+#define ORM_DEFAULT_TIMEOUT_SECONDS 5
+#define ORM_MAX_TIMEOUT_SECONDS   600
 
 /** What a request gets while the database cannot be reached. */
 typedef enum {
@@ -59,6 +61,8 @@ typedef struct {
     int sweep_batch;                /* ORM_UNSET or rows per DELETE */
     apr_int64_t retry_seconds;      /* ORM_UNSET or how long requests skip
                                      * an unreachable database */
+    apr_int64_t timeout_seconds;    /* ORM_UNSET or how long a request waits
+                                     * for one call into the database */
     int dbd_configured;             /* ORM_UNSET or 1: DBDriver was given for
                                      * this server or inherited from the
                                      * main server, as mod_dbd merges it */
@@ -93,5 +97,6 @@ int orm_server_portable_sql(const orm_server_conf_t *conf);     /* Off */
 apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf); /* 300 */
 int orm_server_sweep_batch(const orm_server_conf_t *conf);      /* 1000 */
 apr_int64_t orm_server_retry_seconds(const orm_server_conf_t *conf); /* 2 */
+apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf); /* 5 */
 
 #endif

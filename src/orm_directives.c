@@ -282,6 +282,16 @@ const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
     return err ? directive_error(cmd, err) : NULL;
 }
 
+const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = orm_seconds_parse(cmd->pool, arg, 1,
+                                        ORM_MAX_TIMEOUT_SECONDS,
+                                        &server_conf(cmd)->timeout_seconds);
+    (void)dconf;
+
+    return err ? directive_error(cmd, err) : NULL;
+}
+
 const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
                                   const char *arg)
 {

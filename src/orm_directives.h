@@ -38,6 +38,7 @@ const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
 const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
                                   const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
+const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 
 /** check_config: what the merged configuration alone decides (mod_dbd
  *  loaded where sessions are kept, distinct column names), so that

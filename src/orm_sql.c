@@ -197,6 +197,12 @@ orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
                                                        ORM_FIELD_EXPIRES_AT));
     const char *user = quoted(pool, d, orm_schema_column(schema,
                                                         ORM_FIELD_USER_NAME));
+    const char *data = quoted(pool, d, orm_schema_column(schema,
+                                                        ORM_FIELD_DATA));
+    const char *created = quoted(pool, d, orm_schema_column(
+                                              schema, ORM_FIELD_CREATED_AT));
+    const char *updated = quoted(pool, d, orm_schema_column(
+                                              schema, ORM_FIELD_UPDATED_AT));
     const char *expired = apr_pstrcat(pool, exp, " <= %lld", NULL);
     const char *limit = apr_psprintf(pool, " LIMIT %d", batch);
 
@@ -243,10 +249,51 @@ orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
     }
     sql->count_expired = apr_pstrcat(pool, "SELECT COUNT(*) FROM ", table,
                                      " WHERE ", expired, NULL);
+    /* the sweep's marker is no session */
     sql->totals = apr_pstrcat(pool, "SELECT COUNT(*), MIN(", exp, "), MAX(",
-                              exp, ") FROM ", table, NULL);
+                              exp, ") FROM ", table, " WHERE ", id, " <> '",
+                              ORM_SWEEP_MARKER_ID, "'", NULL);
+    sql->sweep_claim = apr_pstrcat(pool, "UPDATE ", table, " SET ", updated,
+                                   " = %lld WHERE ", id, " = %s AND ",
+                                   updated, " <= %lld", NULL);
+    /* expires_at at the largest BIGINT: never swept, never loaded; an
+     * INSERT ... SELECT so a marker already there is no error */
+    sql->sweep_mark = apr_pstrcat(pool, "INSERT INTO ", table, " (", id, ", ",
+                                  data, ", ", exp, ", ", created, ", ",
+                                  updated, ") SELECT %s, 'sweep marker', "
+                                  "9223372036854775807, %lld, %lld",
+                                  /* MySQL wants a table for a WHERE */
+                                  dialect == ORM_DIALECT_MYSQL
+                                  ? " FROM DUAL" : "",
+                                  " WHERE NOT EXISTS (SELECT ",
+                                  id, " FROM ", table, " WHERE ", id,
+                                  " = %s)", NULL);
     sql->revoke_user = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
                                    user, " = %s", NULL);
     sql->revoke_all = apr_pstrcat(pool, "DELETE FROM ", table, NULL);
+    return sql;
+}
+
+const char *const *orm_sql_statement_timeout(apr_pool_t *pool,
+                                             orm_dialect_e dialect,
+                                             apr_int64_t timeout_ms)
+{
+    const char **sql = apr_pcalloc(pool, 3 * sizeof(*sql));
+
+    switch (dialect) {
+    case ORM_DIALECT_PGSQL:
+        sql[0] = apr_psprintf(pool, "SET statement_timeout = %"
+                              APR_INT64_T_FMT, timeout_ms);
+        break;
+    case ORM_DIALECT_MYSQL:
+        sql[0] = apr_psprintf(pool, "SET SESSION max_statement_time = %"
+                              APR_INT64_T_FMT ".%03d", timeout_ms / 1000,
+                              (int)(timeout_ms % 1000));
+        sql[1] = apr_psprintf(pool, "SET SESSION max_execution_time = %"
+                              APR_INT64_T_FMT, timeout_ms);
+        break;
+    default:
+        break;
+    }
     return sql;
 }

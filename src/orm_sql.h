@@ -75,15 +75,35 @@ typedef struct {
     /* () -> one value naming the database, so two configurations that
      * reach the same database sweep it once; NULL when unknown */
     const char *identity;
+    /* the farm's last sweep, kept in a marker row of the table (id
+     * ORM_SWEEP_MARKER_ID, never expiring, never a session):
+     * (now_ms, marker id, now_ms - interval_ms) -> 1 row changed when this
+     * host takes the sweep due now */
+    const char *sweep_claim;
+    /* (marker id, now_ms, now_ms, marker id) -> 1 row when the marker was
+     * missing and this host created it (and sweeps) */
+    const char *sweep_mark;
     /* (key) -> 1 when this connection got the lock; NULL: no such lock */
     const char *try_lock;
     const char *unlock;       /* (key) */
 } orm_admin_sql_t;
 
+/** The id of the sweep's marker row: never a session's (those are 64 hex
+ *  digits). */
+#define ORM_SWEEP_MARKER_ID "!sweep"
+
 /** Generates the maintenance statements for schema on dialect. */
 orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
                                      const orm_schema_t *schema,
                                      orm_dialect_e dialect, int batch);
+
+/** Statements that make the server end a statement of this connection
+ *  running longer than timeout_ms; NULL-terminated, empty where the
+ *  dialect has none. On MariaDB/MySQL one of the two fails (MariaDB knows
+ *  max_statement_time, MySQL max_execution_time). */
+const char *const *orm_sql_statement_timeout(apr_pool_t *pool,
+                                             orm_dialect_e dialect,
+                                             apr_int64_t timeout_ms);
 
 /** Generates the statements for schema on dialect. With portable_writes the
  *  write path uses update-then-insert even where a native upsert exists. */

@@ -13,6 +13,7 @@
 
 #include "orm_log.h"
 #include "orm_store.h"
+#include "orm_watchdog.h"
 
 /* Rows are named in logs by the first characters of their id (a digest,
  * never a token). */
@@ -46,6 +47,7 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     store->table = orm_schema_table(&conf->schema);
     store->create_schema = orm_server_create_schema(conf);
     store->retry_seconds = orm_server_retry_seconds(conf);
+    store->timeout = apr_time_from_sec(orm_server_timeout_seconds(conf));
     store->sweep_seconds = orm_server_sweep_seconds(conf);
     store->sweep_batch = orm_server_sweep_batch(conf);
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
@@ -59,6 +61,8 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                                         stmt_names[i]);
     }
     store->sweep_label = apr_psprintf(pool, "session_orm_%d_sweep", seq);
+    store->claim_label = apr_psprintf(pool, "session_orm_%d_claim", seq);
+    store->mark_label = apr_psprintf(pool, "session_orm_%d_mark", seq);
     store->conn_key = apr_psprintf(pool, "session_orm_%d", seq);
     return store;
 }
@@ -132,9 +136,26 @@ static void writer_enter(orm_conn_t *conn)
 {
     const orm_writer_lock_t *writer = conn->store->writer;
 
-    if (conn->sql->dialect == ORM_DIALECT_SQLITE && writer && writer->mutex
-        && apr_global_mutex_lock(writer->mutex) == APR_SUCCESS) {
+    apr_status_t rv;
+
+    if (conn->sql->dialect != ORM_DIALECT_SQLITE || writer == NULL
+        || writer->mutex == NULL) {
+        return;
+    }
+    /* a queue longer than SessionORMTimeout (a writer stuck, the lock
+     * taken from outside): write unqueued, bounded by SQLite's busy wait */
+    rv = apr_global_mutex_timedlock(writer->mutex, conn->store->timeout);
+    if (APR_STATUS_IS_ENOTIMPL(rv)) {
+        rv = apr_global_mutex_lock(writer->mutex);
+    }
+    if (rv == APR_SUCCESS) {
         conn->writer_held = 1;
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, conn->r, ORM_LOGNO(0131)
+                      "session table '%s': the SQLite writers' lock was not "
+                      "free within SessionORMTimeout; writing without it",
+                      conn->store->table);
     }
 }
 
@@ -211,6 +232,32 @@ static void report_success(request_rec *r, const orm_store_t *store)
                       "failures)", store->table,
                       (unsigned)(apr_time_sec(apr_time_now())
                                  - apr_atomic_read32(&shared->failing_since)));
+    }
+}
+
+/* Marks a driver call on dbd (NULL: mod_dbd's acquire) for this child's
+ * watchdog, which cuts it at SessionORMTimeout. */
+static orm_deadline_t *watch(const orm_conn_t *conn, ap_dbd_t *dbd)
+{
+    return orm_watchdog_arm(conn->store, dbd);
+}
+
+/* After the call. One that was cut leaves a dead connection and says the
+ * database hangs: the following requests skip it for SessionORMRetryAfter
+ * instead of each waiting the full bound. */
+static void unwatch(orm_conn_t *conn, orm_deadline_t *mark)
+{
+    if (orm_watchdog_disarm(conn->store, mark) && !conn->timed_out) {
+        apr_int64_t seconds = apr_time_sec(conn->store->timeout);
+
+        conn->timed_out = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0130)
+                      "session table '%s': a database call still waiting "
+                      "after %" APR_INT64_T_FMT " s was cut", conn->store->table,
+                      seconds);
+        report_failure(conn->r, conn->store, 1, "the database did not answer "
+                       "within %" APR_INT64_T_FMT " s (SessionORMTimeout)",
+                       seconds);
     }
 }
 
@@ -303,6 +350,26 @@ static int run_setting(orm_conn_t *conn, const char *sql)
     return err;
 }
 
+/* PostgreSQL, MariaDB/MySQL: the server ends a statement running past
+ * SessionORMTimeout (a lock wait, a slow plan). A stopped server ends
+ * nothing: the watchdog bounds that. */
+static void bound_statements(orm_conn_t *conn)
+{
+    const ap_dbd_t *dbd = conn->dbd;
+    const char *const *sql = orm_sql_statement_timeout(
+        conn->r->pool, conn->sql->dialect,
+        apr_time_as_msec(conn->store->timeout));
+    int nrows, err;
+
+    for (; *sql; sql++) {
+        err = apr_dbd_query(dbd->driver, dbd->handle, &nrows, *sql);
+        if (err) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0115)
+                          "%s failed: %s", *sql, dbd_error_text(dbd, err));
+        }
+    }
+}
+
 /* SQLite: write-ahead logging, so readers never wait for a writer (a
  * setting of the database file: once set, every connection has it), and a
  * short busy wait inside each step. apr_dbd's SQLite driver runs every step
@@ -314,6 +381,7 @@ static int run_setting(orm_conn_t *conn, const char *sql)
 static void tune_connection(orm_conn_t *conn)
 {
     if (conn->sql->dialect != ORM_DIALECT_SQLITE) {
+        bound_statements(conn);
         return;
     }
     run_setting(conn, apr_psprintf(conn->r->pool, "PRAGMA busy_timeout = %d",
@@ -447,16 +515,31 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    orm_deadline_t *mark;
     apr_status_t rv;
 
     memset(conn, 0, sizeof(*conn));
     conn->r = r;
     conn->store = store;
-    if (store->shared && apr_atomic_read32(&store->shared->retry_at)
-                         > (apr_uint32_t)apr_time_sec(apr_time_now())) {
-        return APR_EAGAIN;      /* known to be down: do not make them wait */
+    if (store->shared) {
+        apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+        apr_uint32_t until = apr_atomic_read32(&store->shared->retry_at);
+
+        if (until > now) {
+            return APR_EAGAIN;  /* known to be down: do not make them wait */
+        }
+        /* the first request after the wait tries the database; the others
+         * go on skipping it until that one has its answer */
+        if (until != 0
+            && apr_atomic_cas32(&store->shared->retry_at,
+                                now + (apr_uint32_t)store->retry_seconds,
+                                until) != until) {
+            return APR_EAGAIN;
+        }
     }
+    mark = watch(conn, NULL);
     conn->dbd = acquire ? acquire(r) : NULL;
+    unwatch(conn, mark);
     if (conn->dbd == NULL) {
         report_failure(r, store, 1, "mod_dbd has no connection (its own "
                        "messages say why; check DBDriver and DBDParams)");
@@ -464,14 +547,31 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
     }
     conn->sql = store->sql[orm_dialect_for_driver(
                                apr_dbd_name(conn->dbd->driver))];
-    if ((rv = prepare_connection(conn)) != APR_SUCCESS
-        && (rv = recover_connection(conn)) != APR_SUCCESS) {
+    mark = watch(conn, conn->dbd);
+    rv = prepare_connection(conn);
+    if (rv != APR_SUCCESS && !conn->timed_out) {
+        rv = recover_connection(conn);
+    }
+    unwatch(conn, mark);
+    if (rv == APR_SUCCESS && conn->timed_out) {
+        rv = APR_TIMEUP;
+    }
+    if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, ORM_LOGNO(0113)
                       "session table '%s': the connection cannot be used",
                       store->table);
         return rv;
     }
     return APR_SUCCESS;
+}
+
+static apr_status_t watched_recover(orm_conn_t *conn)
+{
+    orm_deadline_t *mark = watch(conn, conn->dbd);
+    apr_status_t rv = recover_connection(conn);
+
+    unwatch(conn, mark);
+    return conn->timed_out ? APR_TIMEUP : rv;
 }
 
 /* Runs a statement (a select when res is given), and once more on a
@@ -484,6 +584,8 @@ static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
     int attempt, err = 0;
 
     for (attempt = 0; attempt < 2; attempt++) {
+        orm_deadline_t *mark = watch(conn, conn->dbd);
+
         if (res) {
             *res = NULL;
             err = apr_dbd_pselect(dbd->driver, conn->r->pool, dbd->handle,
@@ -493,13 +595,17 @@ static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
             err = apr_dbd_pquery(dbd->driver, conn->r->pool, dbd->handle,
                                  nrows, conn->stmt[which], nargs, args);
         }
+        if (err) {
+            /* a copy: the driver's text changes with its next call */
+            *errmsg = apr_pstrdup(conn->r->pool, dbd_error_text(dbd, err));
+        }
+        unwatch(conn, mark);
         if (!err) {
             report_success(conn->r, conn->store);
             return APR_SUCCESS;
         }
-        /* a copy: the driver's text changes with its next call */
-        *errmsg = apr_pstrdup(conn->r->pool, dbd_error_text(dbd, err));
-        if (attempt > 0 || conn->txn || recover_connection(conn)) {
+        if (attempt > 0 || conn->txn || conn->timed_out
+            || watched_recover(conn)) {
             break;
         }
         dbd = conn->dbd;
@@ -579,8 +685,10 @@ static apr_status_t write_failed(orm_conn_t *conn, const char *id,
 
 static apr_status_t begin(orm_conn_t *conn, const char *id)
 {
+    orm_deadline_t *mark = watch(conn, conn->dbd);
     int err = apr_dbd_transaction_start(conn->dbd->driver, conn->r->pool,
                                         conn->dbd->handle, &conn->txn);
+    unwatch(conn, mark);
     if (err) {
         conn->txn = NULL;
         return write_failed(conn, id, dbd_error_text(conn->dbd, err));
@@ -592,11 +700,14 @@ static apr_status_t begin(orm_conn_t *conn, const char *id)
  * asked for. */
 static void end(orm_conn_t *conn, int rollback)
 {
+    orm_deadline_t *mark = watch(conn, conn->dbd);
+
     if (rollback) {
         apr_dbd_transaction_mode_set(conn->dbd->driver, conn->txn,
                                      APR_DBD_TRANSACTION_ROLLBACK);
     }
     apr_dbd_transaction_end(conn->dbd->driver, conn->r->pool, conn->txn);
+    unwatch(conn, mark);
     conn->txn = NULL;
 }
 

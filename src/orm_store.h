@@ -53,11 +53,16 @@ typedef struct {
     const char *labels[ORM_STMT_COUNT];     /* unique per store */
     const char *conn_key;                   /* our state on a connection */
     apr_int64_t retry_seconds;
+    apr_interval_time_t timeout;            /* SessionORMTimeout */
+    struct orm_watchdog_t *watchdog;        /* this child's; NULL: calls are
+                                             * not watched */
     orm_store_shared_t *shared;             /* NULL until post_config */
     orm_writer_lock_t *writer;              /* NULL until post_config */
     /* the expiry sweep */
     orm_admin_sql_t *admin[ORM_DIALECT_COUNT];
     const char *sweep_label;
+    const char *claim_label;                /* the farm's turn to sweep */
+    const char *mark_label;
     apr_int64_t sweep_seconds;              /* 0: not swept by httpd */
     int sweep_batch;
 } orm_store_t;
@@ -71,6 +76,8 @@ typedef struct {
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
     apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
     int writer_held;                        /* holds store->writer */
+    int timed_out;                          /* a call was cut: the
+                                             * connection is dead */
 } orm_conn_t;
 
 /** A stored session as read back. */

@@ -3,6 +3,18 @@
 
 #include "orm_sweep.h"
 #include "orm_sha256.h"
+#include "orm_sql.h"
+
+static apr_status_t driver_failed(const apr_dbd_driver_t *driver,
+                                  apr_dbd_t *handle, int err,
+                                  const char **errmsg)
+{
+    *errmsg = apr_dbd_error(driver, handle, err);
+    if (*errmsg == NULL) {
+        *errmsg = "(no message from the driver)";
+    }
+    return APR_EGENERAL;
+}
 
 apr_status_t orm_sweep_run(apr_pool_t *pool, const orm_sweep_t *sweep,
                            apr_int64_t now_ms, apr_int64_t *removed,
@@ -38,11 +50,38 @@ apr_status_t orm_sweep_run(apr_pool_t *pool, const orm_sweep_t *sweep,
             apr_sleep(sweep->pause);
         }
     }
-    *errmsg = apr_dbd_error(sweep->driver, sweep->handle, err);
-    if (*errmsg == NULL) {
-        *errmsg = "(no message from the driver)";
+    return driver_failed(sweep->driver, sweep->handle, err, errmsg);
+}
+
+apr_status_t orm_sweep_claim(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_dbd_prepared_t *claim,
+                             apr_dbd_prepared_t *mark, apr_int64_t now_ms,
+                             apr_int64_t interval_ms, int *claimed,
+                             const char **errmsg)
+{
+    const char *now = apr_psprintf(pool, "%" APR_INT64_T_FMT, now_ms);
+    const char *due = apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                   now_ms - interval_ms);
+    int nrows = 0, err;
+
+    *claimed = 0;
+    *errmsg = NULL;
+    /* one statement decides: the row lock makes a second host wait and
+     * then find the time it just wrote */
+    err = apr_dbd_pvquery(driver, pool, handle, &nrows, claim, now,
+                          ORM_SWEEP_MARKER_ID, due);
+    if (err) {
+        return driver_failed(driver, handle, err, errmsg);
     }
-    return APR_EGENERAL;
+    if (nrows == 0) {
+        /* not due, or no marker yet: the first sweep of this table creates
+         * it; of two hosts creating it at once one fails on the key */
+        err = apr_dbd_pvquery(driver, pool, handle, &nrows, mark,
+                              ORM_SWEEP_MARKER_ID, now, now,
+                              ORM_SWEEP_MARKER_ID);
+    }
+    *claimed = !err && nrows > 0;
+    return APR_SUCCESS;
 }
 
 apr_int64_t orm_sweep_lock_key(const char *table)

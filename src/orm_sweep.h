@@ -34,6 +34,17 @@ apr_status_t orm_sweep_run(apr_pool_t *pool, const orm_sweep_t *sweep,
                            apr_int64_t now_ms, apr_int64_t *removed,
                            const char **errmsg);
 
+/** Takes the sweep due now for the whole farm: *claimed = 1 when the
+ *  marker row says no host swept in the last interval_ms (or there was no
+ *  marker yet) and now says this host does; 0 when another host swept
+ *  recently. claim and mark are orm_admin_sql_t's sweep_claim and
+ *  sweep_mark, prepared. On error *errmsg holds the driver's message. */
+apr_status_t orm_sweep_claim(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_dbd_prepared_t *claim,
+                             apr_dbd_prepared_t *mark, apr_int64_t now_ms,
+                             apr_int64_t interval_ms, int *claimed,
+                             const char **errmsg);
+
 /** 64-bit key for an advisory lock on a table, the same in every process
  *  and on every host that uses the same table name. */
 apr_int64_t orm_sweep_lock_key(const char *table);

@@ -20,6 +20,7 @@
 #include "orm_store.h"
 #include "orm_sweep.h"
 #include "orm_sweeper.h"
+#include "orm_watchdog.h"
 
 /* between two batches: long enough for waiting requests to get the table */
 #define SWEEP_PAUSE apr_time_from_msec(20)
@@ -55,6 +56,9 @@ typedef struct {
     apr_thread_cond_t *stop_cond;
     int stop;
     apr_thread_t *thread;
+    /* the sweep's calls, bounded by SessionORMTimeout each */
+    const orm_store_t *store;
+    orm_deadline_t *mark;
 } sweep_worker_t;
 
 static orm_server_conf_t *server_conf(server_rec *s)
@@ -132,9 +136,54 @@ static int stop_requested(sweep_worker_t *worker)
 
 static int keep_sweeping(void *baton, apr_int64_t removed)
 {
+    sweep_worker_t *worker = baton;
     (void)removed;
 
-    return !stop_requested(baton);
+    /* each batch gets the whole bound */
+    orm_watchdog_extend(worker->store, worker->mark);
+    return !stop_requested(worker);
+}
+
+/* One sweep per interval for the whole farm: the last sweep's time lives in
+ * the table, and the host that moves it on sweeps. *errmsg set: failed. */
+static int claim_sweep(const sweep_target_t *target, ap_dbd_t *dbd,
+                       const orm_admin_sql_t *sql, apr_pool_t *pool,
+                       const char **errmsg)
+{
+    const orm_store_t *store = target->store;
+    apr_dbd_prepared_t *claim = NULL, *mark = NULL;
+    int claimed = 0, attempt;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        *errmsg = NULL;
+        if (orm_store_prepare_once(dbd, store->claim_label, sql->sweep_claim,
+                                   &claim, errmsg) == APR_SUCCESS
+            && orm_store_prepare_once(dbd, store->mark_label, sql->sweep_mark,
+                                      &mark, errmsg) == APR_SUCCESS
+            && orm_sweep_claim(pool, dbd->driver, dbd->handle, claim, mark,
+                               apr_time_as_msec(apr_time_now()),
+                               store->sweep_seconds * 1000, &claimed, errmsg)
+               == APR_SUCCESS) {
+            break;
+        }
+        /* prepared anew, as the sweep's own statement (a schema change, a
+         * reconnected connection) */
+        *errmsg = apr_pstrdup(pool, *errmsg);
+        apr_hash_set(dbd->prepared, store->claim_label, APR_HASH_KEY_STRING,
+                     NULL);
+        apr_hash_set(dbd->prepared, store->mark_label, APR_HASH_KEY_STRING,
+                     NULL);
+    }
+    if (*errmsg) {
+        return 0;
+    }
+    if (!claimed) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0307)
+                     "sweep of '%s' skipped: another host swept it less "
+                     "than %" APR_INT64_T_FMT " s ago", store->table,
+                     store->sweep_seconds);
+    }
+    return claimed;
 }
 
 static void note_outage(const sweep_target_t *target, sweep_slot_t *slot,
@@ -199,9 +248,13 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     apr_time_t started;
     apr_status_t rv;
     ap_dbd_t *dbd;
-    int attempt;
+    int attempt, cut;
 
+    worker->store = store;
+    worker->mark = orm_watchdog_arm(store, NULL);
     dbd = dbd_open ? dbd_open(pool, target->s) : NULL;
+    cut = orm_watchdog_disarm(store, worker->mark);
+    worker->mark = dbd ? orm_watchdog_arm(store, dbd) : NULL;
     if (dbd == NULL) {
         note_outage(target, slot, APR_EGENERAL, "no database connection",
                     "mod_dbd's messages say why");
@@ -241,6 +294,13 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
                          "host holds its lock", store->table);
             goto leave;
         }
+    }
+    if (!claim_sweep(target, dbd, sql, pool, &errmsg)) {
+        if (errmsg) {
+            note_outage(target, slot, APR_EGENERAL, "taking the farm's turn "
+                        "to sweep failed", errmsg);
+        }
+        goto leave;
     }
 
     sweep.driver = dbd->driver;
@@ -287,6 +347,14 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
 leave:
     if (lock_key) {
         select_value(pool, dbd, sql->unlock, lock_key);
+    }
+    cut += orm_watchdog_disarm(store, worker->mark);
+    worker->mark = NULL;
+    if (cut) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0308)
+                     "expiry sweep of session table '%s': a database call "
+                     "still waiting after %" APR_INT64_T_FMT " s was cut",
+                     store->table, (apr_int64_t)apr_time_sec(store->timeout));
     }
     dbd_close(target->s, dbd);
 }

@@ -774,9 +774,14 @@ class Database:
         return self.sql(q)
 
     def count(self, table="session", where=None):
+        """Sessions in the table: the sweep's marker row (id '!sweep', see
+        README "Expired sessions and the admin tool") is none."""
         q = "SELECT COUNT(*) FROM %s" % table
-        if where:
-            q += " WHERE " + where
+        conds = [where] if where else []
+        if table == "session":
+            conds.append("id <> '!sweep'")
+        if conds:
+            q += " WHERE " + " AND ".join("(%s)" % c for c in conds)
         return int(self.sql(q)[0][0])
 
     def has_table(self, table):

@@ -598,6 +598,28 @@ START_TEST(test_new_server_members_merge)
 }
 END_TEST
 
+START_TEST(test_timeout_seconds)
+{
+    orm_server_conf_t *p = orm_server_conf_create(test_pool);
+    orm_server_conf_t *c = orm_server_conf_create(test_pool);
+    orm_server_conf_t *m;
+
+    ck_assert_int_eq(p->timeout_seconds, ORM_UNSET);
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(m->timeout_seconds, ORM_UNSET);
+    ck_assert_int_eq(orm_server_timeout_seconds(m), 5);
+    /* the parent's when the child has none */
+    p->timeout_seconds = 12;
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(orm_server_timeout_seconds(m), 12);
+    /* the child's over the parent's */
+    c->timeout_seconds = 2;
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_int_eq(orm_server_timeout_seconds(m), 2);
+    ck_assert_int_eq(m->retry_seconds, ORM_UNSET);
+}
+END_TEST
+
 START_TEST(test_new_getters_defaults)
 {
     orm_dir_conf_t *d = orm_dir_conf_create(test_pool);
@@ -675,6 +697,7 @@ TCase *tcase_conf(void)
     tcase_add_test(tc, test_new_members_create_unset);
     tcase_add_test(tc, test_new_dir_members_merge);
     tcase_add_test(tc, test_new_server_members_merge);
+    tcase_add_test(tc, test_timeout_seconds);
     tcase_add_test(tc, test_new_getters_defaults);
     return tc;
 }

@@ -553,12 +553,12 @@ typedef struct {
 
 #define DA_COUNT "SELECT COUNT(*) FROM \"session\" WHERE \"expires_at\" <= %lld"
 #define DA_TOTALS "SELECT COUNT(*), MIN(\"expires_at\"), MAX(\"expires_at\") " \
-    "FROM \"session\""
+    "FROM \"session\" WHERE \"id\" <> '!sweep'"
 #define DA_REVOKE_USER "DELETE FROM \"session\" WHERE \"user_name\" = %s"
 #define DA_REVOKE_ALL "DELETE FROM \"session\""
 #define RA_COUNT "SELECT COUNT(*) FROM \"app_sessions\" WHERE \"exp_ms\" <= %lld"
 #define RA_TOTALS "SELECT COUNT(*), MIN(\"exp_ms\"), MAX(\"exp_ms\") " \
-    "FROM \"app_sessions\""
+    "FROM \"app_sessions\" WHERE \"sid\" <> '!sweep'"
 #define RA_REVOKE_USER "DELETE FROM \"app_sessions\" WHERE \"owner\" = %s"
 #define RA_REVOKE_ALL "DELETE FROM \"app_sessions\""
 #define SQLITE_SIZE "SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT " \
@@ -605,7 +605,8 @@ static const expected_admin_t admin_pgsql_renamed = {
 static const expected_admin_t admin_mysql_default = {
     "DELETE FROM `session` WHERE `expires_at` <= %lld LIMIT 1000",
     "SELECT COUNT(*) FROM `session` WHERE `expires_at` <= %lld",
-    "SELECT COUNT(*), MIN(`expires_at`), MAX(`expires_at`) FROM `session`",
+    "SELECT COUNT(*), MIN(`expires_at`), MAX(`expires_at`) FROM `session` "
+    "WHERE `id` <> '!sweep'",
     "DELETE FROM `session` WHERE `user_name` = %s",
     "DELETE FROM `session`",
     MY_SIZE, MY_IDENTITY, NULL, NULL
@@ -613,7 +614,8 @@ static const expected_admin_t admin_mysql_default = {
 static const expected_admin_t admin_mysql_renamed = {
     "DELETE FROM `app_sessions` WHERE `exp_ms` <= %lld LIMIT 7",
     "SELECT COUNT(*) FROM `app_sessions` WHERE `exp_ms` <= %lld",
-    "SELECT COUNT(*), MIN(`exp_ms`), MAX(`exp_ms`) FROM `app_sessions`",
+    "SELECT COUNT(*), MIN(`exp_ms`), MAX(`exp_ms`) FROM `app_sessions` "
+    "WHERE `sid` <> '!sweep'",
     "DELETE FROM `app_sessions` WHERE `owner` = %s",
     "DELETE FROM `app_sessions`",
     MY_SIZE, MY_IDENTITY, NULL, NULL

@@ -576,6 +576,55 @@ START_TEST(test_sweep_lock_key_differs_per_table)
 }
 END_TEST
 
+/* One sweep per interval for the farm: the marker row's time decides, the
+ * first claim creates it, and it is no session to count or sweep. */
+START_TEST(test_sweep_claim_once_per_interval)
+{
+    orm_schema_t none;
+    orm_admin_sql_t *admin;
+    apr_dbd_prepared_t *claim, *mark, *totals;
+    const char *errmsg = NULL;
+    apr_array_header_t *rows;
+    int claimed = -1;
+
+    memset(&none, 0, sizeof(none));
+    admin = orm_admin_sql_build(db->pool, &none, ORM_DIALECT_SQLITE, 1000);
+    claim = test_db_prepare(db, admin->sweep_claim);
+    mark = test_db_prepare(db, admin->sweep_mark);
+#define CLAIM(now) \
+    ck_assert_int_eq(orm_sweep_claim(test_pool, db->driver, db->handle, \
+                                     claim, mark, (now), 2000, &claimed, \
+                                     &errmsg), APR_SUCCESS)
+    CLAIM(NOW);                 /* no marker: created, this host sweeps */
+    ck_assert_int_eq(claimed, 1);
+    CLAIM(NOW + 10);            /* another host, just after */
+    ck_assert_int_eq(claimed, 0);
+    CLAIM(NOW + 1999);
+    ck_assert_int_eq(claimed, 0);
+    CLAIM(NOW + 2000);          /* an interval later: one host again */
+    ck_assert_int_eq(claimed, 1);
+    CLAIM(NOW + 2001);
+    ck_assert_int_eq(claimed, 0);
+#undef CLAIM
+    ck_assert_int_eq(test_db_int(db, "SELECT COUNT(*) FROM \"session\""), 1);
+    /* the sweep never takes it, the totals do not count it */
+    insert_rows(&none, "old", 3, NOW - 1000, 1);
+    {
+        outcome_t out;
+
+        memset(&out, 0, sizeof(out));
+        run_sweep(&none, ORM_DIALECT_SQLITE, 1000, 0, 0, &out);
+        ck_assert_int_eq(out.rv, APR_SUCCESS);
+        ck_assert_int_eq(out.removed, 3);
+    }
+    ck_assert_int_eq(test_db_int(db, "SELECT COUNT(*) FROM \"session\" "
+                                 "WHERE \"id\" = '!sweep'"), 1);
+    totals = test_db_prepare(db, admin->totals);
+    rows = test_db_pselect(db, totals, 0, NULL);
+    ck_assert_str_eq(APR_ARRAY_IDX(rows, 0, const char **)[0], "0");
+}
+END_TEST
+
 TCase *tcase_sweep(void)
 {
     TCase *tc = tcase_create("sweep");
@@ -600,5 +649,6 @@ TCase *tcase_sweep(void)
     tcase_add_test(tc, test_sweep_error_message_from_database);
     tcase_add_test(tc, test_sweep_lock_key);
     tcase_add_test(tc, test_sweep_lock_key_differs_per_table);
+    tcase_add_test(tc, test_sweep_claim_once_per_interval);
     return tc;
 }

@@ -28,6 +28,7 @@ orm_schema_t test_renamed_schema(void);
 
 TCase *tcase_conf(void);
 TCase *tcase_cookie(void);
+TCase *tcase_deadline(void);
 TCase *tcase_httpd_conf(void);
 TCase *tcase_schema(void);
 TCase *tcase_sha256(void);

@@ -1,0 +1,278 @@
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "apr_strings.h"
+#include "apr_thread_proc.h"
+#include "apr_thread_mutex.h"
+#include "apr_thread_cond.h"
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include "orm_log.h"
+#include "orm_conf.h"
+#include "orm_watchdog.h"
+
+/* how often an overdue call that has not returned is cut again: a reconnect
+ * inside it (PostgreSQL's PQreset) has opened a new socket */
+#define RECUT_INTERVAL apr_time_from_msec(100)
+
+/* the client libraries' own values (mysql.h, stable since MySQL 5.0) */
+#define MYSQL_OPT_CONNECT_TIMEOUT 0
+#define MYSQL_OPT_READ_TIMEOUT    11
+#define MYSQL_OPT_WRITE_TIMEOUT   12
+
+typedef int pq_socket_fn(const void *conn);
+typedef int mysql_socket_fn(void *mysql);
+typedef int mysql_options_fn(void *mysql, int option, const void *arg);
+typedef void sqlite_interrupt_fn(void *db);
+
+typedef struct orm_watchdog_t orm_watchdog_t;
+
+struct orm_watchdog_t {
+    orm_deadlines_t *deadlines;
+    apr_interval_time_t idle_wake;  /* the shortest timeout: a call marked
+                                     * while the thread sleeps is due later */
+    apr_thread_mutex_t *stop_lock;
+    apr_thread_cond_t *stop_cond;
+    int stop;
+    apr_thread_t *thread;
+    /* from the client libraries the drivers loaded; NULL when absent */
+    pq_socket_fn *pq_socket;
+    mysql_socket_fn *mysql_socket;
+    mysql_options_fn *mysql_options;
+    sqlite_interrupt_fn *sqlite_interrupt;
+};
+
+/* dlsym's object pointer as a function pointer, without a cast ISO C
+ * leaves undefined */
+static void find_function(void *fn_ptr, const char *name)
+{
+    void *sym = dlsym(RTLD_DEFAULT, name);
+
+    memcpy(fn_ptr, &sym, sizeof(sym));
+}
+
+/* Under the registry's lock, so the connection is open (its owner is inside
+ * a marked call, or it is known and not yet forgotten). */
+static void cut_connection(void *baton, void *conn)
+{
+    const orm_watchdog_t *wd = baton;
+    const ap_dbd_t *dbd = conn;
+    const char *driver = apr_dbd_name(dbd->driver);
+    void *native = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    int fd = -1;
+
+    if (native == NULL) {
+        return;
+    }
+    if (!strcmp(driver, "pgsql") && wd->pq_socket) {
+        fd = wd->pq_socket(native);
+    }
+    else if (!strcmp(driver, "mysql") && wd->mysql_socket) {
+        fd = wd->mysql_socket(native);
+    }
+    else if (!strcmp(driver, "sqlite3") && wd->sqlite_interrupt) {
+        wd->sqlite_interrupt(native);
+    }
+    if (fd >= 0) {
+        /* not close: the descriptor stays the driver's, only dead */
+        shutdown(fd, SHUT_RDWR);
+    }
+}
+
+static void *APR_THREAD_FUNC watchdog_thread(apr_thread_t *thread,
+                                             void *data)
+{
+    orm_watchdog_t *wd = data;
+    apr_interval_time_t wait = wd->idle_wake;
+
+    for (;;) {
+        apr_time_t now, next;
+        int stop;
+
+        apr_thread_mutex_lock(wd->stop_lock);
+        if (!wd->stop && wait > 0) {
+            apr_thread_cond_timedwait(wd->stop_cond, wd->stop_lock, wait);
+        }
+        stop = wd->stop;
+        apr_thread_mutex_unlock(wd->stop_lock);
+        if (stop) {
+            break;
+        }
+        now = apr_time_now();
+        next = orm_deadlines_expire(wd->deadlines, now, RECUT_INTERVAL,
+                                    cut_connection, wd);
+        wait = next ? next - now : wd->idle_wake;
+    }
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* A pre-cleanup of the child's pool, registered before the sweep thread's:
+ * it runs after that one, so a sweep stuck on a dead database is still cut
+ * while the child waits for it to end. */
+static apr_status_t stop_watchdog(void *data)
+{
+    orm_watchdog_t *wd = data;
+    apr_status_t thread_rv;
+
+    apr_thread_mutex_lock(wd->stop_lock);
+    wd->stop = 1;
+    apr_thread_cond_signal(wd->stop_cond);
+    apr_thread_mutex_unlock(wd->stop_lock);
+    apr_thread_join(&thread_rv, wd->thread);
+    return APR_SUCCESS;
+}
+
+/* libpq bounds a connection (and PQreset, which mod_dbd's acquire runs on a
+ * broken one) by connect_timeout from DBDParams, else by this variable,
+ * else not at all. Set before this child makes its first connection. */
+static void default_pg_connect_timeout(apr_pool_t *pool,
+                                       apr_interval_time_t timeout)
+{
+    apr_int64_t seconds = apr_time_sec(timeout);
+
+    if (getenv("PGCONNECT_TIMEOUT") == NULL) {
+        /* libpq's smallest */
+        setenv("PGCONNECT_TIMEOUT", apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                                 seconds < 2 ? 2 : seconds),
+               0);
+    }
+}
+
+void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    orm_watchdog_t *wd = apr_pcalloc(pchild, sizeof(*wd));
+    sigset_t all_signals, previous;
+    apr_pool_t *pool = NULL;
+    apr_status_t rv;
+    server_rec *sp;
+
+    for (sp = s; sp; sp = sp->next) {
+        orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
+                                                        &session_orm_module);
+        const orm_store_t *store = sconf->store;
+
+        if (store && (wd->idle_wake == 0 || store->timeout < wd->idle_wake)) {
+            wd->idle_wake = store->timeout;
+        }
+    }
+    if (wd->idle_wake == 0) {
+        return;                 /* no store: nothing to watch */
+    }
+    default_pg_connect_timeout(pchild, wd->idle_wake);
+    find_function(&wd->pq_socket, "PQsocket");
+    find_function(&wd->mysql_socket, "mysql_get_socket");
+    find_function(&wd->mysql_options, "mysql_options");
+    find_function(&wd->sqlite_interrupt, "sqlite3_interrupt");
+
+    rv = apr_pool_create(&pool, pchild);
+    if (rv == APR_SUCCESS) {
+        rv = orm_deadlines_create(pool, &wd->deadlines);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&wd->stop_lock,
+                                     APR_THREAD_MUTEX_DEFAULT, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&wd->stop_cond, pool);
+    }
+    if (rv == APR_SUCCESS) {
+        /* the MPM's signals stay with its own threads */
+        sigfillset(&all_signals);
+        pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
+        rv = apr_thread_create(&wd->thread, NULL, watchdog_thread, wd, pool);
+        pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0013)
+                     "cannot start the database watchdog in this child: "
+                     "requests wait for a hung database as long as its "
+                     "driver does (SessionORMTimeout is not enforced)");
+        return;
+    }
+    apr_pool_pre_cleanup_register(pchild, wd, stop_watchdog);
+    for (sp = s; sp; sp = sp->next) {
+        orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
+                                                        &session_orm_module);
+        orm_store_t *store = sconf->store;
+
+        if (store) {
+            store->watchdog = wd;
+        }
+    }
+}
+
+typedef struct {
+    orm_deadlines_t *deadlines;
+    void *conn;
+} known_conn_t;
+
+static apr_status_t forget_connection(void *data)
+{
+    known_conn_t *known = data;
+
+    orm_deadlines_forget(known->deadlines, known->conn);
+    return APR_SUCCESS;
+}
+
+/* A connection seen for the first time: forgotten before it closes (the
+ * driver's close is a clean-up of the same pool, registered earlier, so it
+ * runs later), and on MariaDB/MySQL its client timeouts bounded: a
+ * reconnect inside the driver (mysql_ping in mod_dbd's check) opens a socket
+ * the watchdog cannot see, and takes its timeouts from these options. */
+static void first_sight(const orm_store_t *store, ap_dbd_t *dbd)
+{
+    orm_watchdog_t *wd = store->watchdog;
+    known_conn_t *known = apr_palloc(dbd->pool, sizeof(*known));
+
+    known->deadlines = wd->deadlines;
+    known->conn = dbd;
+    apr_pool_cleanup_register(dbd->pool, known, forget_connection,
+                              apr_pool_cleanup_null);
+    if (!strcmp(apr_dbd_name(dbd->driver), "mysql") && wd->mysql_options) {
+        void *mysql = apr_dbd_native_handle(dbd->driver, dbd->handle);
+        unsigned int seconds = (unsigned int)apr_time_sec(store->timeout);
+
+        if (mysql) {
+            wd->mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &seconds);
+            wd->mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &seconds);
+            wd->mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &seconds);
+        }
+    }
+}
+
+orm_deadline_t *orm_watchdog_arm(const orm_store_t *store, ap_dbd_t *dbd)
+{
+    orm_deadline_t *mark;
+    int is_new = 0;
+
+    if (store->watchdog == NULL) {
+        return NULL;
+    }
+    mark = orm_deadline_arm(store->watchdog->deadlines, store, dbd,
+                            apr_time_now() + store->timeout, &is_new);
+    if (is_new) {
+        first_sight(store, dbd);
+    }
+    return mark;
+}
+
+int orm_watchdog_disarm(const orm_store_t *store, orm_deadline_t *mark)
+{
+    return store->watchdog
+           ? orm_deadline_disarm(store->watchdog->deadlines, mark) : 0;
+}
+
+void orm_watchdog_extend(const orm_store_t *store, orm_deadline_t *mark)
+{
+    if (store->watchdog) {
+        orm_deadline_extend(store->watchdog->deadlines, mark,
+                            apr_time_now() + store->timeout);
+    }
+}

@@ -28,7 +28,9 @@ orm_schema_t test_renamed_schema(void);
 
 TCase *tcase_conf(void);
 TCase *tcase_cookie(void);
+TCase *tcase_gate(void);
 TCase *tcase_httpd_conf(void);
+TCase *tcase_owner(void);
 TCase *tcase_schema(void);
 TCase *tcase_sha256(void);
 TCase *tcase_sql(void);

@@ -372,7 +372,9 @@ def _dedicated_servers(request, session_state):
     kinds = sorted(set(
         item.callspec.params.get("db") for item in request.session.items
         if item.module is request.module
-        and item.originalname == "test_database_outage_logged_once"
+        and item.originalname in ("test_database_outage_logged_once",
+                                  "test_idle_host_sweeps_after_database_"
+                                  "restart")
         and hasattr(item, "callspec")) & DAEMON_KINDS)
     if not kinds:
         yield None

@@ -5,7 +5,9 @@
  * statements, and recovers a connection the database dropped (re-preparing
  * on the reconnected handle). While the database cannot be reached, requests
  * skip it for SessionORMRetryAfter seconds, and failures are logged once per
- * outage across all children. No SQL text lives outside orm_sql.c.
+ * outage across all children; a statement refused on a working connection
+ * (a data error) is no outage and is logged at most once a minute. No SQL
+ * text lives outside orm_sql.c.
  */
 #ifndef ORM_STORE_H
 #define ORM_STORE_H

@@ -24,6 +24,7 @@
 #include <apr_dbd.h>
 
 #include "orm_httpd_conf.h"
+#include "orm_owner.h"
 #include "orm_schema.h"
 #include "orm_sql.h"
 #include "orm_sweep.h"
@@ -800,7 +801,7 @@ static int revoke_sessions(apr_pool_t *pool, const options_t *opt, const db_t *d
         err = opt->all
             ? apr_dbd_pvquery(db->driver, pool, db->handle, &nrows, stmt)
             : apr_dbd_pvquery(db->driver, pool, db->handle, &nrows, stmt,
-                              opt->user);
+                              orm_owner_column(pool, opt->user));
     }
     if (err) {
         return db_error(db, "revoking sessions failed", err);

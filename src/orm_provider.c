@@ -15,6 +15,7 @@
 #include "orm_codec.h"
 #include "orm_conf.h"
 #include "orm_cookie.h"
+#include "orm_owner.h"
 #include "orm_store.h"
 #include "orm_token.h"
 #include "orm_ttl.h"
@@ -400,14 +401,23 @@ static int size_refused(apr_int64_t max_size, const char *data,
            && (stored == NULL || size >= strlen(stored));
 }
 
+/* A warning at most every ORM_LOG_GATE_SECONDS per server, with the count
+ * of the others: a client can send oversized sessions on every request. */
 static void log_size_refused(request_rec *r, const char *id,
                              const char *data, apr_int64_t max_size)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0210)
+    apr_uint32_t suppressed;
+    int level = orm_store_log_due(server_store(r), ORM_GATE_OVERSIZE,
+                                  &suppressed)
+                ? APLOG_WARNING : APLOG_DEBUG;
+
+    ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0210)
                   "session %.*s not saved: %" APR_SIZE_T_FMT " bytes is "
                   "more than SessionORMMaxSize %" APR_INT64_T_FMT "; the "
-                  "stored version is kept", ID_PREFIX_LEN,
-                  id ? id : "(new)", strlen(data), max_size);
+                  "stored version is kept (%u more since the last such "
+                  "warning, logged at most every %d s)", ID_PREFIX_LEN,
+                  id ? id : "(new)", strlen(data), max_size,
+                  (unsigned)suppressed, ORM_LOG_GATE_SECONDS);
 }
 
 /** Why a merge left the stored row as it is. */
@@ -757,7 +767,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     now = now_ms();
     row = apr_pcalloc(r->pool, sizeof(*row));
     row->data = z->encoded ? z->encoded : "";
-    row->user_name = session_owner(r, z);
+    row->user_name = orm_owner_column(r->pool, session_owner(r, z));
     rotate = mode == ORM_KEY_COOKIE && state->row
              && !same_owner(state->row->user_name, row->user_name);
     if (!rotate && !z->dirty && state->row

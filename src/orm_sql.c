@@ -20,23 +20,31 @@ typedef struct {
     int inline_indexes;         /* indexes declared inside CREATE TABLE */
     const char *table_options;  /* appended after CREATE TABLE (...) */
     const char *lock_clause;    /* row lock for a SELECT in a transaction */
+    const char *octets_open;    /* around a text column: its size in */
+    const char *octets_close;   /* bytes, whatever the character set */
+    const char *session_id;     /* the server's id of this connection */
 } dialect_traits_t;
 
 static const dialect_traits_t dialects[ORM_DIALECT_COUNT] = {
     /* ORM_DIALECT_SQLITE */
     { "sqlite3", "\"", "VARCHAR(64)", "TEXT", "BIGINT",
       UPSERT_ON_CONFLICT, 1, 0, "",
-      "" /* BEGIN IMMEDIATE already holds the database's write lock */ },
+      "" /* BEGIN IMMEDIATE already holds the database's write lock */,
+      /* LENGTH counts characters of text, bytes of a blob */
+      "LENGTH(CAST(", " AS BLOB))", NULL /* never reconnects */ },
     /* ORM_DIALECT_PGSQL */
     { "pgsql", "\"", "VARCHAR(64)", "TEXT", "BIGINT",
-      UPSERT_ON_CONFLICT, 1, 0, "", " FOR UPDATE" },
+      UPSERT_ON_CONFLICT, 1, 0, "", " FOR UPDATE",
+      "OCTET_LENGTH(", ")", "SELECT pg_backend_pid()" },
     /* ORM_DIALECT_MYSQL: ids are hex, so an ASCII key keeps the index small */
     { "mysql", "`", "VARCHAR(64) CHARACTER SET ascii", "MEDIUMTEXT", "BIGINT",
       UPSERT_ON_DUPLICATE_KEY, 1, 1,
-      " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", " FOR UPDATE" },
+      " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", " FOR UPDATE",
+      "OCTET_LENGTH(", ")", "SELECT CONNECTION_ID()" },
     /* ORM_DIALECT_PORTABLE: SQL standard types only */
     { "portable", "\"", "VARCHAR(64)", "CLOB", "BIGINT",
-      UPSERT_NONE, 0, 0, "", " FOR UPDATE" },
+      UPSERT_NONE, 0, 0, "", " FOR UPDATE",
+      "OCTET_LENGTH(", ")", NULL },
 };
 
 orm_dialect_e orm_dialect_for_driver(const char *driver_name)
@@ -138,7 +146,7 @@ orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
     const char *raw_table = orm_schema_table(schema);
     const char *table = quoted(pool, d, raw_table);
     const char *col[ORM_FIELD_COUNT];
-    const char *insert_columns;
+    const char *insert_columns, *octets;
     int i;
 
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
@@ -151,11 +159,14 @@ orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
                                  col[ORM_FIELD_CREATED_AT], ", ",
                                  col[ORM_FIELD_UPDATED_AT], NULL);
 
+    octets = apr_pstrcat(pool, d->octets_open, col[ORM_FIELD_DATA],
+                         d->octets_close, NULL);
     sql->dialect = dialect;
     sql->load = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
                             col[ORM_FIELD_EXPIRES_AT], ", ",
                             col[ORM_FIELD_UPDATED_AT], ", ",
-                            col[ORM_FIELD_USER_NAME], " FROM ", table,
+                            col[ORM_FIELD_USER_NAME], ", ", octets, " FROM ",
+                            table,
                             " WHERE ", col[ORM_FIELD_ID], " = %s AND ",
                             col[ORM_FIELD_EXPIRES_AT], " > %lld", NULL);
     sql->insert = apr_pstrcat(pool, "INSERT INTO ", table, " (",
@@ -175,14 +186,28 @@ orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
     sql->update_if = apr_pstrcat(pool, sql->update, " AND ",
                                  col[ORM_FIELD_UPDATED_AT], " = %lld", NULL);
     sql->lock = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
-                            col[ORM_FIELD_UPDATED_AT], " FROM ", table,
+                            col[ORM_FIELD_UPDATED_AT], ", ", octets, " FROM ",
+                            table,
                             " WHERE ", col[ORM_FIELD_ID], " = %s AND ",
                             col[ORM_FIELD_EXPIRES_AT], " > %lld",
                             d->lock_clause, NULL);
     sql->probe = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_ID], " FROM ",
                              table, " WHERE 1 = 0", NULL);
     sql->ddl = build_ddl(pool, d, raw_table, table, col);
+    sql->session_id = d->session_id;
     return sql;
+}
+
+const char *orm_sql_release(apr_pool_t *pool, orm_dialect_e dialect,
+                            const char *label)
+{
+    /* only PostgreSQL names a prepared statement on the server; the other
+     * drivers close theirs when the statement's pool goes */
+    if (dialect != ORM_DIALECT_PGSQL || label == NULL) {
+        return NULL;
+    }
+    return apr_pstrcat(pool, "DEALLOCATE ", quoted(pool, &dialects[dialect],
+                                                    label), NULL);
 }
 
 orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,

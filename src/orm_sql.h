@@ -31,7 +31,9 @@ const char *orm_dialect_name(orm_dialect_e dialect);
  *  given per statement; all are prepared, none is built from request data. */
 typedef struct {
     orm_dialect_e dialect;
-    /* (id, now_ms) -> data, expires_at, updated_at, user_name */
+    /* (id, now_ms) -> data, expires_at, updated_at, user_name, and the
+     * data's size in bytes as stored (a driver may cut what it fetches:
+     * MariaDB's at its field size) */
     const char *load;
     /* (id, data, expires_at, user_name, created_at, updated_at); NULL when
      * the dialect has no single-statement upsert or portable SQL is forced */
@@ -47,13 +49,23 @@ typedef struct {
      * loaded updated_at) */
     const char *update_if;
     /* inside a transaction: the live row, locked until commit where the
-     * dialect can (id, now_ms) -> data, updated_at */
+     * dialect can (id, now_ms) -> data, updated_at, data's size in bytes */
     const char *lock;
     /* succeeds exactly when the table exists; returns no row */
     const char *probe;
     /* CREATE TABLE and its two indexes, one statement each */
     apr_array_header_t *ddl; /* of const char * */
+    /* () -> one value: the server's id of the connection's session, which
+     * changes when the driver reconnects the handle; NULL where the driver
+     * never does (SQLite) or the dialect has no such function */
+    const char *session_id;
 } orm_sql_t;
+
+/** The statement that frees the server-side prepared statement label on a
+ *  connection that stays open, or NULL when the dialect keeps none there.
+ *  The label is one of ours, never request data. */
+const char *orm_sql_release(apr_pool_t *pool, orm_dialect_e dialect,
+                            const char *label);
 
 /** Maintenance statements: the expiry sweep and the admin tool's queries.
  *  The batch size is a configured integer written into the text, since not

@@ -173,21 +173,39 @@ static const char *dbd_error_text(const ap_dbd_t *dbd, int err)
     return text ? text : "(no message from the driver)";
 }
 
-/* The level for a failure: error for the first since the database last
- * answered (whichever child sees it), debug for the rest of the outage. */
+/* What a failure was, for the log: an outage of the database, or a
+ * statement it refused on a connection that works (this statement, this
+ * value), which no other request need be spared. */
+enum {
+    FAULT_NONE = 0,             /* not looked at yet */
+    FAULT_OUTAGE,
+    FAULT_DATA,
+    FAULT_REPAIRED,             /* reconnected or table recreated: retry */
+    FAULT_STALE                 /* a data error, or statements SQLite let
+                                 * go stale: prepared anew, retry once */
+};
+
+/* The level for an outage's failure: error for the first since the
+ * database last answered (whichever child sees it), debug for the rest. */
 static int failure_level(const orm_store_t *store)
 {
-    orm_store_shared_t *shared = store->shared;
+    if (store->shared == NULL) {
+        return APLOG_ERR;
+    }
+    return orm_outage_failure(&store->shared->outage,
+                              apr_time_as_msec(apr_time_now()))
+           ? APLOG_ERR : APLOG_DEBUG;
+}
 
-    if (shared == NULL) {
-        return APLOG_ERR;
+int orm_store_log_due(const orm_store_t *store, orm_gate_e which,
+                      apr_uint32_t *suppressed)
+{
+    *suppressed = 0;
+    if (store->shared == NULL) {
+        return 1;
     }
-    if (apr_atomic_cas32(&shared->failing, 1, 0) == 0) {
-        apr_atomic_set32(&shared->failing_since,
-                         (apr_uint32_t)apr_time_sec(apr_time_now()));
-        return APLOG_ERR;
-    }
-    return APLOG_DEBUG;
+    return orm_log_gate_pass(&store->shared->gates[which],
+                             apr_time_sec(apr_time_now()), suppressed);
 }
 
 /* A failed statement or connection, logged once per outage. With
@@ -220,18 +238,42 @@ static void report_failure(request_rec *r, const orm_store_t *store,
     }
 }
 
+/* A failure that is not an outage: at most one line per interval for the
+ * whole server, with the count of those not logged; each is at debug. */
+static void report_data_error(request_rec *r, const orm_store_t *store,
+                              const char *message)
+{
+    apr_uint32_t suppressed;
+
+    if (orm_store_log_due(store, ORM_GATE_DATA, &suppressed)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0116)
+                      "session table '%s': %s (the database answers: not an "
+                      "outage; %u such failures since the last of these "
+                      "lines, which come at most every %d s)",
+                      store->table, message, (unsigned)suppressed,
+                      ORM_LOG_GATE_SECONDS);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0117)
+                      "session table '%s': %s", store->table, message);
+    }
+}
+
+/* The database answered. An outage ends once it has also been quiet for a
+ * moment: a server going down or coming up answers on some connections and
+ * fails on others, and that is one outage, not one per answer. */
 static void report_success(request_rec *r, const orm_store_t *store)
 {
     orm_store_shared_t *shared = store->shared;
+    apr_uint32_t failed_ms;
 
-    if (shared && apr_atomic_read32(&shared->failing)
-        && apr_atomic_cas32(&shared->failing, 0, 1) == 1) {
+    if (shared && orm_outage_on(&shared->outage)
+        && orm_outage_success(&shared->outage,
+                              apr_time_as_msec(apr_time_now()), &failed_ms)) {
         apr_atomic_set32(&shared->retry_at, 0);
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, ORM_LOGNO(0114)
                       "session table '%s' answers again (after %u s of "
-                      "failures)", store->table,
-                      (unsigned)(apr_time_sec(apr_time_now())
-                                 - apr_atomic_read32(&shared->failing_since)));
+                      "failures)", store->table, (unsigned)(failed_ms / 1000));
     }
 }
 
@@ -404,7 +446,8 @@ apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
     if (*stmt) {
         return APR_SUCCESS;
     }
-    /* a sub-pool: statements are finalized before the connection closes */
+    /* a sub-pool: statements are finalized before the connection closes,
+     * or when orm_store_release replaces them */
     if (apr_pool_create(&stmt_pool, dbd->pool) != APR_SUCCESS) {
         *errmsg = "out of memory";
         return APR_ENOMEM;
@@ -418,7 +461,27 @@ apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
         return APR_EGENERAL;
     }
     apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, *stmt);
+    apr_pool_userdata_setn(stmt_pool, label, NULL, dbd->pool);
     return APR_SUCCESS;
+}
+
+void orm_store_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label)
+{
+    const char *release = orm_sql_release(
+        pool, orm_dialect_for_driver(apr_dbd_name(dbd->driver)), label);
+    void *stmt_pool = NULL;
+    int nrows = 0;
+
+    apr_pool_userdata_get(&stmt_pool, label, dbd->pool);
+    if (stmt_pool) {
+        apr_pool_userdata_setn(NULL, label, NULL, dbd->pool);
+        apr_pool_destroy(stmt_pool);    /* closes the driver's handle */
+    }
+    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, NULL);
+    if (release) {
+        /* fails when a reconnection already dropped it: nothing to free */
+        apr_dbd_query(dbd->driver, dbd->handle, &nrows, release);
+    }
 }
 
 /** A store's statements on one pooled connection, kept in the
@@ -426,6 +489,8 @@ apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
 typedef struct {
     int ready;                  /* 0 until prepared, and after a failure */
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
+    char session[32];           /* the server's id of the connection when
+                                 * they were prepared; "" when unknown */
 } orm_conn_state_t;
 
 static orm_conn_state_t *our_state(const orm_conn_t *conn)
@@ -436,6 +501,26 @@ static orm_conn_state_t *our_state(const orm_conn_t *conn)
     return state;
 }
 
+/* The server's id of the connection's session (PostgreSQL's backend pid,
+ * MariaDB's connection id): it changes when the driver reconnects the
+ * handle, which loses every statement prepared on it. NULL when unknown. */
+static const char *session_id(orm_conn_t *conn)
+{
+    const ap_dbd_t *dbd = conn->dbd;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *value;
+
+    if (conn->sql->session_id == NULL
+        || apr_dbd_select(dbd->driver, conn->r->pool, dbd->handle, &res,
+                          conn->sql->session_id, 1)
+        || apr_dbd_get_row(dbd->driver, conn->r->pool, res, &row, 1)) {
+        return NULL;
+    }
+    value = apr_dbd_get_entry(dbd->driver, row, 0);
+    return value && *value ? apr_pstrdup(conn->r->pool, value) : NULL;
+}
+
 /* First use of a connection by this store: tune it, make sure the table
  * exists, prepare the statements. The load label is filed first, so its
  * presence says the table was checked on this connection. */
@@ -443,6 +528,7 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
 {
     const orm_store_t *store = conn->store;
     orm_conn_state_t *state = our_state(conn);
+    const char *session;
     apr_status_t rv;
     int i;
 
@@ -481,33 +567,76 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
         apr_pool_userdata_setn(state, store->conn_key, NULL, conn->dbd->pool);
     }
     memcpy(state->stmt, conn->stmt, sizeof(state->stmt));
+    session = session_id(conn);
+    apr_cpystrn(state->session, session ? session : "",
+                sizeof(state->session));
     state->ready = 1;
     return APR_SUCCESS;
 }
 
-/* After a failed statement: the database may have dropped the connection
- * (restart, failover). The driver reconnects the same handle, which loses
- * the server-side prepared statements, so ours are forgotten and prepared
- * again. */
-static apr_status_t recover_connection(orm_conn_t *conn)
+/* Releases every statement of ours on the connection, so that they can be
+ * prepared again under the same labels. */
+static void release_statements(orm_conn_t *conn)
 {
     orm_conn_state_t *state = our_state(conn);
-    apr_status_t rv;
     int i;
 
     if (state) {
         state->ready = 0;
     }
     for (i = 0; i < ORM_STMT_COUNT; i++) {
-        apr_hash_set(conn->dbd->prepared, conn->store->labels[i],
-                     APR_HASH_KEY_STRING, NULL);
+        conn->stmt[i] = NULL;
+        orm_store_release(conn->r->pool, conn->dbd, conn->store->labels[i]);
     }
+}
+
+/* After a failed statement (outside a transaction) or a failed prepare:
+ * what was it, and can the statement be tried again? The connection is
+ * checked; the driver reconnects a dropped one (restart, failover), which
+ * loses the statements prepared on it: they are prepared again. A
+ * connection that stayed open keeps them, so they are prepared again only
+ * after they were released, and only when the table went away (it is
+ * created again, SessionORMCreateSchema allowing). Otherwise the database
+ * refused this statement with these values: a data error. */
+static int recover_connection(orm_conn_t *conn)
+{
+    orm_conn_state_t *state = our_state(conn);
+    const char *session;
+    apr_status_t rv;
+    int err;
+
     rv = apr_dbd_check_conn(conn->dbd->driver, conn->r->pool,
                             conn->dbd->handle);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOTIMPL(rv)) {
-        return rv;
+        return FAULT_OUTAGE;
     }
-    return prepare_connection(conn);
+    if (conn->sql->session_id) {
+        if ((session = session_id(conn)) == NULL) {
+            return FAULT_OUTAGE;
+        }
+        if (state && state->session[0] && strcmp(state->session, session)) {
+            /* reconnected: its statements are gone with the old session */
+            release_statements(conn);
+            return prepare_connection(conn) == APR_SUCCESS
+                   ? FAULT_REPAIRED : FAULT_OUTAGE;
+        }
+    }
+    if (table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
+        if (conn->sql->dialect != ORM_DIALECT_SQLITE) {
+            return FAULT_DATA;
+        }
+        /* apr_dbd_sqlite3 prepares with the legacy sqlite3_prepare: after
+         * any change of the schema (a trigger, an index) its statements
+         * fail with "database schema has changed" until prepared again.
+         * They are the driver's alone (nothing on a server), so they are
+         * prepared anew and the statement tried once more. */
+        release_statements(conn);
+        return prepare_connection(conn) == APR_SUCCESS
+               ? FAULT_STALE : FAULT_OUTAGE;
+    }
+    release_statements(conn);
+    return prepare_connection(conn) == APR_SUCCESS
+           ? FAULT_REPAIRED : FAULT_OUTAGE;
 }
 
 apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
@@ -517,6 +646,7 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     orm_deadline_t *mark;
     apr_status_t rv;
+    int fault;
 
     memset(conn, 0, sizeof(*conn));
     conn->r = r;
@@ -550,7 +680,10 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
     mark = watch(conn, conn->dbd);
     rv = prepare_connection(conn);
     if (rv != APR_SUCCESS && !conn->timed_out) {
-        rv = recover_connection(conn);
+        fault = recover_connection(conn);
+        if (fault == FAULT_REPAIRED || fault == FAULT_STALE) {
+            rv = APR_SUCCESS;
+        }
     }
     unwatch(conn, mark);
     if (rv == APR_SUCCESS && conn->timed_out) {
@@ -565,17 +698,21 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
     return APR_SUCCESS;
 }
 
-static apr_status_t watched_recover(orm_conn_t *conn)
+/* recover_connection under the time bound: a cut call is an outage. */
+static int watched_recover(orm_conn_t *conn)
 {
     orm_deadline_t *mark = watch(conn, conn->dbd);
-    apr_status_t rv = recover_connection(conn);
+    int fault = recover_connection(conn);
 
     unwatch(conn, mark);
-    return conn->timed_out ? APR_TIMEUP : rv;
+    return conn->timed_out ? FAULT_OUTAGE : fault;
 }
 
-/* Runs a statement (a select when res is given), and once more on a
- * recovered connection if it fails outside a transaction. */
+/* Runs a statement (a select when res is given). Outside a transaction a
+ * failure is looked into at once, and the statement run once more if the
+ * connection was reconnected or the table recreated; inside one, after
+ * the transaction ended (see end()). A call cut by the time bound is an
+ * outage, not looked into further. */
 static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
                         const char **args, int *nrows,
                         apr_dbd_results_t **res, const char **errmsg)
@@ -583,6 +720,7 @@ static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
     const ap_dbd_t *dbd = conn->dbd;
     int attempt, err = 0;
 
+    conn->fault = FAULT_NONE;
     for (attempt = 0; attempt < 2; attempt++) {
         orm_deadline_t *mark = watch(conn, conn->dbd);
 
@@ -601,11 +739,24 @@ static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
         }
         unwatch(conn, mark);
         if (!err) {
+            conn->fault = FAULT_NONE;
             report_success(conn->r, conn->store);
             return APR_SUCCESS;
         }
-        if (attempt > 0 || conn->txn || conn->timed_out
-            || watched_recover(conn)) {
+        if (conn->txn) {
+            break;
+        }
+        if (conn->timed_out) {
+            conn->fault = FAULT_OUTAGE;
+            break;
+        }
+        if (attempt > 0) {
+            /* failed again on a repaired connection: this statement */
+            conn->fault = FAULT_DATA;
+            break;
+        }
+        conn->fault = watched_recover(conn);
+        if (conn->fault != FAULT_REPAIRED && conn->fault != FAULT_STALE) {
             break;
         }
         dbd = conn->dbd;
@@ -631,6 +782,58 @@ static int parse_int64(const char *text, apr_int64_t *value)
     return errno == 0 && end != NULL && *end == '\0';
 }
 
+/* A failed statement, logged as what it was: an outage, or a data error
+ * naming the session. A failure inside a transaction is looked into once
+ * the transaction has ended. */
+static apr_status_t statement_failed(orm_conn_t *conn, const char *what,
+                                     const char *id, const char *errmsg)
+{
+    const char *message = apr_psprintf(conn->r->pool, "%s session %.*s "
+                                       "failed: %s", what, ID_PREFIX_LEN, id,
+                                       errmsg);
+
+    if (conn->fault == FAULT_NONE && conn->txn == NULL) {
+        conn->fault = conn->timed_out ? FAULT_OUTAGE : watched_recover(conn);
+    }
+    if (conn->fault == FAULT_DATA || conn->fault == FAULT_STALE) {
+        report_data_error(conn->r, conn->store, message);
+    }
+    else {
+        /* a connection reconnected under a transaction lost its write too:
+         * the database went away, if only for a moment */
+        report_failure(conn->r, conn->store, conn->fault == FAULT_OUTAGE,
+                       "%s", message);
+    }
+    return APR_EGENERAL;
+}
+
+/* True when the data column (column data_col holds its size as stored)
+ * came back whole. apr_dbd_mysql fetches a text column into a buffer of
+ * its field size (fldsz in DBDParams, 1 MB by default) and hands back what
+ * fits, with no error. */
+static int whole(const ap_dbd_t *dbd, apr_dbd_row_t *dbrow, int size_col,
+                 const char *data)
+{
+    apr_int64_t stored;
+
+    return parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, size_col),
+                       &stored)
+           && stored == (apr_int64_t)strlen(data);
+}
+
+/* A session that came back cut is never handed on nor written over: the
+ * load fails, as for a database that failed to answer for this session. */
+static apr_status_t truncated(orm_conn_t *conn, const char *id)
+{
+    conn->fault = FAULT_DATA;
+    report_data_error(conn->r, conn->store, apr_psprintf(conn->r->pool,
+                      "session %.*s came back shorter than stored (with "
+                      "MariaDB/MySQL, raise fldsz in DBDParams above the "
+                      "largest session): treated as a failed load",
+                      ID_PREFIX_LEN, id));
+    return APR_EGENERAL;
+}
+
 apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
                             apr_int64_t now_ms, orm_row_t **row)
 {
@@ -644,9 +847,7 @@ apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
     args[0] = id;
     args[1] = int64_text(r->pool, now_ms);
     if (run(conn, ORM_STMT_LOAD, 2, args, NULL, &res, &errmsg)) {
-        report_failure(r, conn->store, 0, "loading session %.*s failed: %s",
-                       ID_PREFIX_LEN, id, errmsg);
-        return APR_EGENERAL;
+        return statement_failed(conn, "loading", id, errmsg);
     }
     dbd = conn->dbd;
     if (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, 1) == 0) {
@@ -666,6 +867,9 @@ apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
                           "as absent", ID_PREFIX_LEN, id);
             return APR_SUCCESS;
         }
+        if (!whole(dbd, dbrow, 4, found->data)) {
+            return truncated(conn, id);
+        }
         found->data = apr_pstrdup(r->pool, found->data);
         /* PostgreSQL's driver gives "" for NULL; no owner is named "" */
         found->user_name = (found->user_name && *found->user_name)
@@ -678,9 +882,7 @@ apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
 static apr_status_t write_failed(orm_conn_t *conn, const char *id,
                                  const char *errmsg)
 {
-    report_failure(conn->r, conn->store, 0, "saving session %.*s failed: %s",
-                   ID_PREFIX_LEN, id, errmsg);
-    return APR_EGENERAL;
+    return statement_failed(conn, "saving", id, errmsg);
 }
 
 static apr_status_t begin(orm_conn_t *conn, const char *id)
@@ -803,6 +1005,12 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
         dbd = conn->dbd;
         if (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, 1) == 0) {
             const char *data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
+
+            if (data && *data && !whole(dbd, dbrow, 2, data)) {
+                end(conn, 1);
+                writer_leave(conn);
+                return truncated(conn, id);
+            }
             stored = apr_pstrdup(r->pool, data ? data : "");
             if (!parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 1),
                              &stored_version)) {
@@ -843,9 +1051,7 @@ apr_status_t orm_store_remove(orm_conn_t *conn, const char *id)
     rv = run(conn, ORM_STMT_REMOVE, 1, &id, &nrows, NULL, &errmsg);
     writer_leave(conn);
     if (rv != APR_SUCCESS) {
-        report_failure(conn->r, conn->store, 0, "deleting session %.*s "
-                       "failed: %s", ID_PREFIX_LEN, id, errmsg);
-        return APR_EGENERAL;
+        return statement_failed(conn, "deleting", id, errmsg);
     }
     return APR_SUCCESS;
 }

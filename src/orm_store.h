@@ -5,7 +5,9 @@
  * statements, and recovers a connection the database dropped (re-preparing
  * on the reconnected handle). While the database cannot be reached, requests
  * skip it for SessionORMRetryAfter seconds, and failures are logged once per
- * outage across all children. No SQL text lives outside orm_sql.c.
+ * outage across all children; a statement refused on a working connection
+ * (a data error) is no outage and is logged at most once a minute. No SQL
+ * text lives outside orm_sql.c.
  */
 #ifndef ORM_STORE_H
 #define ORM_STORE_H
@@ -16,7 +18,17 @@
 #include "mod_dbd.h"
 
 #include "orm_conf.h"
+#include "orm_gate.h"
 #include "orm_sql.h"
+
+/** Failures that are not outages, each logged at most once per
+ *  ORM_LOG_GATE_SECONDS across all children. */
+typedef enum {
+    ORM_GATE_DATA = 0,          /* a statement refused on a working
+                                 * connection, a truncated fetch */
+    ORM_GATE_OVERSIZE,          /* a session over SessionORMMaxSize */
+    ORM_GATE_COUNT
+} orm_gate_e;
 
 typedef enum {
     ORM_STMT_LOAD = 0,
@@ -31,9 +43,9 @@ typedef enum {
 
 /** Per store, in memory shared by all children (post_config). */
 typedef struct {
-    apr_uint32_t failing;       /* a failure was logged; success clears it */
+    orm_outage_t outage;        /* the database cannot be used */
     apr_uint32_t retry_at;      /* epoch seconds: skip the database until */
-    apr_uint32_t failing_since; /* epoch seconds of the first failure */
+    orm_log_gate_t gates[ORM_GATE_COUNT];
 } orm_store_shared_t;
 
 /** Mutex type of the cross-process lock SQLite writers take turns on (one
@@ -78,6 +90,7 @@ typedef struct {
     int writer_held;                        /* holds store->writer */
     int timed_out;                          /* a call was cut: the
                                              * connection is dead */
+    int fault;                              /* what the last failure was */
 } orm_conn_t;
 
 /** A stored session as read back. */
@@ -107,6 +120,17 @@ apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
                                     const char *sql,
                                     apr_dbd_prepared_t **stmt,
                                     const char **errmsg);
+
+/** Releases the statement filed under label on this connection: the
+ *  driver's handle is closed and, where the server names it (PostgreSQL),
+ *  the server's statement deallocated, so the label can be prepared
+ *  again on a connection that stayed open. */
+void orm_store_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label);
+
+/** True when a failure of kind which is to be logged now; *suppressed
+ *  then holds how many were not logged since the last line. */
+int orm_store_log_due(const orm_store_t *store, orm_gate_e which,
+                      apr_uint32_t *suppressed);
 
 /** True when the store's table can be read on this connection. */
 int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,

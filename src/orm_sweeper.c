@@ -248,7 +248,7 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     apr_time_t started;
     apr_status_t rv;
     ap_dbd_t *dbd;
-    int attempt, cut;
+    int attempt, cut, table_ok;
 
     worker->store = store;
     worker->mark = orm_watchdog_arm(store, NULL);
@@ -262,6 +262,16 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     }
     sql = store->admin[orm_dialect_for_driver(apr_dbd_name(dbd->driver))];
 
+    /* A connection left idle while the database restarted is seen dead
+     * only by its first statement (mod_dbd's check and libpq see it alive
+     * until then): the driver's check then reconnects it, and the table is
+     * looked for again before a failure is reported. */
+    table_ok = orm_store_table_exists(pool, dbd, store);
+    if (!table_ok && apr_dbd_check_conn(dbd->driver, pool, dbd->handle)
+                     == APR_SUCCESS) {
+        table_ok = orm_store_table_exists(pool, dbd, store);
+    }
+
     /* two vhosts reaching one database and table sweep it once */
     identity = sql->identity ? select_value(pool, dbd, sql->identity, NULL)
                              : apr_psprintf(pool, "%pp", (void *)target);
@@ -272,7 +282,7 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     }
     apr_hash_set(swept, identity, APR_HASH_KEY_STRING, "");
 
-    if (!orm_store_table_exists(pool, dbd, store)) {
+    if (!table_ok) {
         if (slot->table_seen) {
             note_outage(target, slot, APR_EGENERAL, "the table cannot be "
                         "read", NULL);
@@ -325,10 +335,10 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
         }
         /* once more with the statement prepared anew: SQLite's driver never
          * re-prepares one after a schema change, and a reconnected
-         * PostgreSQL connection has lost it */
+         * PostgreSQL connection has lost it. Released first: on a
+         * connection that stayed open PostgreSQL still holds its name. */
         errmsg = apr_pstrdup(pool, errmsg);
-        apr_hash_set(dbd->prepared, store->sweep_label, APR_HASH_KEY_STRING,
-                     NULL);
+        orm_store_release(pool, dbd, store->sweep_label);
     }
     if (rv != APR_SUCCESS) {
         note_outage(target, slot, rv, "deleting expired rows failed", errmsg);

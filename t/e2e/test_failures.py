@@ -20,6 +20,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import threading
 import time
 import types
@@ -129,6 +130,16 @@ def assert_one_error(srv, kind, mark):
     assert_clean_message(errs[0])
 
 
+def wait_recovery_logged(srv, client, mark, timeout=5):
+    """ORM0114: logged by the first request that finds the database
+    answering once no failure was seen for a moment (a server that flaps
+    while it restarts is one outage): requests go on meanwhile."""
+    def logged():
+        client.get("/probe?op=none", update_jar=False)
+        return bool(count_lines(srv, r"ORM0114:", mark))
+    return wait_for(logged, timeout, 0.3)
+
+
 def timed_get(client, path, **kw):
     t0 = time.monotonic()
     r = client.get(path, **kw)
@@ -215,7 +226,7 @@ def test_outage_anonymous(httpd, request, db_servers, kind):
     assert stored_data(db, token) == before, "stored session overwritten"
 
     # logged once for the outage, once for the recovery
-    assert srv.wait_log(r"ORM0114:", 5, mark)
+    assert wait_recovery_logged(srv, c, mark)
     assert_one_error(srv, kind, mark)
     # the further failures (debug) name the driver's message too
     for line in count_lines(srv, r"ORM011[23]:", mark):
@@ -272,7 +283,7 @@ def test_outage_fail(httpd, request, db_servers, kind):
     assert r.status == 200 and r.header("Retry-After") is None
     assert stored_data(db, token) == before
     assert_one_error(srv, kind, mark)
-    assert srv.wait_log(r"ORM0114:", 5, mark)
+    assert wait_recovery_logged(srv, c, mark)
 
 
 # --------------------------------------------------------------------------
@@ -293,7 +304,8 @@ def _acked(resp, token, key):
 STALL_DBS = [k for k in H.selected_dbs() if k == "pgsql"]
 
 
-@pytest.mark.parametrize("kind", STALL_DBS)
+@pytest.mark.parametrize("kind", [k for k in H.selected_dbs()
+                                  if k in ("pgsql", "mysql")])
 def test_restart_under_load(httpd, db_servers, kind):
     own = db_servers(kind)
     db = own.new_database("load")
@@ -389,12 +401,12 @@ def test_restart_under_load(httpd, db_servers, kind):
     errs = count_lines(srv, r"\[session_orm:(error|crit|alert|emerg)\]",
                        mark)
     oks = count_lines(srv, r"ORM0114:", mark)
-    # one per outage; a server going down can still answer on some
-    # connections for a moment, which ends the outage and starts another
-    # (seen with MariaDB under ASan): a few more, never one per request
-    assert 2 <= len(errs) <= 8, "\n".join(errs)
+    # one pair per restart (issue 9 item 10): a server going down can still
+    # answer on some connections for a moment, which must not end the
+    # outage and start another
+    assert len(errs) == len(restarts), "\n".join(errs)
     assert all("ORM0112:" in l for l in errs), "\n".join(errs)
-    assert len(oks) == len(errs), "\n".join(errs + oks)
+    assert len(oks) == len(restarts), "\n".join(errs + oks)
 
 
 # --------------------------------------------------------------------------
@@ -421,7 +433,7 @@ def test_max_size(httpd, db):
     assert "x" * 100 not in stored_data(db, token)
     lines = count_lines(srv, r"ORM0210:", mark)
     assert len(lines) == 1, lines
-    assert "[session_orm:error]" in lines[0]
+    assert "[session_orm:warn]" in lines[0]
     m = SIZE_RE.search(lines[0])
     assert m, lines[0]
     assert sid.startswith(m.group("prefix")) and len(m.group("prefix")) >= 8
@@ -441,7 +453,13 @@ def test_max_size(httpd, db):
     r = c2.get("/probe?op=big&key=big&size=2000")
     assert r.status == 200 and r.set_cookies == []
     assert db.count() == n
-    assert len(count_lines(srv, r"ORM0210:", mark)) == 2
+    # issue 9 item 10: nothing per request; 20 more oversized requests add
+    # no line (at most one per interval, with the count of the rest)
+    for _ in range(20):
+        r = srv.client().get("/probe?op=big&key=big&size=2000")
+        assert r.status == 200 and r.set_cookies == []
+    assert db.count() == n
+    assert len(count_lines(srv, r"ORM0210:", mark)) == 1
 
 
 # --------------------------------------------------------------------------
@@ -761,8 +779,7 @@ def test_stalled_database_fail(httpd, request, db_servers, kind):
     assert_one_error(srv, kind, mark)
 
 
-@pytest.mark.parametrize("kind", [k for k in H.selected_dbs()
-                                  if k in ("pgsql", "mysql")])
+@pytest.mark.parametrize("kind", STALL_DBS)
 def test_stalled_database_anonymous(httpd, request, db_servers, kind):
     srv, c, tree = stall_setup(kind, request, db_servers, httpd, "anonymous")
     mark = srv.log_mark()
@@ -808,3 +825,233 @@ def test_sqlite_writer_lock_wait_is_bounded(httpd, sqlite_server):
     assert r.status == 200, r
     assert TIMEOUT - 0.5 < dt < TIMEOUT + 1.5, dt
     assert c.get("/probe?op=get&key=a").value("a") == "2"
+
+
+# --------------------------------------------------------------------------
+# issue 9 item 5: a failed statement never poisons the connection; a value
+# the owner column cannot hold never fails the save
+
+AUTH_SCOPE = """
+<Location /auth>
+    SetHandler session-probe
+    AuthType Basic
+    AuthName "orm"
+    AuthBasicProvider file
+    AuthUserFile "%s"
+    Require valid-user
+</Location>
+"""
+
+
+def long_user_htpasswd(dirpath, user, password):
+    """An htpasswd file with one user whose name htpasswd itself refuses
+    (over 255 bytes): the hash comes from htpasswd -n for a short name."""
+    out = subprocess.run([H.HTPASSWD, "-nbB", "x", password], check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True)
+    path = os.path.join(dirpath, "htpasswd-long")
+    with open(path, "w") as f:
+        f.write(user + ":" + out.stdout.strip().split(":", 1)[1] + "\n")
+    os.chmod(path, 0o644)
+    return path
+
+
+def saved(c, r):
+    """The request's session was saved: our cookie came back with a token
+    and its row exists (checked by the caller through the token)."""
+    cks = r.cookies(COOKIE)
+    return r.status == 200 and len(cks) == 1 and not cks[0].expired \
+        and TOKEN_RE.match(cks[0].value) is not None
+
+
+def assert_new_sessions_save(srv, db, n, what):
+    failed = []
+    for i in range(n):
+        c = srv.client()
+        r = c.get("/probe?op=set&key=n&value=%d" % i)
+        if not saved(c, r) or db.count(where="id = %s" % H.sql_quote(
+                sha256_hex(c.token))) != 1:
+            failed.append(i)
+    assert not failed, "%s: %d of %d new sessions not saved (%r)" % (
+        what, len(failed), n, failed[:10])
+
+
+def assert_no_poison(srv, mark):
+    bad = count_lines(srv, r"already exists|ORM0105:|ORM0112:|ORM0114:",
+                      mark)
+    assert not bad, "\n".join(bad[:10])
+
+
+def test_owner_column_overflow_saves_and_revokes(httpd, db, workdir):
+    from test_admin_tool import TOOL, conn, ok, run_tool
+    long_basic = "b" * 300
+    htpasswd = long_user_htpasswd(workdir, long_basic, "pw")
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n",
+                               scope=AUTH_SCOPE % htpasswd),
+                      extra_modules=H.AUTH_MODULES)
+    mark = srv.log_mark()
+
+    # any "*-user" key is the owner: 300 characters, no login needed
+    long_key = "u" * 300
+    c1 = srv.client()
+    r = c1.get("/probe?op=set&key=app-user&value=%s&key=k&value=1"
+               % long_key)
+    assert saved(c1, r), r
+    # the owner not UTF-8 (Latin-1 bytes through the query string)
+    c2 = srv.client()
+    r = c2.get("/probe?op=set&key=user&value=caf%E9&key=k&value=2")
+    assert saved(c2, r), r
+    # Basic authentication with a 300-character user
+    c3 = srv.client(auth=(long_basic, "pw"))
+    r = c3.get("/auth?op=set&key=k&value=3")
+    assert r.status == 200 and "user=" + long_basic in r.body, r
+    assert saved(c3, r), r
+    for c, v in ((c1, "1"), (c2, "2"), (c3, "3")):
+        path = "/auth" if c is c3 else "/probe"
+        assert c.get(path + "?op=get&key=k").value("k") == v
+    stored = [u for (u,) in db.rows(columns="user_name")]
+    assert len(stored) == 3 and all(u and len(u) <= 255 for u in stored), \
+        stored
+
+    # the next 60 new sessions all save: the connection was not poisoned
+    assert_new_sessions_save(srv, db, 60, "after the long owners")
+    # a further write by each owner keeps its session (same owner: no
+    # rotation, as the stored form is compared with the stored form)
+    for c, path in ((c1, "/probe"), (c3, "/auth")):
+        token = c.token
+        assert saved(c, c.get(path + "?op=set&key=again&value=1"))
+        assert c.token == token
+
+    # revoke --user finds each by the name it was given
+    ok(run_tool(*conn(db), "revoke", "--user", long_key),
+       r"^revoked 1 sessions")
+    ok(run_tool(*conn(db), "revoke", "--user", long_basic),
+       r"^revoked 1 sessions")
+    res = subprocess.run([TOOL] + conn(db) + ["revoke", "--user",
+                                              b"caf\xe9"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert res.returncode == 0 and b"revoked 1 sessions" in res.stdout, res
+    assert c1.get("/probe?op=get&key=k", update_jar=False).value("k") is None
+    assert db.count() == 60
+    assert_no_poison(srv, mark)
+
+
+def test_dropped_table_is_recreated(httpd, db):
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"))
+    keep = srv.client()
+    assert saved(keep, keep.get("/probe?op=set&key=a&value=1"))
+    assert_new_sessions_save(srv, db, 5, "before the drop")
+    mark = srv.log_mark()
+    db.sql("DROP TABLE session")
+    # within a few requests the table is back and sessions save
+    n = 0
+    while True:
+        n += 1
+        c = srv.client()
+        if saved(c, c.get("/probe?op=set&key=n&value=%d" % n)):
+            break
+        assert n < 5, "no session saved in %d requests after DROP " \
+            "TABLE:\n%s" % (n, "\n".join(srv.log_since(mark)[-20:]))
+    assert db.has_table("session")
+    assert_new_sessions_save(srv, db, 40, "after the drop")
+    assert_no_poison(srv, mark)
+
+
+# --------------------------------------------------------------------------
+# issue 9 item 10: data errors are not outages, nor logged per request
+
+def reject_marked_values(db):
+    """The database refuses any session data containing "reject" (a rule
+    of the application's DBA: a data error on a working connection)."""
+    if db.kind == "sqlite":
+        for ev in ("INSERT", "UPDATE"):
+            db.sql("CREATE TRIGGER reject_%s BEFORE %s ON session WHEN "
+                   "NEW.data LIKE '%%reject%%' BEGIN SELECT RAISE(ABORT, "
+                   "'rejected by a trigger'); END" % (ev.lower(), ev))
+    else:
+        db.sql("ALTER TABLE session ADD CONSTRAINT no_reject CHECK "
+               "(data NOT LIKE '%reject%')")
+
+
+def test_data_errors_rate_limited(httpd, db):
+    srv = httpd.new(orm_conf(db, server="SessionORMSweepInterval 0\n"))
+    srv.expect_log(r"ORM0116:")
+    srv.start()
+    keep = srv.client()
+    assert saved(keep, keep.get("/probe?op=set&key=a&value=1"))
+    reject_marked_values(db)
+    mark = srv.log_mark()
+    for i in range(100):
+        c = srv.client()
+        r = c.get("/probe?op=set&key=v&value=reject%d" % i)
+        assert r.status == 200 and r.cookies(COOKIE) == [], r
+    # the database answers: nothing skips it, other sessions save
+    assert_new_sessions_save(srv, db, 20, "after the data errors")
+    assert saved(keep, keep.get("/probe?op=set&key=b&value=2"))
+    lines = count_lines(srv, r"\[session_orm:(warn|error|crit|alert|"
+                        r"emerg)\]", mark)
+    assert 1 <= len(lines) <= 2, "\n".join(lines[:10])
+    assert all("ORM0116:" in l for l in lines), "\n".join(lines)
+    # it names the session by its id prefix and says what the database said
+    assert re.search(r"saving session [0-9a-f]{12} failed: .*reject",
+                     lines[0]), lines[0]
+    assert_no_poison(srv, mark)
+
+
+# --------------------------------------------------------------------------
+# issue 9 item 8: MariaDB hands back at most its field size (fldsz)
+
+BIG = 2000000
+
+
+def with_dbd_params(db, extra):
+    return re.sub(r'DBDParams "(.*)"$', lambda m: 'DBDParams "%s,%s"'
+                  % (m.group(1), extra), db.dbd_conf(), flags=re.S)
+
+
+class _ExtraParams:
+    def __init__(self, db, extra):
+        self.db, self.extra = db, extra
+
+    def dbd_conf(self):
+        return with_dbd_params(self.db, self.extra)
+
+
+@pytest.mark.skipif("mysql" not in H.selected_dbs(), reason="MariaDB not "
+                    "selected (ORM_E2E_DBS)")
+@pytest.mark.parametrize("fldsz", [None, 20000000])
+def test_large_session_never_truncated(httpd, mysql_server, fldsz):
+    db = mysql_server.new_database("big%s" % (fldsz or ""))
+    conf_db = _ExtraParams(db, "fldsz=%d" % fldsz) if fldsz else db
+    srv = httpd.new(orm_conf(conf_db, server="SessionORMSweepInterval 0\n"))
+    if fldsz is None:
+        srv.expect_log(r"ORM0116:.*shorter than stored")
+    srv.start()
+    c = srv.client()
+    r = c.get("/probe?op=set&key=a&value=1")
+    assert saved(c, r)
+    r = c.get("/probe?op=big&key=big&size=%d" % BIG)
+    assert saved(c, r), r
+    where = "id = %s" % H.sql_quote(sha256_hex(c.token))
+    stored_len = len(db.rows(columns="data", where=where)[0][0])
+    assert stored_len > BIG
+    mark = srv.log_mark()
+    for _ in range(3):
+        r = c.get("/probe?op=get&key=big&key=a", update_jar=False)
+        assert r.status == 200, r
+        got = r.value("big")
+        if fldsz:
+            assert got is not None and len(got) == BIG, \
+                len(got) if got else got
+            assert r.value("a") == "1"
+        else:
+            # never a cut value: the load fails, an anonymous session
+            assert got is None, "a %d-byte value came back as %d bytes" \
+                % (BIG, len(got))
+        # a write after the read never stores a cut session either
+        c.get("/probe?op=set&key=w&value=1", update_jar=False)
+        assert len(db.rows(columns="data", where=where)[0][0]) >= stored_len
+    if fldsz is None:
+        lines = count_lines(srv, r"ORM0116:", mark)
+        assert len(lines) == 1, lines
+        assert sha256_hex(c.token)[:12] in lines[0], lines[0]
+        assert not count_lines(srv, r"ORM0112:|ORM0114:", mark)

@@ -372,7 +372,9 @@ def _dedicated_servers(request, session_state):
     kinds = sorted(set(
         item.callspec.params.get("db") for item in request.session.items
         if item.module is request.module
-        and item.originalname == "test_database_outage_logged_once"
+        and item.originalname in ("test_database_outage_logged_once",
+                                  "test_idle_host_sweeps_after_database_"
+                                  "restart")
         and hasattr(item, "callspec")) & DAEMON_KINDS)
     if not kinds:
         yield None
@@ -440,6 +442,33 @@ def test_database_outage_logged_once(httpd, db, own_server):
     assert log_count(srv, r"ORM0304:", mark) == 1
     assert log_count(srv, r"ORM0302:", mark) == 1
     assert sum(s.n for s in swept_lines(srv, mark)) == 450
+    assert_live_session(db, c)
+
+
+# issue 9 item 10: a host that was idle while its database restarted
+def test_idle_host_sweeps_after_database_restart(httpd, db, own_server):
+    """Its pooled connection died with the restart unnoticed (libpq learns
+    of it from the first statement): the sweep reconnects and sweeps,
+    logging no ORM0302 for a database that is up."""
+    if own_server is None:
+        pytest.skip("SQLite has no server to restart")
+    db = own_server.new_database("idle")
+    srv = httpd.new(orm_conf(db, server=sweep_server(5)), batch=100,
+                    loglevel="info", debug=True)
+    srv.start()
+    c = live_session(srv)
+    mark = srv.log_mark()
+    assert srv.wait_log(r"ORM0301:", 10, mark), "no sweep before the restart"
+    # right after a sweep, so that the next one meets the database up
+    t0 = time.monotonic()
+    own_server.restart()
+    assert time.monotonic() - t0 < 4, "the restart took too long to test"
+    mark = srv.log_mark()
+    insert_expired(db, 30)
+    assert wait_gone(db), "expired rows not swept after the restart:\n%s" % \
+        "\n".join(srv.log_since(mark)[-20:])
+    assert log_count(srv, r"ORM0302:", mark) == 0, "\n".join(
+        l for l in srv.log_since(mark) if "ORM0302" in l)
     assert_live_session(db, c)
 
 

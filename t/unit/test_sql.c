@@ -16,8 +16,11 @@ typedef struct {
 
 /* ---- default mapping ---------------------------------------------------- */
 
-#define DQ_LOAD "SELECT \"data\", \"expires_at\", \"updated_at\", \"user_name\" " \
-    "FROM \"session\" WHERE \"id\" = %s AND \"expires_at\" > %lld"
+/* the load also returns the data's size in bytes, as each dialect counts */
+#define DQ_LOAD_WITH(size) "SELECT \"data\", \"expires_at\", " \
+    "\"updated_at\", \"user_name\", " size " FROM \"session\" WHERE " \
+    "\"id\" = %s AND \"expires_at\" > %lld"
+#define DQ_LOAD DQ_LOAD_WITH("OCTET_LENGTH(\"data\")")
 #define DQ_INSERT "INSERT INTO \"session\" (\"id\", \"data\", \"expires_at\", " \
     "\"user_name\", \"created_at\", \"updated_at\") VALUES " \
     "(%s, %s, %lld, %s, %lld, %lld)"
@@ -35,6 +38,16 @@ typedef struct {
     "\"updated_at\" BIGINT NOT NULL)"
 
 static const expected_sql_t sqlite_default = {
+    DQ_LOAD_WITH("LENGTH(CAST(\"data\" AS BLOB))"), DQ_INSERT, DQ_UPDATE, DQ_UPSERT, DQ_REMOVE, DQ_PROBE,
+    { "CREATE TABLE IF NOT EXISTS \"session\" " DQ_COLUMNS("TEXT"),
+      "CREATE INDEX IF NOT EXISTS \"session_expires_at_idx\" ON \"session\" "
+      "(\"expires_at\")",
+      "CREATE INDEX IF NOT EXISTS \"session_user_name_idx\" ON \"session\" "
+      "(\"user_name\")" }, 3
+};
+
+/* PostgreSQL shares SQLite's syntax but for the size in bytes */
+static const expected_sql_t pgsql_default = {
     DQ_LOAD, DQ_INSERT, DQ_UPDATE, DQ_UPSERT, DQ_REMOVE, DQ_PROBE,
     { "CREATE TABLE IF NOT EXISTS \"session\" " DQ_COLUMNS("TEXT"),
       "CREATE INDEX IF NOT EXISTS \"session_expires_at_idx\" ON \"session\" "
@@ -44,7 +57,7 @@ static const expected_sql_t sqlite_default = {
 };
 
 /* PostgreSQL and SQLite share the syntax used here */
-#define pgsql_default sqlite_default
+#define pgsql_default pgsql_default
 
 static const expected_sql_t portable_default = {
     DQ_LOAD, DQ_INSERT, DQ_UPDATE, NULL, DQ_REMOVE, DQ_PROBE,
@@ -59,8 +72,9 @@ static const expected_sql_t portable_default = {
     "(%s, %s, %lld, %s, %lld, %lld)"
 
 static const expected_sql_t mysql_default = {
-    "SELECT `data`, `expires_at`, `updated_at`, `user_name` FROM `session` "
-    "WHERE `id` = %s AND `expires_at` > %lld",
+    "SELECT `data`, `expires_at`, `updated_at`, `user_name`, "
+    "OCTET_LENGTH(`data`) FROM `session` WHERE `id` = %s AND "
+    "`expires_at` > %lld",
     BQ_INSERT,
     "UPDATE `session` SET `data` = %s, `expires_at` = %lld, "
     "`user_name` = %s, `updated_at` = %lld WHERE `id` = %s",
@@ -80,8 +94,10 @@ static const expected_sql_t mysql_default = {
 /* ---- renamed mapping: app_sessions(sid, payload, exp_ms, owner, born_ms,
  *      touched_ms) ---------------------------------------------------------- */
 
-#define RQ_LOAD "SELECT \"payload\", \"exp_ms\", \"touched_ms\", \"owner\" " \
-    "FROM \"app_sessions\" WHERE \"sid\" = %s AND \"exp_ms\" > %lld"
+#define RQ_LOAD_WITH(size) "SELECT \"payload\", \"exp_ms\", " \
+    "\"touched_ms\", \"owner\", " size " FROM \"app_sessions\" WHERE " \
+    "\"sid\" = %s AND \"exp_ms\" > %lld"
+#define RQ_LOAD RQ_LOAD_WITH("OCTET_LENGTH(\"payload\")")
 #define RQ_INSERT "INSERT INTO \"app_sessions\" (\"sid\", \"payload\", " \
     "\"exp_ms\", \"owner\", \"born_ms\", \"touched_ms\") VALUES " \
     "(%s, %s, %lld, %s, %lld, %lld)"
@@ -99,6 +115,15 @@ static const expected_sql_t mysql_default = {
     "\"touched_ms\" BIGINT NOT NULL)"
 
 static const expected_sql_t sqlite_renamed = {
+    RQ_LOAD_WITH("LENGTH(CAST(\"payload\" AS BLOB))"), RQ_INSERT, RQ_UPDATE, RQ_UPSERT, RQ_REMOVE, RQ_PROBE,
+    { "CREATE TABLE IF NOT EXISTS \"app_sessions\" " RQ_COLUMNS("TEXT"),
+      "CREATE INDEX IF NOT EXISTS \"app_sessions_expires_at_idx\" ON "
+      "\"app_sessions\" (\"exp_ms\")",
+      "CREATE INDEX IF NOT EXISTS \"app_sessions_user_name_idx\" ON "
+      "\"app_sessions\" (\"owner\")" }, 3
+};
+
+static const expected_sql_t pgsql_renamed = {
     RQ_LOAD, RQ_INSERT, RQ_UPDATE, RQ_UPSERT, RQ_REMOVE, RQ_PROBE,
     { "CREATE TABLE IF NOT EXISTS \"app_sessions\" " RQ_COLUMNS("TEXT"),
       "CREATE INDEX IF NOT EXISTS \"app_sessions_expires_at_idx\" ON "
@@ -107,7 +132,7 @@ static const expected_sql_t sqlite_renamed = {
       "\"app_sessions\" (\"owner\")" }, 3
 };
 
-#define pgsql_renamed sqlite_renamed
+#define pgsql_renamed pgsql_renamed
 
 static const expected_sql_t portable_renamed = {
     RQ_LOAD, RQ_INSERT, RQ_UPDATE, NULL, RQ_REMOVE, RQ_PROBE,
@@ -122,8 +147,9 @@ static const expected_sql_t portable_renamed = {
     "`owner`, `born_ms`, `touched_ms`) VALUES (%s, %s, %lld, %s, %lld, %lld)"
 
 static const expected_sql_t mysql_renamed = {
-    "SELECT `payload`, `exp_ms`, `touched_ms`, `owner` FROM `app_sessions` "
-    "WHERE `sid` = %s AND `exp_ms` > %lld",
+    "SELECT `payload`, `exp_ms`, `touched_ms`, `owner`, "
+    "OCTET_LENGTH(`payload`) FROM `app_sessions` WHERE `sid` = %s AND "
+    "`exp_ms` > %lld",
     RB_INSERT,
     "UPDATE `app_sessions` SET `payload` = %s, `exp_ms` = %lld, "
     "`owner` = %s, `touched_ms` = %lld WHERE `sid` = %s",
@@ -455,11 +481,30 @@ START_TEST(test_sql_partial_rename)
     s.columns[ORM_FIELD_USER_NAME] = "login";
     sql = orm_sql_build(test_pool, &s, ORM_DIALECT_SQLITE, 0);
     ck_assert_str_eq(sql->load,
-        "SELECT \"data\", \"expires_at\", \"updated_at\", \"login\" FROM "
-        "\"session\" WHERE \"id\" = %s AND \"expires_at\" > %lld");
+        "SELECT \"data\", \"expires_at\", \"updated_at\", \"login\", "
+        "LENGTH(CAST(\"data\" AS BLOB)) FROM \"session\" WHERE \"id\" = %s "
+        "AND \"expires_at\" > %lld");
     ck_assert_str_eq(APR_ARRAY_IDX(sql->ddl, 2, const char *),
         "CREATE INDEX IF NOT EXISTS \"session_user_name_idx\" ON \"session\" "
         "(\"login\")");
+}
+END_TEST
+
+/* ---- releasing a prepared statement ------------------------------------ */
+
+START_TEST(test_sql_release)
+{
+    int d;
+
+    ck_assert_str_eq(orm_sql_release(test_pool, ORM_DIALECT_PGSQL,
+                                     "session_orm_0_load"),
+                     "DEALLOCATE \"session_orm_0_load\"");
+    for (d = 0; d < ORM_DIALECT_COUNT; d++) {
+        ck_assert_ptr_null(orm_sql_release(test_pool, d, NULL));
+        if (d != ORM_DIALECT_PGSQL) {
+            ck_assert_ptr_null(orm_sql_release(test_pool, d, "x"));
+        }
+    }
 }
 END_TEST
 
@@ -476,29 +521,33 @@ START_TEST(test_sql_update_if_and_lock)
         sql = orm_sql_build(test_pool, &d, ORM_DIALECT_SQLITE, pw);
         ck_assert_str_eq(sql->update_if, DQ_UPDATE " AND \"updated_at\" = %lld");
         ck_assert_str_eq(sql->lock,
-            "SELECT \"data\", \"updated_at\" FROM \"session\" WHERE "
-            "\"id\" = %s AND \"expires_at\" > %lld");
+            "SELECT \"data\", \"updated_at\", LENGTH(CAST(\"data\" AS BLOB)) "
+            "FROM \"session\" WHERE \"id\" = %s AND \"expires_at\" > %lld");
         sql = orm_sql_build(test_pool, &r, ORM_DIALECT_SQLITE, pw);
         ck_assert_str_eq(sql->update_if, RQ_UPDATE " AND \"touched_ms\" = %lld");
         ck_assert_str_eq(sql->lock,
-            "SELECT \"payload\", \"touched_ms\" FROM \"app_sessions\" WHERE "
-            "\"sid\" = %s AND \"exp_ms\" > %lld");
+            "SELECT \"payload\", \"touched_ms\", LENGTH(CAST(\"payload\" AS "
+            "BLOB)) FROM \"app_sessions\" WHERE \"sid\" = %s AND "
+            "\"exp_ms\" > %lld");
 
         sql = orm_sql_build(test_pool, &d, ORM_DIALECT_PGSQL, pw);
         ck_assert_str_eq(sql->update_if, DQ_UPDATE " AND \"updated_at\" = %lld");
         ck_assert_str_eq(sql->lock,
-            "SELECT \"data\", \"updated_at\" FROM \"session\" WHERE "
-            "\"id\" = %s AND \"expires_at\" > %lld FOR UPDATE");
+            "SELECT \"data\", \"updated_at\", OCTET_LENGTH(\"data\") FROM "
+            "\"session\" WHERE \"id\" = %s AND \"expires_at\" > %lld "
+            "FOR UPDATE");
         sql = orm_sql_build(test_pool, &r, ORM_DIALECT_PGSQL, pw);
         ck_assert_str_eq(sql->lock,
-            "SELECT \"payload\", \"touched_ms\" FROM \"app_sessions\" WHERE "
-            "\"sid\" = %s AND \"exp_ms\" > %lld FOR UPDATE");
+            "SELECT \"payload\", \"touched_ms\", OCTET_LENGTH(\"payload\") "
+            "FROM \"app_sessions\" WHERE \"sid\" = %s AND \"exp_ms\" > "
+            "%lld FOR UPDATE");
 
         sql = orm_sql_build(test_pool, &d, ORM_DIALECT_PORTABLE, pw);
         ck_assert_str_eq(sql->update_if, DQ_UPDATE " AND \"updated_at\" = %lld");
         ck_assert_str_eq(sql->lock,
-            "SELECT \"data\", \"updated_at\" FROM \"session\" WHERE "
-            "\"id\" = %s AND \"expires_at\" > %lld FOR UPDATE");
+            "SELECT \"data\", \"updated_at\", OCTET_LENGTH(\"data\") FROM "
+            "\"session\" WHERE \"id\" = %s AND \"expires_at\" > %lld "
+            "FOR UPDATE");
 
         sql = orm_sql_build(test_pool, &d, ORM_DIALECT_MYSQL, pw);
         ck_assert_str_eq(sql->update_if,
@@ -506,16 +555,16 @@ START_TEST(test_sql_update_if_and_lock)
             "`user_name` = %s, `updated_at` = %lld WHERE `id` = %s "
             "AND `updated_at` = %lld");
         ck_assert_str_eq(sql->lock,
-            "SELECT `data`, `updated_at` FROM `session` WHERE `id` = %s "
-            "AND `expires_at` > %lld FOR UPDATE");
+            "SELECT `data`, `updated_at`, OCTET_LENGTH(`data`) FROM `session` "
+            "WHERE `id` = %s AND `expires_at` > %lld FOR UPDATE");
         sql = orm_sql_build(test_pool, &r, ORM_DIALECT_MYSQL, pw);
         ck_assert_str_eq(sql->update_if,
             "UPDATE `app_sessions` SET `payload` = %s, `exp_ms` = %lld, "
             "`owner` = %s, `touched_ms` = %lld WHERE `sid` = %s "
             "AND `touched_ms` = %lld");
         ck_assert_str_eq(sql->lock,
-            "SELECT `payload`, `touched_ms` FROM `app_sessions` WHERE "
-            "`sid` = %s AND `exp_ms` > %lld FOR UPDATE");
+            "SELECT `payload`, `touched_ms`, OCTET_LENGTH(`payload`) FROM "
+            "`app_sessions` WHERE `sid` = %s AND `exp_ms` > %lld FOR UPDATE");
     }
 }
 END_TEST
@@ -814,6 +863,7 @@ static void exercise_sqlite(const orm_schema_t *schema, int portable_writes)
     ck_assert_str_eq(row[1], num(T0 + 1000));
     ck_assert_str_eq(row[2], num(T0));
     ck_assert_str_eq(row[3], "alice");
+    ck_assert_str_eq(row[4], "3");              /* bytes of the data */
     /* not once it expired, nor for another id */
     args[1] = num(T0 + 1000);
     ck_assert_ptr_null(one_row(db, sql->load, 2, args));
@@ -846,6 +896,7 @@ static void exercise_sqlite(const orm_schema_t *schema, int portable_writes)
     ck_assert_ptr_nonnull(row);
     ck_assert_str_eq(row[0], "a=3");
     ck_assert_str_eq(row[1], num(T0 + 20));
+    ck_assert_str_eq(row[2], "3");
     args[1] = num(T0 + 3000);                   /* expired by then */
     ck_assert_ptr_null(one_row(db, sql->lock, 2, args));
     test_db_exec(db, "COMMIT");
@@ -1001,6 +1052,7 @@ TCase *tcase_sql(void)
     tcase_add_test(tc, test_sql_index_names_fit_postgres);
     tcase_add_test(tc, test_sql_partial_rename);
     tcase_add_test(tc, test_sql_update_if_and_lock);
+    tcase_add_test(tc, test_sql_release);
     tcase_add_test(tc, test_sql_update_if_lock_placeholders);
     tcase_add_test(tc, test_admin_sql_per_dialect);
     tcase_add_test(tc, test_admin_sql_batch_in_limit);

@@ -541,6 +541,37 @@ static void merge_baton_init(request_rec *r, const orm_request_t *state,
     }
 }
 
+/* After a lost race: reads the row again and applies this request's
+ * changes to what is stored now, into row->data with *version the stored
+ * one. row->data NULL when there is nothing to write: the row ended (*kept
+ * 0) or the merge was refused (*kept -1), each logged. */
+static apr_status_t merge_again(request_rec *r, orm_conn_t *conn,
+                                const orm_request_t *state,
+                                merge_baton_t *baton, orm_row_t *row,
+                                apr_int64_t now, apr_int64_t *version,
+                                int *kept)
+{
+    orm_row_t *stored = NULL;
+    apr_status_t rv;
+
+    row->data = NULL;
+    if ((rv = orm_store_load(conn, state->id, now, &stored))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    if (stored == NULL) {
+        *kept = 0;
+        log_ended(r, state->id);
+        return APR_SUCCESS;
+    }
+    row->data = merge_into_stored(baton, r->pool, stored->data);
+    if (row->data == NULL) {
+        merge_refused(r, state->id, baton, kept);
+    }
+    *version = stored->updated_at_ms;
+    return APR_SUCCESS;
+}
+
 /* A session that has a row: written only if nobody wrote it since this
  * request loaded it (one statement); otherwise only the keys this request
  * changed are merged into what is stored now and written if that is still
@@ -575,25 +606,14 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
         return APR_SUCCESS;
     }
     for (attempt = 0; attempt < ORM_MERGE_ATTEMPTS; attempt++) {
-        orm_row_t *stored = NULL;
+        apr_int64_t version = 0;
 
-        if ((rv = orm_store_load(conn, state->id, now, &stored))
-            != APR_SUCCESS) {
+        if ((rv = merge_again(r, conn, state, &baton, row, now, &version,
+                              kept)) != APR_SUCCESS || row->data == NULL) {
             return rv;
         }
-        if (stored == NULL) {
-            *kept = 0;
-            log_ended(r, state->id);
-            return APR_SUCCESS;
-        }
-        row->data = merge_into_stored(&baton, r->pool, stored->data);
-        if (row->data == NULL) {
-            merge_refused(r, state->id, &baton, kept);
-            return APR_SUCCESS;
-        }
-        row->updated_at_ms = next_version(now, stored->updated_at_ms);
-        rv = orm_store_update_if(conn, state->id, row, stored->updated_at_ms,
-                                 &matched);
+        row->updated_at_ms = next_version(now, version);
+        rv = orm_store_update_if(conn, state->id, row, version, &matched);
         if (rv != APR_SUCCESS || matched) {
             if (rv == APR_SUCCESS) {
                 log_merged(r, state->id, &baton, 0);
@@ -645,8 +665,6 @@ static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
     marker.user_name = NULL;
     marker.expires_at_ms = now + grace * 1000;
     for (attempt = 0; ; attempt++) {
-        orm_row_t *stored = NULL;
-
         marker.updated_at_ms = next_version(now, version);
         rv = orm_store_update_if(conn, state->id, &marker, version, &matched);
         if (rv != APR_SUCCESS || matched) {
@@ -660,21 +678,10 @@ static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
             *kept = -1;
             return APR_SUCCESS;
         }
-        if ((rv = orm_store_load(conn, state->id, now, &stored))
-            != APR_SUCCESS) {
+        if ((rv = merge_again(r, conn, state, &baton, row, now, &version,
+                              kept)) != APR_SUCCESS || row->data == NULL) {
             return rv;
         }
-        if (stored == NULL) {
-            *kept = 0;
-            log_ended(r, state->id);
-            return APR_SUCCESS;
-        }
-        row->data = merge_into_stored(&baton, r->pool, stored->data);
-        if (row->data == NULL) {
-            merge_refused(r, state->id, &baton, kept);
-            return APR_SUCCESS;
-        }
-        version = stored->updated_at_ms;
     }
     if (rv != APR_SUCCESS) {
         return rv;

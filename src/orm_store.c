@@ -267,10 +267,17 @@ static void report_success(request_rec *r, const orm_store_t *store)
     orm_store_shared_t *shared = store->shared;
     apr_uint32_t failed_ms;
 
-    if (shared && orm_outage_on(&shared->outage)
+    if (shared == NULL) {
+        return;
+    }
+    /* an answer opens the retry gate at once: the request that tried the
+     * database after the wait closed it for the others */
+    if (apr_atomic_read32(&shared->retry_at)) {
+        apr_atomic_set32(&shared->retry_at, 0);
+    }
+    if (orm_outage_on(&shared->outage)
         && orm_outage_success(&shared->outage,
                               apr_time_as_msec(apr_time_now()), &failed_ms)) {
-        apr_atomic_set32(&shared->retry_at, 0);
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, ORM_LOGNO(0114)
                       "session table '%s' answers again (after %u s of "
                       "failures)", store->table, (unsigned)(failed_ms / 1000));

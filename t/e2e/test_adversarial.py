@@ -6,14 +6,13 @@ mod_auth_form (form-login-handler, form-logout-handler) with an htpasswd
 file, and `Require valid-user` guards /private.
 """
 
-import concurrent.futures
 import threading
 import time
 
 import pytest
 
-import ormharness as H
-from ormharness import COOKIE, TOKEN_RE, make_htpasswd, orm_conf, sha256_hex
+from ormharness import COOKIE, TOKEN_RE, make_htpasswd, orm_conf
+from test_concurrency import row_of, run_parallel
 
 ROTATED = "\x01rotated"
 
@@ -64,24 +63,8 @@ def login(client, user, cookie=None, update_jar=True, query=""):
                                    "application/x-www-form-urlencoded"})
 
 
-def row_of(db, token, columns="data, user_name"):
-    rows = db.rows(columns=columns,
-                   where="id = %s" % H.sql_quote(sha256_hex(token)))
-    return rows[0] if rows else None
-
-
 def with_token(token):
     return "%s=%s" % (COOKIE, token)
-
-
-def run_parallel(*calls, stagger=0.2):
-    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
-        futs = []
-        for i, call in enumerate(calls):
-            if i:
-                time.sleep(stagger)
-            futs.append(pool.submit(call))
-        return [f.result() for f in futs]
 
 
 # --------------------------------------------------------------------------

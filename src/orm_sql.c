@@ -229,6 +229,7 @@ orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
     const char *updated = quoted(pool, d, orm_schema_column(
                                               schema, ORM_FIELD_UPDATED_AT));
     const char *expired = apr_pstrcat(pool, exp, " <= %lld", NULL);
+    const char *not_marker;
     const char *limit = apr_psprintf(pool, " LIMIT %d", batch);
 
     switch (dialect) {
@@ -274,10 +275,12 @@ orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
     }
     sql->count_expired = apr_pstrcat(pool, "SELECT COUNT(*) FROM ", table,
                                      " WHERE ", expired, NULL);
-    /* the sweep's marker is no session */
+    /* the sweep's marker is no session: not counted, not revoked (the
+     * farm keeps its turn) */
+    not_marker = apr_pstrcat(pool, " WHERE ", id, " <> '",
+                             ORM_SWEEP_MARKER_ID, "'", NULL);
     sql->totals = apr_pstrcat(pool, "SELECT COUNT(*), MIN(", exp, "), MAX(",
-                              exp, ") FROM ", table, " WHERE ", id, " <> '",
-                              ORM_SWEEP_MARKER_ID, "'", NULL);
+                              exp, ") FROM ", table, not_marker, NULL);
     sql->sweep_claim = apr_pstrcat(pool, "UPDATE ", table, " SET ", updated,
                                    " = %lld WHERE ", id, " = %s AND ",
                                    updated, " <= %lld", NULL);
@@ -295,7 +298,8 @@ orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
                                   " = %s)", NULL);
     sql->revoke_user = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
                                    user, " = %s", NULL);
-    sql->revoke_all = apr_pstrcat(pool, "DELETE FROM ", table, NULL);
+    sql->revoke_all = apr_pstrcat(pool, "DELETE FROM ", table, not_marker,
+                                  NULL);
     return sql;
 }
 

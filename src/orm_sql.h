@@ -79,7 +79,7 @@ typedef struct {
     const char *totals;
     /* (user_name): deletes every session of one owner */
     const char *revoke_user;
-    /* (): deletes every session */
+    /* (): deletes every session (not the sweep's marker) */
     const char *revoke_all;
     /* (table name, unquoted) -> bytes of table and indexes; NULL when the
      * dialect can't tell (SQLite: only with the dbstat table built in) */

@@ -198,6 +198,34 @@ def test_stats(db):
         "empty table: no expiry to show\n" + res.stdout
 
 
+def test_stats_purge_revoke_leave_out_the_sweep_marker(httpd, db):
+    """A sweeping httpd keeps the farm's last sweep time in a marker row
+    (id '!sweep', expiring never): it is no session for stats, purge never
+    removes it and revoke --all does not count it (issue 9 item 13)."""
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 1"),
+                      debug=True)
+    srv.client().get("/probe?op=set&key=k&value=v")
+    assert srv.wait_log(r"ORM0301:", 6), "no sweep"
+    srv.stop()
+    assert db.sql("SELECT COUNT(*) FROM session WHERE id = '!sweep'") \
+        == [("1",)]
+    live, expired = make_rows(3, 4)
+    insert_rows(db, live + expired)
+    res = run_tool(*conn(db), "stats")
+    ok(res)
+    st = stats_of(res)
+    assert (st.get("live"), st.get("expired")) == ("4", "4"), res.stdout
+    newest = db.sql("SELECT MAX(expires_at) FROM session WHERE id <> "
+                    "'!sweep'")[0][0]
+    assert st.get("newest expiry") == iso(int(newest)), res.stdout
+    ok(run_tool(*conn(db), "purge"), r"^removed 4 expired sessions")
+    assert db.count() == 4
+    assert db.sql("SELECT COUNT(*) FROM session WHERE id = '!sweep'") \
+        == [("1",)]
+    ok(run_tool(*conn(db), "revoke", "--all"), r"^revoked all 4 sessions")
+    assert db.count() == 0
+
+
 # --------------------------------------------------------------------------
 # revoke
 

@@ -248,6 +248,83 @@ def test_one_sweep_per_interval_across_children(httpd, db):
 
 
 # --------------------------------------------------------------------------
+# a web farm: several hosts on one database sweep once per interval
+# (issue 9 item 13)
+
+SKIPPED_RE = re.compile(r"\[session_orm:debug\].*ORM0307: sweep of "
+                        r"'session' skipped: another host swept it less than "
+                        r"2 s ago")
+
+
+def test_farm_sweeps_once_per_interval(httpd, db):
+    """Three httpd hosts (each its own parent, children and shared memory)
+    with the same DBDParams: one sweep per SessionORMSweepInterval for the
+    whole farm, not one per host; the hosts that do not sweep log ORM0307.
+    On SQLite the three share one file."""
+    interval, hosts, run = 2, 3, 9.0
+    farm = [httpd.start(orm_conf(db, server=sweep_server(interval)),
+                        name="host%d" % i, batch=100, loglevel="info",
+                        debug=True)
+            for i in range(hosts)]
+    # the table exists before the observed window (no sweep before it does)
+    live = [live_session(srv, value="h%d" % i) for i, srv in enumerate(farm)]
+    marks = [srv.log_mark() for srv in farm]
+    start = time.monotonic()
+    # expired rows every second, so that every sweep has work
+    inserted, early = 0, []
+    while time.monotonic() - start < run:
+        prefix = "exp%d-" % inserted      # no LIKE wildcard in it
+        insert_expired(db, 20, prefix=prefix)
+        if time.monotonic() - start < run - 2 * interval - 0.5:
+            early.append(prefix)
+        inserted += 1
+        time.sleep(max(0.0, start + inserted - time.monotonic()))
+    elapsed = time.monotonic() - start
+    left = [p for p in early
+            if db.count(where="id LIKE '%s%%'" % p)]
+    assert not left, "expired rows inserted early still there: %r" % left
+    # the last ones, at the latest one interval later
+    assert wait_gone(db, timeout=interval + 2), \
+        "%d expired rows not swept" % count_expired(db)
+    time.sleep(0.3)                 # ORM0301 follows the last DELETE
+    end = time.monotonic()
+
+    lines = sorted(((s, i) for i, srv in enumerate(farm)
+                    for s in swept_lines(srv, marks[i])),
+                   key=lambda x: x[0].ts)
+    sweeps = [s for s, _ in lines]
+    most = int((end - start) / interval) + 1
+    assert 2 <= len(sweeps) <= most, \
+        "%d sweeps by %d hosts in %.1f s with SessionORMSweepInterval %d " \
+        "(at most %d for the farm): %r" % (len(sweeps), hosts, end - start,
+                                           interval, most, lines)
+    gaps = [(b.ts - a.ts).total_seconds() for a, b in zip(sweeps,
+                                                          sweeps[1:])]
+    assert min(gaps) >= interval - 0.2, \
+        "two hosts swept less than an interval apart: %r" % list(zip(lines,
+                                                                   gaps))
+    # every expired row once, by one sweep
+    assert sum(s.n for s in sweeps) == inserted * 20, lines
+    # the hosts that did not sweep skipped: about hosts - 1 per sweep
+    skipped = [sum(1 for l in srv.log_since(marks[i]) if SKIPPED_RE.search(l))
+               for i, srv in enumerate(farm)]
+    swept_by = [sum(1 for _, h in lines if h == i) for i in range(hosts)]
+    assert sum(skipped) >= len(sweeps), \
+        "ORM0307 skips %r, sweeps per host %r" % (skipped, swept_by)
+    for i in range(hosts):
+        assert skipped[i] or swept_by[i] == len(sweeps), \
+            "host%d neither swept every time nor logged ORM0307 (sweeps " \
+            "per host %r, skips %r)" % (i, swept_by, skipped)
+    # the farm's marker row: one, never expiring, not a session
+    assert db.sql("SELECT expires_at FROM session WHERE id = '!sweep'") \
+        == [("9223372036854775807",)]
+    assert db.count() == hosts
+    for i, (srv, c) in enumerate(zip(farm, live)):
+        assert_live_session(db, c, value="h%d" % i)
+    assert elapsed < run + 2
+
+
+# --------------------------------------------------------------------------
 # graceful restart / graceful stop while a long sweep runs
 
 def _stop_graceful(srv, timeout=20):

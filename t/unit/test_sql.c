@@ -604,12 +604,13 @@ typedef struct {
 #define DA_TOTALS "SELECT COUNT(*), MIN(\"expires_at\"), MAX(\"expires_at\") " \
     "FROM \"session\" WHERE \"id\" <> '!sweep'"
 #define DA_REVOKE_USER "DELETE FROM \"session\" WHERE \"user_name\" = %s"
-#define DA_REVOKE_ALL "DELETE FROM \"session\""
+#define DA_REVOKE_ALL "DELETE FROM \"session\" WHERE \"id\" <> '!sweep'"
 #define RA_COUNT "SELECT COUNT(*) FROM \"app_sessions\" WHERE \"exp_ms\" <= %lld"
 #define RA_TOTALS "SELECT COUNT(*), MIN(\"exp_ms\"), MAX(\"exp_ms\") " \
     "FROM \"app_sessions\" WHERE \"sid\" <> '!sweep'"
 #define RA_REVOKE_USER "DELETE FROM \"app_sessions\" WHERE \"owner\" = %s"
-#define RA_REVOKE_ALL "DELETE FROM \"app_sessions\""
+#define RA_REVOKE_ALL "DELETE FROM \"app_sessions\" WHERE \"sid\" <> " \
+    "'!sweep'"
 #define SQLITE_SIZE "SELECT SUM(pgsize) FROM dbstat WHERE name IN (SELECT " \
     "name FROM sqlite_master WHERE tbl_name = %s)"
 #define SQLITE_IDENTITY "SELECT file FROM pragma_database_list WHERE " \
@@ -657,7 +658,7 @@ static const expected_admin_t admin_mysql_default = {
     "SELECT COUNT(*), MIN(`expires_at`), MAX(`expires_at`) FROM `session` "
     "WHERE `id` <> '!sweep'",
     "DELETE FROM `session` WHERE `user_name` = %s",
-    "DELETE FROM `session`",
+    "DELETE FROM `session` WHERE `id` <> '!sweep'",
     MY_SIZE, MY_IDENTITY, NULL, NULL
 };
 static const expected_admin_t admin_mysql_renamed = {
@@ -666,7 +667,7 @@ static const expected_admin_t admin_mysql_renamed = {
     "SELECT COUNT(*), MIN(`exp_ms`), MAX(`exp_ms`) FROM `app_sessions` "
     "WHERE `sid` <> '!sweep'",
     "DELETE FROM `app_sessions` WHERE `owner` = %s",
-    "DELETE FROM `app_sessions`",
+    "DELETE FROM `app_sessions` WHERE `sid` <> '!sweep'",
     MY_SIZE, MY_IDENTITY, NULL, NULL
 };
 static const expected_admin_t admin_portable_default = {

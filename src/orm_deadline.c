@@ -158,7 +158,7 @@ static void cut_idle(orm_deadlines_t *reg, const void *group,
         const known_conn_t *known = &APR_ARRAY_IDX(reg->conns, i,
                                                    known_conn_t);
         if (known->group == group && !conn_in_call(reg, known->conn)) {
-            cut(baton, known->conn);
+            cut(baton, group, known->conn);
         }
     }
 }
@@ -184,10 +184,11 @@ apr_time_t orm_deadlines_expire(orm_deadlines_t *reg, apr_time_t now,
                 reg->cut_count++;
             }
             if (mark->conn) {
-                cut(baton, mark->conn);
+                cut(baton, mark->group, mark->conn);
             }
             else {
                 cut_idle(reg, mark->group, cut, baton);
+                cut(baton, mark->group, NULL);
             }
             look = now + recut;
         }

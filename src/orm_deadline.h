@@ -10,7 +10,9 @@
  * it will get: it names its group (a store) only, and when it is overdue
  * every connection of that group known to the registry and not inside
  * another marked call is cut (mod_dbd checks a pooled connection before
- * handing it out, and that check is what blocks).
+ * handing it out, and that check is what blocks); then the cut is asked
+ * once more with no connection, for one that is being opened and so is not
+ * known yet (mod_dbd opens one when its pool has none idle).
  *
  * Connections are cut only under the registry's lock, and a connection in a
  * marked call cannot be closed by its owner before the mark is cleared, so
@@ -26,9 +28,11 @@
 typedef struct orm_deadlines_t orm_deadlines_t;
 typedef struct orm_deadline_t orm_deadline_t;
 
-/** Cuts a connection so the call blocked on it returns (called with the
- *  registry's lock held: must not call back into the registry). */
-typedef void orm_deadline_cut_fn(void *baton, void *conn);
+/** Cuts a connection of group so the call blocked on it returns; conn NULL:
+ *  a call acquiring a connection of group is overdue, cut one being opened
+ *  (called with the registry's lock held: must not call back into the
+ *  registry). */
+typedef void orm_deadline_cut_fn(void *baton, const void *group, void *conn);
 
 /** A registry living in pool (one per child process). */
 apr_status_t orm_deadlines_create(apr_pool_t *pool, orm_deadlines_t **reg);

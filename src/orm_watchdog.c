@@ -1,9 +1,17 @@
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#if defined(__linux__)
+#include <linux/tcp.h>          /* tcpi_bytes_received (glibc's lacks it) */
+#endif
 
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
@@ -25,13 +33,23 @@
 #define MYSQL_OPT_CONNECT_TIMEOUT 0
 #define MYSQL_OPT_READ_TIMEOUT    11
 #define MYSQL_OPT_WRITE_TIMEOUT   12
+#define MYSQL_OPT_RECONNECT       20
 
+typedef char my_bool_t;        /* the client libraries' my_bool */
 typedef int pq_socket_fn(const void *conn);
 typedef int mysql_socket_fn(void *mysql);
 typedef int mysql_options_fn(void *mysql, int option, const void *arg);
 typedef void sqlite_interrupt_fn(void *db);
 
 typedef struct orm_watchdog_t orm_watchdog_t;
+
+/* Where a store's MariaDB/MySQL server is, learnt from its first connection:
+ * to find a connection mod_dbd is opening, which nothing else names. */
+typedef struct {
+    const orm_store_t *store;
+    struct sockaddr_storage addr;
+    socklen_t len;              /* 0: not known yet */
+} db_peer_t;
 
 struct orm_watchdog_t {
     orm_deadlines_t *deadlines;
@@ -46,6 +64,9 @@ struct orm_watchdog_t {
     mysql_socket_fn *mysql_socket;
     mysql_options_fn *mysql_options;
     sqlite_interrupt_fn *sqlite_interrupt;
+    apr_thread_mutex_t *peer_lock;  /* peers: written by request threads */
+    db_peer_t *peers;               /* one per store */
+    int npeers;
 };
 
 /* dlsym's object pointer as a function pointer, without a cast ISO C
@@ -57,16 +78,89 @@ static void find_function(void *fn_ptr, const char *name)
     memcpy(fn_ptr, &sym, sizeof(sym));
 }
 
+static db_peer_t *peer_of(const orm_watchdog_t *wd, const void *store)
+{
+    int i;
+
+    for (i = 0; i < wd->npeers; i++) {
+        if (wd->peers[i].store == store) {
+            return &wd->peers[i];
+        }
+    }
+    return NULL;
+}
+
+/* A new connection mod_dbd opens is the driver's alone, and apr_dbd_mysql
+ * (apr-util 1.6) sets no timeout on it: the MariaDB/MySQL client then waits
+ * for the server's greeting without end. Such a connection is the only
+ * socket to the store's server that has received nothing yet (a connection
+ * in use has at least its greeting), whichever thread opens it. Each
+ * candidate is checked and cut through a duplicate descriptor, so a number
+ * closed and reused meanwhile is never touched. Linux (TCP_INFO) and TCP
+ * only: a Unix socket's connection is left to the driver. */
+static void cut_opening(const orm_watchdog_t *wd, const void *store)
+{
+#if defined(__linux__)
+    struct sockaddr_storage want, addr;
+    socklen_t want_len = 0;
+    db_peer_t *peer;
+    struct dirent *entry;
+    DIR *dir;
+
+    apr_thread_mutex_lock(wd->peer_lock);
+    peer = peer_of(wd, store);
+    if (peer && peer->len > 0) {
+        want = peer->addr;
+        want_len = peer->len;
+    }
+    apr_thread_mutex_unlock(wd->peer_lock);
+    if (want_len == 0 || (dir = opendir("/proc/self/fd")) == NULL) {
+        return;
+    }
+    while ((entry = readdir(dir)) != NULL) {
+        struct tcp_info info;
+        socklen_t len = sizeof(addr), info_len = sizeof(info);
+        int fd = atoi(entry->d_name), copy;
+
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9'
+            || fd == dirfd(dir)
+            || (copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+            continue;
+        }
+        memset(&info, 0, sizeof(info));
+        if (getpeername(copy, (struct sockaddr *)&addr, &len) == 0
+            && len == want_len && !memcmp(&addr, &want, len)
+            && getsockopt(copy, IPPROTO_TCP, TCP_INFO, &info, &info_len) == 0
+            && info_len >= offsetof(struct tcp_info, tcpi_bytes_received)
+                           + sizeof(info.tcpi_bytes_received)
+            && info.tcpi_bytes_received == 0) {
+            shutdown(copy, SHUT_RDWR);
+        }
+        close(copy);
+    }
+    closedir(dir);
+#else
+    (void)wd;
+    (void)store;
+#endif
+}
+
 /* Under the registry's lock, so the connection is open (its owner is inside
  * a marked call, or it is known and not yet forgotten). */
-static void cut_connection(void *baton, void *conn)
+static void cut_connection(void *baton, const void *group, void *conn)
 {
     const orm_watchdog_t *wd = baton;
     const ap_dbd_t *dbd = conn;
-    const char *driver = apr_dbd_name(dbd->driver);
-    void *native = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    const char *driver;
+    void *native;
     int fd = -1;
 
+    if (conn == NULL) {
+        cut_opening(wd, group);
+        return;
+    }
+    driver = apr_dbd_name(dbd->driver);
+    native = apr_dbd_native_handle(dbd->driver, dbd->handle);
     if (native == NULL) {
         return;
     }
@@ -75,6 +169,16 @@ static void cut_connection(void *baton, void *conn)
     }
     else if (!strcmp(driver, "mysql") && wd->mysql_socket) {
         fd = wd->mysql_socket(native);
+        if (fd >= 0 && wd->mysql_options) {
+            /* A cut connection is dead: without this, every later command
+             * on it reconnects first, each waiting its connect timeout, and
+             * when mod_dbd drops it, closing each prepared statement
+             * (mysql_stmt_close) is such a command. A one-byte flag the
+             * client library reads only before it reconnects. */
+            my_bool_t off = 0;
+
+            wd->mysql_options(native, MYSQL_OPT_RECONNECT, &off);
+        }
     }
     else if (!strcmp(driver, "sqlite3") && wd->sqlite_interrupt) {
         wd->sqlite_interrupt(native);
@@ -161,6 +265,7 @@ void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
         if (store && (wd->idle_wake == 0 || store->timeout < wd->idle_wake)) {
             wd->idle_wake = store->timeout;
         }
+        wd->npeers += store != NULL;
     }
     if (wd->idle_wake == 0) {
         return;                 /* no store: nothing to watch */
@@ -183,6 +288,10 @@ void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
         rv = apr_thread_cond_create(&wd->stop_cond, pool);
     }
     if (rv == APR_SUCCESS) {
+        rv = apr_thread_mutex_create(&wd->peer_lock,
+                                     APR_THREAD_MUTEX_DEFAULT, pool);
+    }
+    if (rv == APR_SUCCESS) {
         /* the MPM's signals stay with its own threads */
         sigfillset(&all_signals);
         pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
@@ -197,6 +306,8 @@ void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     apr_pool_pre_cleanup_register(pchild, wd, stop_watchdog);
+    wd->peers = apr_pcalloc(pool, wd->npeers * sizeof(*wd->peers));
+    wd->npeers = 0;
     for (sp = s; sp; sp = sp->next) {
         orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
                                                         &session_orm_module);
@@ -204,6 +315,7 @@ void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
 
         if (store) {
             store->watchdog = wd;
+            wd->peers[wd->npeers++].store = store;
         }
     }
 }
@@ -219,6 +331,27 @@ static apr_status_t forget_connection(void *data)
 
     orm_deadlines_forget(known->deadlines, known->conn);
     return APR_SUCCESS;
+}
+
+/* The server's TCP address, for cut_opening (a server that moved is learnt
+ * anew from the next connection). */
+static void learn_peer(orm_watchdog_t *wd, const orm_store_t *store, int fd)
+{
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof(addr);
+    db_peer_t *peer;
+
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&addr, &len) != 0
+        || (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) {
+        return;
+    }
+    apr_thread_mutex_lock(wd->peer_lock);
+    peer = peer_of(wd, store);
+    if (peer) {
+        peer->addr = addr;
+        peer->len = len;
+    }
+    apr_thread_mutex_unlock(wd->peer_lock);
 }
 
 /* A connection seen for the first time: forgotten before it closes (the
@@ -243,6 +376,9 @@ static void first_sight(const orm_store_t *store, ap_dbd_t *dbd)
             wd->mysql_options(mysql, MYSQL_OPT_CONNECT_TIMEOUT, &seconds);
             wd->mysql_options(mysql, MYSQL_OPT_READ_TIMEOUT, &seconds);
             wd->mysql_options(mysql, MYSQL_OPT_WRITE_TIMEOUT, &seconds);
+            if (wd->mysql_socket) {
+                learn_peer(wd, store, wd->mysql_socket(mysql));
+            }
         }
     }
 }

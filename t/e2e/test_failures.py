@@ -23,7 +23,6 @@ import socket
 import subprocess
 import threading
 import time
-import types
 import urllib.parse
 
 import pytest
@@ -299,9 +298,8 @@ def _acked(resp, token, key):
     return len(cks) == 1 and cks[0].value == token and not cks[0].expired
 
 
-# MariaDB: not yet bounded (mod_dbd's acquire still blocks past the bound
-# when the stall meets its connection check); PostgreSQL only for now
-STALL_DBS = [k for k in H.selected_dbs() if k == "pgsql"]
+# the servers a test can stop (SQLite has none)
+STALL_DBS = [k for k in H.selected_dbs() if k in ("pgsql", "mysql")]
 
 
 @pytest.mark.parametrize("kind", [k for k in H.selected_dbs()
@@ -700,13 +698,8 @@ def stall_setup(kind, request, db_servers, httpd, on_error):
     client with a session, and the database server's process tree."""
     own = db_servers(kind)
     db = own.new_database("stall_" + on_error)
-    dbd = db.dbd_conf()
-    if kind == "mysql":
-        # a connection mod_dbd opens anew is the driver's alone: only the
-        # admin's connecttimeout bounds it (README, SessionORMTimeout)
-        dbd = dbd.rstrip('"') + ' connecttimeout=%d"' % TIMEOUT
     srv = httpd.new(orm_conf(
-        types.SimpleNamespace(dbd_conf=lambda: dbd),
+        db,
         server="SessionORMSweepInterval 0\nSessionORMRetryAfter %d\n"
         "SessionORMTimeout %d\n" % (STALL_RETRY, TIMEOUT),
         scope="SessionORMOnError " + on_error), debug=True)

@@ -3,16 +3,24 @@
 #include "tests.h"
 #include "orm_deadline.h"
 
-/* What the watchdog would cut: the connections handed to cut, in order. */
+/* What the watchdog would cut: the connections handed to cut, in order,
+ * and the groups whose connection being opened would be cut. */
 typedef struct {
     void *cut[8];
     int n;
+    const void *opening;
+    int nopening;
 } cuts_t;
 
-static void record_cut(void *baton, void *conn)
+static void record_cut(void *baton, const void *group, void *conn)
 {
     cuts_t *cuts = baton;
 
+    if (conn == NULL) {
+        cuts->opening = group;
+        cuts->nopening++;
+        return;
+    }
     if (cuts->n < 8) {
         cuts->cut[cuts->n] = conn;
     }
@@ -31,7 +39,7 @@ START_TEST(call_in_time_is_not_cut)
 {
     orm_deadlines_t *reg = new_registry();
     int conn, is_new = 0;
-    cuts_t cuts = { { 0 }, 0 };
+    cuts_t cuts = { { 0 }, 0, NULL, 0 };
     orm_deadline_t *mark = orm_deadline_arm(reg, "g", &conn, 1000, &is_new);
 
     ck_assert_int_eq(is_new, 1);
@@ -54,7 +62,7 @@ START_TEST(overdue_call_is_cut_until_it_returns)
 {
     orm_deadlines_t *reg = new_registry();
     int a, b, is_new;
-    cuts_t cuts = { { 0 }, 0 };
+    cuts_t cuts = { { 0 }, 0, NULL, 0 };
     orm_deadline_t *late = orm_deadline_arm(reg, "g", &a, 1000, &is_new);
     orm_deadline_t *later = orm_deadline_arm(reg, "g", &b, 3000, &is_new);
 
@@ -88,7 +96,7 @@ START_TEST(overdue_acquire_cuts_idle_connections_of_its_group)
 {
     orm_deadlines_t *reg = new_registry();
     int idle, busy, other, is_new;
-    cuts_t cuts = { { 0 }, 0 };
+    cuts_t cuts = { { 0 }, 0, NULL, 0 };
     orm_deadline_t *mark;
 
     /* three known connections: one idle and one in a call of group g, one
@@ -103,6 +111,9 @@ START_TEST(overdue_acquire_cuts_idle_connections_of_its_group)
     orm_deadlines_expire(reg, 2000, 100, record_cut, &cuts);
     ck_assert_int_eq(cuts.n, 1);
     ck_assert_ptr_eq(cuts.cut[0], &idle);
+    /* and the one mod_dbd may be opening for it */
+    ck_assert_int_eq(cuts.nopening, 1);
+    ck_assert_str_eq(cuts.opening, "g");
     ck_assert_int_eq(orm_deadline_disarm(reg, mark), 0);
 
     /* a closed connection is never cut */
@@ -111,6 +122,7 @@ START_TEST(overdue_acquire_cuts_idle_connections_of_its_group)
     cuts.n = 0;
     orm_deadlines_expire(reg, 3000, 100, record_cut, &cuts);
     ck_assert_int_eq(cuts.n, 0);
+    ck_assert_int_eq(cuts.nopening, 2);
     orm_deadlines_forget(reg, &idle);   /* twice: harmless */
 }
 END_TEST

@@ -780,9 +780,11 @@ def test_stalled_database_anonymous(httpd, request, db_servers, kind):
     try:
         for i in range(3):
             r, dt = timed_get(c, "/probe?op=get&key=a", update_jar=False)
-            assert r.status == 200 and r.value("a") is None, r
+            log = "\n".join(srv.log_since(mark)[-15:])
+            assert r.status == 200 and r.value("a") is None, (r, log)
             assert "session=on" in r.body
-            assert dt < TIMEOUT + 1.5, "request %d took %.1f s" % (i, dt)
+            assert dt < TIMEOUT + 1.5, "request %d took %.1f s\n%s" % (
+                i, dt, log)
     finally:
         signal_tree(tree, signal.SIGCONT)
 

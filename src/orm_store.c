@@ -550,6 +550,12 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
             return rv;
         }
     }
+    /* the database's id of the session, asked before the statements are
+     * prepared: should the driver reconnect in between, the id differs
+     * from the one the statements live on at their first failure, and
+     * they are prepared again (asked after, a reconnect in between would
+     * pass for a data error on every later use) */
+    session = session_id(conn);
     for (i = 0; i < ORM_STMT_COUNT; i++) {
         const char *text = stmt_text(conn->sql, i);
         const char *errmsg = NULL;
@@ -574,7 +580,6 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
         apr_pool_userdata_setn(state, store->conn_key, NULL, conn->dbd->pool);
     }
     memcpy(state->stmt, conn->stmt, sizeof(state->stmt));
-    session = session_id(conn);
     apr_cpystrn(state->session, session ? session : "",
                 sizeof(state->session));
     state->ready = 1;

@@ -35,12 +35,21 @@ static const dialect_traits_t dialects[ORM_DIALECT_COUNT] = {
     /* ORM_DIALECT_PGSQL */
     { "pgsql", "\"", "VARCHAR(64)", "TEXT", "BIGINT",
       UPSERT_ON_CONFLICT, 1, 0, "", " FOR UPDATE",
-      "OCTET_LENGTH(", ")", "SELECT pg_backend_pid()" },
+      /* a backend's pid may come again after a restart: with the start
+       * time of the server it may not */
+      "OCTET_LENGTH(", ")",
+      "SELECT CAST(pg_backend_pid() AS text) || '@' || "
+      "CAST(pg_postmaster_start_time() AS text)" },
     /* ORM_DIALECT_MYSQL: ids are hex, so an ASCII key keeps the index small */
     { "mysql", "`", "VARCHAR(64) CHARACTER SET ascii", "MEDIUMTEXT", "BIGINT",
       UPSERT_ON_DUPLICATE_KEY, 1, 1,
       " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", " FOR UPDATE",
-      "OCTET_LENGTH(", ")", "SELECT CONNECTION_ID()" },
+      /* connection ids start again at 1 after a restart, so a reconnected
+       * handle can get the id it had: a mark of our own, in a variable of
+       * the session that a new session does not have, tells it apart */
+      "OCTET_LENGTH(", ")",
+      "SELECT CONCAT(CONNECTION_ID(), '/', @session_orm_mark := "
+      "COALESCE(@session_orm_mark, UUID()))" },
     /* ORM_DIALECT_PORTABLE: SQL standard types only */
     { "portable", "\"", "VARCHAR(64)", "CLOB", "BIGINT",
       UPSERT_NONE, 0, 0, "", " FOR UPDATE",

@@ -56,8 +56,9 @@ typedef struct {
     /* CREATE TABLE and its two indexes, one statement each */
     apr_array_header_t *ddl; /* of const char * */
     /* () -> one value: the server's id of the connection's session, which
-     * changes when the driver reconnects the handle; NULL where the driver
-     * never does (SQLite) or the dialect has no such function */
+     * changes when the driver reconnects the handle and never comes again,
+     * not even after a restart of the server; NULL where the driver never
+     * reconnects (SQLite) or the dialect has no such function */
     const char *session_id;
 } orm_sql_t;
 

@@ -508,9 +508,10 @@ static orm_conn_state_t *our_state(const orm_conn_t *conn)
     return state;
 }
 
-/* The server's id of the connection's session (PostgreSQL's backend pid,
- * MariaDB's connection id): it changes when the driver reconnects the
- * handle, which loses every statement prepared on it. NULL when unknown. */
+/* The server's id of the connection's session (orm_sql_t's session_id:
+ * never the same for two sessions, a server restart between them or not):
+ * it changes when the driver reconnects the handle, which loses every
+ * statement prepared on it. NULL when unknown. */
 static const char *session_id(orm_conn_t *conn)
 {
     const ap_dbd_t *dbd = conn->dbd;
@@ -586,9 +587,9 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
     return APR_SUCCESS;
 }
 
-/* Releases every statement of ours on the connection, so that they can be
- * prepared again under the same labels. */
-static void release_statements(orm_conn_t *conn)
+/* Releases every statement of ours on the connection and prepares them
+ * again under the same labels: fault when that worked, else an outage. */
+static int prepare_again(orm_conn_t *conn, int fault)
 {
     orm_conn_state_t *state = our_state(conn);
     int i;
@@ -600,6 +601,7 @@ static void release_statements(orm_conn_t *conn)
         conn->stmt[i] = NULL;
         orm_store_release(conn->r->pool, conn->dbd, conn->store->labels[i]);
     }
+    return prepare_connection(conn) == APR_SUCCESS ? fault : FAULT_OUTAGE;
 }
 
 /* After a failed statement (outside a transaction) or a failed prepare:
@@ -628,9 +630,7 @@ static int recover_connection(orm_conn_t *conn)
         }
         if (state && state->session[0] && strcmp(state->session, session)) {
             /* reconnected: its statements are gone with the old session */
-            release_statements(conn);
-            return prepare_connection(conn) == APR_SUCCESS
-                   ? FAULT_REPAIRED : FAULT_OUTAGE;
+            return prepare_again(conn, FAULT_REPAIRED);
         }
     }
     if (table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
@@ -642,13 +642,9 @@ static int recover_connection(orm_conn_t *conn)
          * fail with "database schema has changed" until prepared again.
          * They are the driver's alone (nothing on a server), so they are
          * prepared anew and the statement tried once more. */
-        release_statements(conn);
-        return prepare_connection(conn) == APR_SUCCESS
-               ? FAULT_STALE : FAULT_OUTAGE;
+        return prepare_again(conn, FAULT_STALE);
     }
-    release_statements(conn);
-    return prepare_connection(conn) == APR_SUCCESS
-           ? FAULT_REPAIRED : FAULT_OUTAGE;
+    return prepare_again(conn, FAULT_REPAIRED);   /* the table is back */
 }
 
 apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
@@ -819,7 +815,7 @@ static apr_status_t statement_failed(orm_conn_t *conn, const char *what,
     return APR_EGENERAL;
 }
 
-/* True when the data column (column data_col holds its size as stored)
+/* True when the data column (column size_col holds its size as stored)
  * came back whole. apr_dbd_mysql fetches a text column into a buffer of
  * its field size (fldsz in DBDParams, 1 MB by default) and hands back what
  * fits, with no error. */

@@ -1,14 +1,8 @@
-#include <signal.h>
-#include <pthread.h>
-
 #include "apr_strings.h"
 #include "apr_optional.h"
 #include "apr_dbd.h"
 #include "apr_global_mutex.h"
 #include "apr_shm.h"
-#include "apr_thread_proc.h"
-#include "apr_thread_mutex.h"
-#include "apr_thread_cond.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -16,6 +10,7 @@
 #include "mod_dbd.h"
 
 #include "orm_log.h"
+#include "orm_bgthread.h"
 #include "orm_conf.h"
 #include "orm_store.h"
 #include "orm_sweep.h"
@@ -52,10 +47,7 @@ typedef struct {
     const orm_sweeper_t *sweeper;
     apr_global_mutex_t *mutex;      /* this child's handle on the lock */
     apr_pool_t *pool;               /* the thread's own */
-    apr_thread_mutex_t *stop_lock;
-    apr_thread_cond_t *stop_cond;
-    int stop;
-    apr_thread_t *thread;
+    orm_bgthread_t bg;
     /* the sweep's calls, bounded by SessionORMTimeout each */
     const orm_store_t *store;
     orm_deadline_t *mark;
@@ -126,12 +118,7 @@ apr_status_t orm_sweeper_post_config(apr_pool_t *pconf, server_rec *s)
 
 static int stop_requested(sweep_worker_t *worker)
 {
-    int stop;
-
-    apr_thread_mutex_lock(worker->stop_lock);
-    stop = worker->stop;
-    apr_thread_mutex_unlock(worker->stop_lock);
-    return stop;
+    return orm_bgthread_stopping(&worker->bg);
 }
 
 static int keep_sweeping(void *baton, apr_int64_t removed)
@@ -402,19 +389,7 @@ static void *APR_THREAD_FUNC sweep_thread(apr_thread_t *thread, void *data)
     apr_pool_t *round_pool;
 
     apr_pool_create(&round_pool, worker->pool);
-    for (;;) {
-        int stop;
-
-        apr_thread_mutex_lock(worker->stop_lock);
-        if (!worker->stop) {
-            apr_thread_cond_timedwait(worker->stop_cond, worker->stop_lock,
-                                      worker->sweeper->wake);
-        }
-        stop = worker->stop;
-        apr_thread_mutex_unlock(worker->stop_lock);
-        if (stop) {
-            break;
-        }
+    while (!orm_bgthread_sleep(&worker->bg, worker->sweeper->wake)) {
         sweep_round(worker, round_pool);
         apr_pool_clear(round_pool);
     }
@@ -422,26 +397,10 @@ static void *APR_THREAD_FUNC sweep_thread(apr_thread_t *thread, void *data)
     return NULL;
 }
 
-/* Runs before the child's other clean-ups (mod_dbd's pool among them):
- * the thread finishes its batch, hands its connection back and ends. */
-static apr_status_t stop_sweep_thread(void *data)
-{
-    sweep_worker_t *worker = data;
-    apr_status_t thread_rv;
-
-    apr_thread_mutex_lock(worker->stop_lock);
-    worker->stop = 1;
-    apr_thread_cond_signal(worker->stop_cond);
-    apr_thread_mutex_unlock(worker->stop_lock);
-    apr_thread_join(&thread_rv, worker->thread);
-    return APR_SUCCESS;
-}
-
 void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const orm_sweeper_t *sweeper = server_conf(s)->sweeper;
     sweep_worker_t *worker;
-    sigset_t all_signals, previous;
     apr_status_t rv;
 
     if (sweeper == NULL || sweeper->targets->nelts == 0) {
@@ -456,11 +415,7 @@ void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
         rv = apr_pool_create(&worker->pool, pchild);
     }
     if (rv == APR_SUCCESS) {
-        rv = apr_thread_mutex_create(&worker->stop_lock,
-                                     APR_THREAD_MUTEX_DEFAULT, pchild);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = apr_thread_cond_create(&worker->stop_cond, pchild);
+        rv = orm_bgthread_init(&worker->bg, pchild);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0305)
@@ -468,19 +423,14 @@ void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
                      "sessions are still never served");
         return;
     }
-    /* The thread must never take the MPM's signals (prefork's handlers
-     * end the process from whichever thread runs them): it starts with all
-     * of them blocked. */
-    sigfillset(&all_signals);
-    pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
-    rv = apr_thread_create(&worker->thread, NULL, sweep_thread, worker,
-                           worker->pool);
-    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    rv = orm_bgthread_start(&worker->bg, worker->pool, sweep_thread, worker);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0306)
                      "cannot start the expiry sweep thread in this child; "
                      "expired sessions are still never served");
         return;
     }
-    apr_pool_pre_cleanup_register(pchild, worker, stop_sweep_thread);
+    /* before the child's other clean-ups (mod_dbd's pool among them): the
+     * thread finishes its batch, hands its connection back and ends */
+    apr_pool_pre_cleanup_register(pchild, &worker->bg, orm_bgthread_stop);
 }

@@ -1,11 +1,9 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -16,12 +14,12 @@
 #include "apr_strings.h"
 #include "apr_thread_proc.h"
 #include "apr_thread_mutex.h"
-#include "apr_thread_cond.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
 
 #include "orm_log.h"
+#include "orm_bgthread.h"
 #include "orm_conf.h"
 #include "orm_watchdog.h"
 
@@ -55,10 +53,7 @@ struct orm_watchdog_t {
     orm_deadlines_t *deadlines;
     apr_interval_time_t idle_wake;  /* the shortest timeout: a call marked
                                      * while the thread sleeps is due later */
-    apr_thread_mutex_t *stop_lock;
-    apr_thread_cond_t *stop_cond;
-    int stop;
-    apr_thread_t *thread;
+    orm_bgthread_t bg;
     /* from the client libraries the drivers loaded; NULL when absent */
     pq_socket_fn *pq_socket;
     mysql_socket_fn *mysql_socket;
@@ -195,19 +190,9 @@ static void *APR_THREAD_FUNC watchdog_thread(apr_thread_t *thread,
     orm_watchdog_t *wd = data;
     apr_interval_time_t wait = wd->idle_wake;
 
-    for (;;) {
+    while (!orm_bgthread_sleep(&wd->bg, wait)) {
         apr_time_t now, next;
-        int stop;
 
-        apr_thread_mutex_lock(wd->stop_lock);
-        if (!wd->stop && wait > 0) {
-            apr_thread_cond_timedwait(wd->stop_cond, wd->stop_lock, wait);
-        }
-        stop = wd->stop;
-        apr_thread_mutex_unlock(wd->stop_lock);
-        if (stop) {
-            break;
-        }
         now = apr_time_now();
         next = orm_deadlines_expire(wd->deadlines, now, RECUT_INTERVAL,
                                     cut_connection, wd);
@@ -215,22 +200,6 @@ static void *APR_THREAD_FUNC watchdog_thread(apr_thread_t *thread,
     }
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
-}
-
-/* A pre-cleanup of the child's pool, registered before the sweep thread's:
- * it runs after that one, so a sweep stuck on a dead database is still cut
- * while the child waits for it to end. */
-static apr_status_t stop_watchdog(void *data)
-{
-    orm_watchdog_t *wd = data;
-    apr_status_t thread_rv;
-
-    apr_thread_mutex_lock(wd->stop_lock);
-    wd->stop = 1;
-    apr_thread_cond_signal(wd->stop_cond);
-    apr_thread_mutex_unlock(wd->stop_lock);
-    apr_thread_join(&thread_rv, wd->thread);
-    return APR_SUCCESS;
 }
 
 /* libpq bounds a connection (and PQreset, which mod_dbd's acquire runs on a
@@ -252,7 +221,6 @@ static void default_pg_connect_timeout(apr_pool_t *pool,
 void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
 {
     orm_watchdog_t *wd = apr_pcalloc(pchild, sizeof(*wd));
-    sigset_t all_signals, previous;
     apr_pool_t *pool = NULL;
     apr_status_t rv;
     server_rec *sp;
@@ -281,22 +249,14 @@ void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
         rv = orm_deadlines_create(pool, &wd->deadlines);
     }
     if (rv == APR_SUCCESS) {
-        rv = apr_thread_mutex_create(&wd->stop_lock,
-                                     APR_THREAD_MUTEX_DEFAULT, pool);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = apr_thread_cond_create(&wd->stop_cond, pool);
+        rv = orm_bgthread_init(&wd->bg, pool);
     }
     if (rv == APR_SUCCESS) {
         rv = apr_thread_mutex_create(&wd->peer_lock,
                                      APR_THREAD_MUTEX_DEFAULT, pool);
     }
     if (rv == APR_SUCCESS) {
-        /* the MPM's signals stay with its own threads */
-        sigfillset(&all_signals);
-        pthread_sigmask(SIG_BLOCK, &all_signals, &previous);
-        rv = apr_thread_create(&wd->thread, NULL, watchdog_thread, wd, pool);
-        pthread_sigmask(SIG_SETMASK, &previous, NULL);
+        rv = orm_bgthread_start(&wd->bg, pool, watchdog_thread, wd);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0013)
@@ -305,7 +265,10 @@ void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
                      "driver does (SessionORMTimeout is not enforced)");
         return;
     }
-    apr_pool_pre_cleanup_register(pchild, wd, stop_watchdog);
+    /* a pre-cleanup of the child's pool, registered before the sweep
+     * thread's: it runs after that one, so a sweep stuck on a dead database
+     * is still cut while the child waits for it to end */
+    apr_pool_pre_cleanup_register(pchild, &wd->bg, orm_bgthread_stop);
     wd->peers = apr_pcalloc(pool, wd->npeers * sizeof(*wd->peers));
     wd->npeers = 0;
     for (sp = s; sp; sp = sp->next) {

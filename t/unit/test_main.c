@@ -71,9 +71,9 @@ int main(void)
     Suite *suite = suite_create("mod_session_orm core");
     SRunner *runner;
     TCase *(*const cases[])(void) = {
-        tcase_codec, tcase_conf, tcase_cookie, tcase_deadline, tcase_gate,
-        tcase_httpd_conf, tcase_owner, tcase_schema, tcase_sha256, tcase_sql,
-        tcase_sweep, tcase_token,
+        tcase_bgthread, tcase_codec, tcase_conf, tcase_cookie,
+        tcase_deadline, tcase_gate, tcase_httpd_conf, tcase_owner,
+        tcase_schema, tcase_sha256, tcase_sql, tcase_sweep, tcase_token,
         tcase_ttl
     };
     const char *tmp = getenv("TMPDIR");

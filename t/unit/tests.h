@@ -22,6 +22,7 @@ int test_rmtree(const char *path);
 /* Tests that show known bugs of the core (they fail until it is fixed) are
  * registered only when ORM_TEST_KNOWN_BUGS is set in the environment. */
 
+TCase *tcase_bgthread(void);
 TCase *tcase_codec(void);
 /* Every table and column renamed, for the SQL and sweep tests. */
 orm_schema_t test_renamed_schema(void);

@@ -13,11 +13,12 @@
 #include "http_request.h"
 #include "mod_session.h"
 
-#include "src/orm_directives.h"
-#include "src/orm_provider.h"
-#include "src/orm_store.h"
-#include "src/orm_sweeper.h"
-#include "src/orm_watchdog.h"
+
+#include "orm_directives.h"
+#include "orm_provider.h"
+#include "orm_store.h"
+#include "orm_sweeper.h"
+#include "orm_watchdog.h"
 
 static const command_rec session_orm_cmds[] = {
     /* per directory: how sessions are keyed and how long they live */

@@ -550,7 +550,7 @@ def test_idle_host_sweeps_after_database_restart(httpd, db, own_server):
 
 
 def _advisory_key(table):
-    """The key of the sweep's PostgreSQL advisory lock (orm_sweep_lock_key:
+    """The key of the sweep's PostgreSQL advisory lock (orm_purge_lock_key:
     the first 8 bytes of SHA-256("mod_session_orm sweep:" + table), as a
     signed 64-bit number)."""
     d = hashlib.sha256(("mod_session_orm sweep:" + table).encode()).digest()

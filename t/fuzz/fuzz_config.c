@@ -3,7 +3,7 @@
  *
  * Properties checked (abort on violation), on the whole input and on each
  * of its first lines and directive arguments:
- *  - orm_seconds_parse accepts exactly "white space, digits, white space"
+ *  - orm_integer_parse accepts exactly "white space, digits, white space"
  *    whose value lies in [min, max] (checked against an independent
  *    arbitrary-length reference for several ranges), stores that value,
  *    and the value printed again parses back to itself.
@@ -12,7 +12,7 @@
  *  - orm_field_lookup returns a field whose default name equals the text
  *    ignoring case, or -1 when there is none.
  *  - orm_cookie_attrs_parse does not crash and accepts only sane values.
- *  - orm_httpd_conf_parse of the input as a DUMP_CONFIG tree never
+ *  - orm_conffile_parse of the input as a DUMP_CONFIG tree never
  *    crashes; on success every table and column name it reports passes
  *    orm_identifier_check, no ${NAME} is left in the driver, parameters or
  *    timeout, vhost_found is set only when a vhost was asked for, asking
@@ -27,12 +27,13 @@
 #include <apr_lib.h>
 
 #include "fuzz_common.h"
+#include "orm_integer.h"
 #include "orm_ttl.h"
 #include "orm_schema.h"
 #include "orm_cookie.h"
-#include "orm_httpd_conf.h"
+#include "orm_conffile.h"
 
-/* ---- orm_seconds_parse ------------------------------------------------ */
+/* ---- orm_integer_parse ------------------------------------------------ */
 
 /* Reference: 1 and *value when text is ws* digits ws* within [min, max]. */
 static int seconds_ref(const char *text, apr_int64_t min, apr_int64_t max,
@@ -84,10 +85,11 @@ static void check_seconds(apr_pool_t *pool, const char *text)
     for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         apr_int64_t min = ranges[i][0], max = ranges[i][1];
         apr_int64_t got = -12345, want = -1, again = -1;
-        const char *err = orm_seconds_parse(pool, text, min, max, &got);
+        const char *err = orm_integer_parse(pool, text, min, max, "seconds",
+                                            &got);
         int ok = seconds_ref(text, min, max, &want);
 
-        FUZZ_REQUIRE((err == NULL) == ok, "orm_seconds_parse(%s, %"
+        FUZZ_REQUIRE((err == NULL) == ok, "orm_integer_parse(%s, %"
                      APR_INT64_T_FMT ", %" APR_INT64_T_FMT ") %s, "
                      "reference %s", fuzz_show(pool, text), min, max,
                      err ? err : "accepted", ok ? "accepts" : "rejects");
@@ -97,18 +99,19 @@ static void check_seconds(apr_pool_t *pool, const char *text)
             continue;
         }
         FUZZ_REQUIRE(got == want && got >= min && got <= max,
-                     "orm_seconds_parse(%s) = %" APR_INT64_T_FMT ", expected %"
+                     "orm_integer_parse(%s) = %" APR_INT64_T_FMT ", expected %"
                      APR_INT64_T_FMT " in [%" APR_INT64_T_FMT ", %"
                      APR_INT64_T_FMT "]", fuzz_show(pool, text), got, want,
                      min, max);
-        err = orm_seconds_parse(pool,
+        err = orm_integer_parse(pool,
                                 apr_psprintf(pool, "%" APR_INT64_T_FMT, got),
-                                min, max, &again);
+                                min, max, "seconds", &again);
         FUZZ_REQUIRE(err == NULL && again == got, "%" APR_INT64_T_FMT
                      " printed does not parse back: %s", got,
                      err ? err : "other value");
     }
-    FUZZ_REQUIRE(orm_seconds_parse(pool, NULL, 0, 10, &(apr_int64_t){0})
+    FUZZ_REQUIRE(orm_integer_parse(pool, NULL, 0, 10, "seconds",
+                                   &(apr_int64_t){0})
                  != NULL, "NULL accepted");
 }
 
@@ -199,14 +202,14 @@ static void check_value(apr_pool_t *pool, const char *text)
     check_cookie_attrs(pool, text);
 }
 
-/* ---- orm_httpd_conf_parse --------------------------------------------- */
+/* ---- orm_conffile_parse --------------------------------------------- */
 
 static int same_opt(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a && b && !strcmp(a, b));
 }
 
-static int same_conf(const orm_httpd_conf_t *a, const orm_httpd_conf_t *b)
+static int same_conf(const orm_conffile_t *a, const orm_conffile_t *b)
 {
     int i;
 
@@ -224,17 +227,17 @@ static int same_conf(const orm_httpd_conf_t *a, const orm_httpd_conf_t *b)
 }
 
 static apr_status_t read_conf(apr_pool_t *pool, const char *text,
-                              const char *vhost, orm_httpd_conf_t *conf,
+                              const char *vhost, orm_conffile_t *conf,
                               const char **errmsg)
 {
     apr_status_t rv;
 
     *errmsg = "(not set)";
-    rv = orm_httpd_conf_parse(pool, text, vhost, conf, errmsg);
+    rv = orm_conffile_parse(pool, text, vhost, conf, errmsg);
     if (rv != APR_SUCCESS) {
         FUZZ_REQUIRE(*errmsg != NULL && **errmsg != '\0'
                      && strcmp(*errmsg, "(not set)") != 0,
-                     "orm_httpd_conf_parse failed (%d) without a message", rv);
+                     "orm_conffile_parse failed (%d) without a message", rv);
         return rv;
     }
     FUZZ_REQUIRE(conf->schema.table == NULL
@@ -277,9 +280,9 @@ static apr_status_t read_conf(apr_pool_t *pool, const char *text,
 static void check_vhost_read(apr_pool_t *pool, const char *text,
                              const char *vhost, apr_status_t rv_none,
                              const char *err_none,
-                             const orm_httpd_conf_t *none)
+                             const orm_conffile_t *none)
 {
-    orm_httpd_conf_t wanted;
+    orm_conffile_t wanted;
     const char *err;
     apr_status_t rv = read_conf(pool, text, vhost, &wanted, &err);
 
@@ -315,7 +318,7 @@ static void check_vhost_read(apr_pool_t *pool, const char *text,
 
 static void check_httpd_conf(apr_pool_t *pool, const char *text)
 {
-    orm_httpd_conf_t none;
+    orm_conffile_t none;
     const char *err_none;
     apr_status_t rv_none;
 

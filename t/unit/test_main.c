@@ -72,8 +72,8 @@ int main(void)
     SRunner *runner;
     TCase *(*const cases[])(void) = {
         tcase_bgthread, tcase_codec, tcase_conf, tcase_cookie,
-        tcase_deadline, tcase_gate, tcase_httpd_conf, tcase_owner,
-        tcase_schema, tcase_sha256, tcase_sql, tcase_sweep, tcase_token,
+        tcase_deadline, tcase_gate, tcase_conffile, tcase_owner,
+        tcase_schema, tcase_sha256, tcase_sql, tcase_purge, tcase_token,
         tcase_ttl
     };
     const char *tmp = getenv("TMPDIR");

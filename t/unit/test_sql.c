@@ -697,8 +697,8 @@ static void check_opt_str(const char *got, const char *expected,
 static void check_admin(orm_dialect_e dialect, const orm_schema_t *schema,
                         int batch, const expected_admin_t *e)
 {
-    orm_admin_sql_t *a = orm_admin_sql_build(test_pool, schema, dialect,
-                                             batch);
+    orm_maintenance_sql_t *a = orm_maintenance_sql_build(test_pool, schema,
+                                                         dialect, batch);
 
     ck_assert_ptr_nonnull(a);
     check_opt_str(a->sweep, e->sweep, "sweep");
@@ -740,15 +740,15 @@ START_TEST(test_admin_sql_batch_in_limit)
     for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
         const char *limit = apr_psprintf(test_pool, " LIMIT %d",
                                          batches[i]);
-        orm_admin_sql_t *s = orm_admin_sql_build(test_pool, &d,
-                                                 ORM_DIALECT_SQLITE,
-                                                 batches[i]);
-        orm_admin_sql_t *p = orm_admin_sql_build(test_pool, &d,
-                                                 ORM_DIALECT_PGSQL,
-                                                 batches[i]);
-        orm_admin_sql_t *m = orm_admin_sql_build(test_pool, &d,
-                                                 ORM_DIALECT_MYSQL,
-                                                 batches[i]);
+        orm_maintenance_sql_t *s =
+            orm_maintenance_sql_build(test_pool, &d, ORM_DIALECT_SQLITE,
+                                      batches[i]);
+        orm_maintenance_sql_t *p = orm_maintenance_sql_build(test_pool, &d,
+                                                             ORM_DIALECT_PGSQL,
+                                                             batches[i]);
+        orm_maintenance_sql_t *m = orm_maintenance_sql_build(test_pool, &d,
+                                                             ORM_DIALECT_MYSQL,
+                                                             batches[i]);
         const char *sub = apr_pstrcat(test_pool, limit, ")", NULL);
 
         ck_assert_str_eq(s->sweep + strlen(s->sweep) - strlen(sub), sub);
@@ -769,9 +769,9 @@ START_TEST(test_admin_sql_placeholders)
 
     for (dialect = 0; dialect < ORM_DIALECT_COUNT; dialect++) {
         for (m = 0; m < 2; m++) {
-            orm_admin_sql_t *a = orm_admin_sql_build(test_pool,
-                                                     m ? &r : &d, dialect,
-                                                     500);
+            orm_maintenance_sql_t *a = orm_maintenance_sql_build(test_pool,
+                                                                 m ? &r : &d,
+                                                                 dialect, 500);
             /* (now_ms) */
             ck_assert_str_eq(placeholders(a->sweep), "lld");
             ck_assert_str_eq(placeholders(a->count_expired), "lld");
@@ -833,8 +833,8 @@ static void exercise_sqlite(const orm_schema_t *schema, int portable_writes)
     test_db_t *db = test_db_open();
     orm_sql_t *sql = orm_sql_build(test_pool, schema, ORM_DIALECT_SQLITE,
                                    portable_writes);
-    orm_admin_sql_t *admin = orm_admin_sql_build(test_pool, schema,
-                                                 ORM_DIALECT_SQLITE, 2);
+    orm_maintenance_sql_t *admin =
+        orm_maintenance_sql_build(test_pool, schema, ORM_DIALECT_SQLITE, 2);
     const char *table = orm_schema_table(schema);
     const char **row;
     const char *args[6];

@@ -1,8 +1,9 @@
-/* Seconds parsing, the default TTL and the touch decision. */
+/* The integer parser, the default TTL and the touch decision. */
 #include <string.h>
 #include <apr_strings.h>
 
 #include "tests.h"
+#include "orm_integer.h"
 #include "orm_ttl.h"
 
 #define SENTINEL APR_INT64_C(-424242)
@@ -10,7 +11,8 @@
 static apr_int64_t parse_ok(const char *text, apr_int64_t min, apr_int64_t max)
 {
     apr_int64_t v = SENTINEL;
-    const char *err = orm_seconds_parse(test_pool, text, min, max, &v);
+    const char *err = orm_integer_parse(test_pool, text, min, max, "seconds",
+                                        &v);
     ck_assert_msg(err == NULL, "'%s' rejected: %s", text, err);
     return v;
 }
@@ -18,13 +20,14 @@ static apr_int64_t parse_ok(const char *text, apr_int64_t min, apr_int64_t max)
 static void parse_bad(const char *text, apr_int64_t min, apr_int64_t max)
 {
     apr_int64_t v = SENTINEL;
-    const char *err = orm_seconds_parse(test_pool, text, min, max, &v);
+    const char *err = orm_integer_parse(test_pool, text, min, max, "seconds",
+                                        &v);
     ck_assert_msg(err != NULL, "'%s' accepted as %lld", text ? text : "(null)",
                   (long long)v);
     ck_assert(strlen(err) > 0);
 }
 
-START_TEST(test_seconds_parse_ok)
+START_TEST(test_integer_parse_ok)
 {
     ck_assert_int_eq(ORM_MAX_SECONDS, APR_INT64_C(316224000));
     ck_assert_int_eq(parse_ok("0", 0, ORM_MAX_SECONDS), 0);
@@ -42,7 +45,7 @@ START_TEST(test_seconds_parse_ok)
 }
 END_TEST
 
-START_TEST(test_seconds_parse_bounds)
+START_TEST(test_integer_parse_bounds)
 {
     /* inclusive bounds */
     ck_assert_int_eq(parse_ok("316224000", 1, ORM_MAX_SECONDS),
@@ -66,7 +69,7 @@ START_TEST(test_seconds_parse_bounds)
 }
 END_TEST
 
-START_TEST(test_seconds_parse_overflow)
+START_TEST(test_integer_parse_overflow)
 {
     parse_bad("99999999999999999999999", 0, ORM_MAX_SECONDS);
     parse_bad("99999999999999999999999", 1, ORM_MAX_SECONDS);
@@ -82,7 +85,7 @@ START_TEST(test_seconds_parse_overflow)
 }
 END_TEST
 
-START_TEST(test_seconds_parse_rejects_junk)
+START_TEST(test_integer_parse_rejects_junk)
 {
     static const char *const bad[] = {
         "", " ", "\t\n", "-1", "-0", "- 1", "+5", "1.5", "1.0", "60.", ".5",
@@ -193,10 +196,10 @@ TCase *tcase_ttl(void)
 {
     TCase *tc = tcase_create("ttl");
 
-    tcase_add_test(tc, test_seconds_parse_ok);
-    tcase_add_test(tc, test_seconds_parse_bounds);
-    tcase_add_test(tc, test_seconds_parse_overflow);
-    tcase_add_test(tc, test_seconds_parse_rejects_junk);
+    tcase_add_test(tc, test_integer_parse_ok);
+    tcase_add_test(tc, test_integer_parse_bounds);
+    tcase_add_test(tc, test_integer_parse_overflow);
+    tcase_add_test(tc, test_integer_parse_rejects_junk);
     tcase_add_test(tc, test_ttl_default);
     tcase_add_test(tc, test_touch_not_due_right_after_write);
     tcase_add_test(tc, test_touch_due_after_interval);

@@ -31,12 +31,12 @@ TCase *tcase_conf(void);
 TCase *tcase_cookie(void);
 TCase *tcase_deadline(void);
 TCase *tcase_gate(void);
-TCase *tcase_httpd_conf(void);
+TCase *tcase_conffile(void);
 TCase *tcase_owner(void);
 TCase *tcase_schema(void);
 TCase *tcase_sha256(void);
 TCase *tcase_sql(void);
-TCase *tcase_sweep(void);
+TCase *tcase_purge(void);
 TCase *tcase_token(void);
 TCase *tcase_ttl(void);
 

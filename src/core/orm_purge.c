@@ -1,9 +1,8 @@
 #include <string.h>
 #include <apr_strings.h>
 
-#include "orm_sweep.h"
+#include "orm_purge.h"
 #include "orm_sha256.h"
-#include "orm_sql.h"
 
 static apr_status_t driver_failed(const apr_dbd_driver_t *driver,
                                   apr_dbd_t *handle, int err,
@@ -16,7 +15,7 @@ static apr_status_t driver_failed(const apr_dbd_driver_t *driver,
     return APR_EGENERAL;
 }
 
-apr_status_t orm_sweep_run(apr_pool_t *pool, const orm_sweep_t *sweep,
+apr_status_t orm_purge_run(apr_pool_t *pool, const orm_purge_t *sweep,
                            apr_int64_t now_ms, apr_int64_t *removed,
                            const char **errmsg)
 {
@@ -53,7 +52,7 @@ apr_status_t orm_sweep_run(apr_pool_t *pool, const orm_sweep_t *sweep,
     return driver_failed(sweep->driver, sweep->handle, err, errmsg);
 }
 
-apr_status_t orm_sweep_claim(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+apr_status_t orm_purge_claim(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                              apr_dbd_t *handle, apr_dbd_prepared_t *claim,
                              apr_dbd_prepared_t *mark, apr_int64_t now_ms,
                              apr_int64_t interval_ms, int *claimed,
@@ -84,7 +83,7 @@ apr_status_t orm_sweep_claim(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     return APR_SUCCESS;
 }
 
-apr_int64_t orm_sweep_lock_key(const char *table)
+apr_int64_t orm_purge_lock_key(const char *table)
 {
     static const char prefix[] = "mod_session_orm sweep:";
     unsigned char digest[ORM_SHA256_DIGEST_LEN];

@@ -52,8 +52,8 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     store->sweep_batch = orm_server_sweep_batch(conf);
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
         store->sql[i] = orm_sql_build(pool, &conf->schema, i, portable);
-        store->admin[i] = orm_admin_sql_build(pool, &conf->schema, i,
-                                              store->sweep_batch);
+        store->admin[i] = orm_maintenance_sql_build(pool, &conf->schema, i,
+                                                    store->sweep_batch);
     }
     /* labels double as PostgreSQL statement names: plain identifiers */
     for (i = 0; i < ORM_STMT_COUNT; i++) {
@@ -698,7 +698,7 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
         rv = APR_TIMEUP;
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, ORM_LOGNO(0113)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, ORM_LOGNO(0118)
                       "session table '%s': the connection cannot be used",
                       store->table);
         return rv;

@@ -71,7 +71,7 @@ typedef struct {
     orm_store_shared_t *shared;             /* NULL until post_config */
     orm_writer_lock_t *writer;              /* NULL until post_config */
     /* the expiry sweep */
-    orm_admin_sql_t *admin[ORM_DIALECT_COUNT];
+    orm_maintenance_sql_t *admin[ORM_DIALECT_COUNT];
     const char *sweep_label;
     const char *claim_label;                /* the farm's turn to sweep */
     const char *mark_label;

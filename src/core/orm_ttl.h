@@ -12,12 +12,6 @@
 #define ORM_DEFAULT_TOUCH_SECONDS      60
 #define ORM_MAX_SECONDS                (10LL * 366 * 86400)  /* ten years */
 
-/** Parses a whole number of seconds in [min, max] from text (surrounding
- *  white space allowed). NULL on success, else an error text from pool. */
-const char *orm_seconds_parse(apr_pool_t *pool, const char *text,
-                              apr_int64_t min, apr_int64_t max,
-                              apr_int64_t *seconds);
-
 /** TTL when SessionORMTTL is not set: mod_session's maxage if set, else one
  *  day. */
 apr_int64_t orm_ttl_default(apr_int64_t session_maxage);

@@ -18,6 +18,7 @@
 #include "orm_owner.h"
 #include "orm_store.h"
 #include "orm_token.h"
+#include "orm_integer.h"
 #include "orm_ttl.h"
 #include "orm_provider.h"
 #include "orm_sweeper.h"
@@ -334,7 +335,8 @@ static apr_int64_t request_ttl(request_rec *r, const orm_dir_conf_t *dconf,
         apr_int64_t ttl;
 
         if (err == NULL) {
-            err = orm_seconds_parse(r->pool, value, 1, ORM_MAX_SECONDS, &ttl);
+            err = orm_integer_parse(r->pool, value, 1, ORM_MAX_SECONDS,
+                                    "seconds", &ttl);
         }
         if (err == NULL) {
             return ttl;

@@ -13,8 +13,8 @@
  * envvars, httpd's line reader) could only come close; asking httpd is
  * exact. No httpd headers.
  */
-#ifndef ORM_HTTPD_CONF_H
-#define ORM_HTTPD_CONF_H
+#ifndef ORM_CONFFILE_H
+#define ORM_CONFFILE_H
 
 #include <apr.h>
 #include <apr_pools.h>
@@ -30,7 +30,7 @@ typedef struct {
     int sweep_batch;            /* SessionORMSweepBatch, 0 when not found */
     const char *timeout;        /* SessionORMTimeout as written, or NULL */
     int vhost_found;            /* the vhost asked for was seen */
-} orm_httpd_conf_t;
+} orm_conffile_t;
 
 /** How to ask httpd for its configuration tree. */
 typedef struct {
@@ -39,13 +39,13 @@ typedef struct {
     const char *config;         /* -f FILE */
     const char *server_root;    /* -d DIR, NULL: httpd's own default */
     const apr_array_header_t *defines;  /* const char *: -D NAME each */
-} orm_httpd_ask_t;
+} orm_conffile_ask_t;
 
 /** Runs `apachectl -f FILE [-d DIR] [-D NAME]... -C 'LoadModule
  *  info_module ...' -t -D DUMP_CONFIG` and returns its standard output in
  *  *dump. When httpd refuses the configuration (or cannot be run) returns
  *  non-success with *errmsg carrying what it said. */
-apr_status_t orm_httpd_conf_dump(apr_pool_t *pool, const orm_httpd_ask_t *ask,
+apr_status_t orm_conffile_dump(apr_pool_t *pool, const orm_conffile_ask_t *ask,
                                  const char **dump, const char **errmsg);
 
 /** Reads a DUMP_CONFIG tree into conf. vhost, when not NULL, selects the
@@ -56,8 +56,8 @@ apr_status_t orm_httpd_conf_dump(apr_pool_t *pool, const orm_httpd_ask_t *ask,
  *  <Location>, <If> and the like; what is left, such as <Limit>, this
  *  reader does not judge), and for a ${NAME} httpd left unreplaced in a
  *  value the tool would use (it defines nothing of that name). */
-apr_status_t orm_httpd_conf_parse(apr_pool_t *pool, const char *dump,
-                                  const char *vhost, orm_httpd_conf_t *conf,
+apr_status_t orm_conffile_parse(apr_pool_t *pool, const char *dump,
+                                  const char *vhost, orm_conffile_t *conf,
                                   const char **errmsg);
 
 #endif

@@ -11,6 +11,7 @@
 #include "orm_conf.h"
 #include "orm_cookie.h"
 #include "orm_schema.h"
+#include "orm_integer.h"
 #include "orm_ttl.h"
 #include "orm_directives.h"
 
@@ -123,8 +124,8 @@ const char *orm_cmd_ttl(cmd_parms *cmd, void *dconf, const char *arg)
         conf->ttl_seconds = ORM_UNSET;
         return NULL;
     }
-    if ((err = orm_seconds_parse(cmd->pool, arg, 1, ORM_MAX_SECONDS,
-                                 &conf->ttl_seconds))) {
+    if ((err = orm_integer_parse(cmd->pool, arg, 1, ORM_MAX_SECONDS,
+                                 "seconds", &conf->ttl_seconds))) {
         return directive_error(cmd, apr_pstrcat(cmd->pool, err,
                                                 " (or use \"expr=...\")",
                                                 NULL));
@@ -137,8 +138,8 @@ const char *orm_cmd_touch_interval(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
     orm_dir_conf_t *conf = dconf;
-    const char *err = orm_seconds_parse(cmd->pool, arg, 0, ORM_MAX_SECONDS,
-                                        &conf->touch_seconds);
+    const char *err = orm_integer_parse(cmd->pool, arg, 0, ORM_MAX_SECONDS,
+                                        "seconds", &conf->touch_seconds);
 
     return err ? directive_error(cmd, err) : NULL;
 }
@@ -210,7 +211,8 @@ const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg)
 const char *orm_cmd_sweep_interval(cmd_parms *cmd, void *dconf,
                                    const char *arg)
 {
-    const char *err = orm_seconds_parse(cmd->pool, arg, 0, ORM_MAX_SECONDS,
+    const char *err = orm_integer_parse(cmd->pool, arg, 0, ORM_MAX_SECONDS,
+                                        "seconds",
                                         &server_conf(cmd)->sweep_seconds);
     (void)dconf;
 
@@ -220,8 +222,8 @@ const char *orm_cmd_sweep_interval(cmd_parms *cmd, void *dconf,
 const char *orm_cmd_sweep_batch(cmd_parms *cmd, void *dconf, const char *arg)
 {
     apr_int64_t batch;
-    const char *err = orm_seconds_parse(cmd->pool, arg, 1,
-                                        ORM_MAX_SWEEP_BATCH, &batch);
+    const char *err = orm_integer_parse(cmd->pool, arg, 1,
+                                        ORM_MAX_SWEEP_BATCH, "rows", &batch);
     (void)dconf;
 
     if (err) {
@@ -254,8 +256,8 @@ const char *orm_cmd_on_error(cmd_parms *cmd, void *dconf, const char *arg)
 const char *orm_cmd_max_size(cmd_parms *cmd, void *dconf, const char *arg)
 {
     orm_dir_conf_t *conf = dconf;
-    const char *err = orm_seconds_parse(cmd->pool, arg, 0, APR_INT32_MAX,
-                                        &conf->max_size);
+    const char *err = orm_integer_parse(cmd->pool, arg, 0, APR_INT32_MAX,
+                                        "bytes", &conf->max_size);
 
     return err ? directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not "
                                                    "a size in bytes (0 = no "
@@ -267,15 +269,15 @@ const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
                                  const char *arg)
 {
     orm_dir_conf_t *conf = dconf;
-    const char *err = orm_seconds_parse(cmd->pool, arg, 0, 3600,
-                                        &conf->grace_seconds);
+    const char *err = orm_integer_parse(cmd->pool, arg, 0, 3600,
+                                        "seconds", &conf->grace_seconds);
 
     return err ? directive_error(cmd, err) : NULL;
 }
 
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err = orm_seconds_parse(cmd->pool, arg, 1, 3600,
+    const char *err = orm_integer_parse(cmd->pool, arg, 1, 3600, "seconds",
                                         &server_conf(cmd)->retry_seconds);
     (void)dconf;
 
@@ -284,8 +286,8 @@ const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg)
 
 const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err = orm_seconds_parse(cmd->pool, arg, 1,
-                                        ORM_MAX_TIMEOUT_SECONDS,
+    const char *err = orm_integer_parse(cmd->pool, arg, 1,
+                                        ORM_MAX_TIMEOUT_SECONDS, "seconds",
                                         &server_conf(cmd)->timeout_seconds);
     (void)dconf;
 

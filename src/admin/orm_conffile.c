@@ -9,7 +9,7 @@
 #include <apr_lib.h>
 #include <apr_fnmatch.h>
 
-#include "orm_httpd_conf.h"
+#include "orm_conffile.h"
 
 /* ---- asking httpd ------------------------------------------------------- */
 
@@ -58,7 +58,7 @@ static const char *tail_of(apr_pool_t *pool, const char *text)
                : "(it printed nothing)";
 }
 
-apr_status_t orm_httpd_conf_dump(apr_pool_t *pool, const orm_httpd_ask_t *ask,
+apr_status_t orm_conffile_dump(apr_pool_t *pool, const orm_conffile_ask_t *ask,
                                  const char **dump, const char **errmsg)
 {
     apr_array_header_t *args = apr_array_make(pool, 16, sizeof(char *));
@@ -171,9 +171,9 @@ apr_status_t orm_httpd_conf_dump(apr_pool_t *pool, const orm_httpd_ask_t *ask,
 typedef struct {
     apr_pool_t *pool;
     const char *wanted_vhost;
-    orm_httpd_conf_t *main_conf;    /* directives outside any vhost */
-    orm_httpd_conf_t vhost_conf;    /* the vhost being read */
-    orm_httpd_conf_t wanted_conf;   /* the wanted vhost, once seen */
+    orm_conffile_t *main_conf;    /* directives outside any vhost */
+    orm_conffile_t vhost_conf;    /* the vhost being read */
+    orm_conffile_t wanted_conf;   /* the wanted vhost, once seen */
     apr_array_header_t *sections;   /* names of the open sections */
     int in_vhost;
     int vhost_matches;
@@ -204,7 +204,7 @@ static int is_ours(const char *name)
     return 0;
 }
 
-static void overlay(orm_httpd_conf_t *base, const orm_httpd_conf_t *over)
+static void overlay(orm_conffile_t *base, const orm_conffile_t *over)
 {
     orm_schema_t merged;
 
@@ -245,7 +245,7 @@ static void server_name(reader_t *rd, int argc, char **argv)
     }
 }
 
-static apr_status_t directive(reader_t *rd, orm_httpd_conf_t *conf,
+static apr_status_t directive(reader_t *rd, orm_conffile_t *conf,
                               int argc, char **argv, const char **errmsg)
 {
     const char *name = argv[0];
@@ -437,7 +437,7 @@ static const char *unresolved(apr_pool_t *pool, const char *value)
 /* httpd leaves ${NAME} as it is (with a warning) when nothing defines it:
  * a path or a password with it in is not what anybody meant. */
 static apr_status_t check_resolved(apr_pool_t *pool,
-                                   const orm_httpd_conf_t *conf,
+                                   const orm_conffile_t *conf,
                                    const char **errmsg)
 {
     const char *values[ORM_FIELD_COUNT + 4];
@@ -469,8 +469,8 @@ static apr_status_t check_resolved(apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
-apr_status_t orm_httpd_conf_parse(apr_pool_t *pool, const char *dump,
-                                  const char *vhost, orm_httpd_conf_t *conf,
+apr_status_t orm_conffile_parse(apr_pool_t *pool, const char *dump,
+                                  const char *vhost, orm_conffile_t *conf,
                                   const char **errmsg)
 {
     reader_t rd;

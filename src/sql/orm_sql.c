@@ -219,12 +219,13 @@ const char *orm_sql_release(apr_pool_t *pool, orm_dialect_e dialect,
                                                     label), NULL);
 }
 
-orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
-                                     const orm_schema_t *schema,
-                                     orm_dialect_e dialect, int batch)
+orm_maintenance_sql_t *orm_maintenance_sql_build(apr_pool_t *pool,
+                                                 const orm_schema_t *schema,
+                                                 orm_dialect_e dialect,
+                                                 int batch)
 {
     const dialect_traits_t *d = &dialects[dialect];
-    orm_admin_sql_t *sql = apr_pcalloc(pool, sizeof(*sql));
+    orm_maintenance_sql_t *sql = apr_pcalloc(pool, sizeof(*sql));
     const char *table = quoted(pool, d, orm_schema_table(schema));
     const char *id = quoted(pool, d, orm_schema_column(schema, ORM_FIELD_ID));
     const char *exp = quoted(pool, d, orm_schema_column(schema,

@@ -11,6 +11,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "orm_purge.h"
 #include "orm_schema.h"
 
 typedef enum {
@@ -99,16 +100,13 @@ typedef struct {
     /* (key) -> 1 when this connection got the lock; NULL: no such lock */
     const char *try_lock;
     const char *unlock;       /* (key) */
-} orm_admin_sql_t;
-
-/** The id of the sweep's marker row: never a session's (those are 64 hex
- *  digits). */
-#define ORM_SWEEP_MARKER_ID "!sweep"
+} orm_maintenance_sql_t;
 
 /** Generates the maintenance statements for schema on dialect. */
-orm_admin_sql_t *orm_admin_sql_build(apr_pool_t *pool,
-                                     const orm_schema_t *schema,
-                                     orm_dialect_e dialect, int batch);
+orm_maintenance_sql_t *orm_maintenance_sql_build(apr_pool_t *pool,
+                                                 const orm_schema_t *schema,
+                                                 orm_dialect_e dialect,
+                                                 int batch);
 
 /** Statements that make the server end a statement of this connection
  *  running longer than timeout_ms; NULL-terminated, empty where the

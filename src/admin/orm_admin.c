@@ -23,11 +23,11 @@
 #include <apr_time.h>
 #include <apr_dbd.h>
 
-#include "orm_httpd_conf.h"
+#include "orm_conffile.h"
 #include "orm_owner.h"
 #include "orm_schema.h"
 #include "orm_sql.h"
-#include "orm_sweep.h"
+#include "orm_purge.h"
 #include "orm_ttl.h"
 #include "orm_conf.h"
 
@@ -327,9 +327,9 @@ static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
 /* httpd's configuration as httpd reads it: what apachectl -t builds with
  * the same envvars, -D flags and conditional sections. */
 static int read_httpd_conf(apr_pool_t *pool, const options_t *opt,
-                           orm_httpd_conf_t *conf)
+                           orm_conffile_t *conf)
 {
-    orm_httpd_ask_t ask;
+    orm_conffile_ask_t ask;
     const char *dump = NULL, *errmsg = NULL;
     apr_finfo_t info;
 
@@ -346,8 +346,8 @@ static int read_httpd_conf(apr_pool_t *pool, const options_t *opt,
     ask.config = opt->config;
     ask.server_root = opt->server_root;
     ask.defines = opt->defines;
-    if (orm_httpd_conf_dump(pool, &ask, &dump, &errmsg) != APR_SUCCESS
-        || orm_httpd_conf_parse(pool, dump, opt->vhost, conf, &errmsg)
+    if (orm_conffile_dump(pool, &ask, &dump, &errmsg) != APR_SUCCESS
+        || orm_conffile_parse(pool, dump, opt->vhost, conf, &errmsg)
            != APR_SUCCESS) {
         return usage_error("--config %s: %s", opt->config, errmsg);
     }
@@ -364,7 +364,7 @@ static int read_httpd_conf(apr_pool_t *pool, const options_t *opt,
  * connection is given on the command line. */
 static int resolve_connection(apr_pool_t *pool, options_t *opt)
 {
-    orm_httpd_conf_t conf;
+    orm_conffile_t conf;
     orm_schema_t merged;
     const char *err;
     int status;
@@ -435,7 +435,7 @@ static int print_schema(apr_pool_t *pool, const options_t *opt)
 typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
-    const orm_admin_sql_t *sql;
+    const orm_maintenance_sql_t *sql;
     orm_dialect_e dialect;
     const char *table;
     int timeout_ms;
@@ -601,8 +601,8 @@ static int db_open(apr_pool_t *pool, const options_t *opt, db_t *db)
         return EXIT_DB;
     }
     db->dialect = orm_dialect_for_driver(opt->driver_name);
-    db->sql = orm_admin_sql_build(pool, &opt->schema, db->dialect,
-                                  opt->batch);
+    db->sql = orm_maintenance_sql_build(pool, &opt->schema, db->dialect,
+                                        opt->batch);
     db->table = orm_schema_table(&opt->schema);
     return EXIT_DONE;
 }
@@ -692,7 +692,7 @@ static int purge(apr_pool_t *pool, const options_t *opt, const db_t *db)
 {
     apr_int64_t now = now_ms(), removed = 0;
     progress_t progress;
-    orm_sweep_t sweep;
+    orm_purge_t sweep;
     const char *errmsg = NULL;
     apr_status_t rv;
     double seconds;
@@ -724,7 +724,7 @@ static int purge(apr_pool_t *pool, const options_t *opt, const db_t *db)
         return db_error(db, "preparing the purge failed (does the table "
                         "exist?)", err);
     }
-    rv = orm_sweep_run(pool, &sweep, now, &removed, &errmsg);
+    rv = orm_purge_run(pool, &sweep, now, &removed, &errmsg);
     if (progress.on_terminal) {
         fputc('\n', stderr);
     }

@@ -13,7 +13,7 @@
 #include "orm_bgthread.h"
 #include "orm_conf.h"
 #include "orm_store.h"
-#include "orm_sweep.h"
+#include "orm_purge.h"
 #include "orm_sweeper.h"
 #include "orm_watchdog.h"
 
@@ -134,7 +134,7 @@ static int keep_sweeping(void *baton, apr_int64_t removed)
 /* One sweep per interval for the whole farm: the last sweep's time lives in
  * the table, and the host that moves it on sweeps. *errmsg set: failed. */
 static int claim_sweep(const sweep_target_t *target, ap_dbd_t *dbd,
-                       const orm_admin_sql_t *sql, apr_pool_t *pool,
+                       const orm_maintenance_sql_t *sql, apr_pool_t *pool,
                        const char **errmsg)
 {
     const orm_store_t *store = target->store;
@@ -147,7 +147,7 @@ static int claim_sweep(const sweep_target_t *target, ap_dbd_t *dbd,
                                    &claim, errmsg) == APR_SUCCESS
             && orm_store_prepare_once(dbd, store->mark_label, sql->sweep_mark,
                                       &mark, errmsg) == APR_SUCCESS
-            && orm_sweep_claim(pool, dbd->driver, dbd->handle, claim, mark,
+            && orm_purge_claim(pool, dbd->driver, dbd->handle, claim, mark,
                                apr_time_as_msec(apr_time_now()),
                                store->sweep_seconds * 1000, &claimed, errmsg)
                == APR_SUCCESS) {
@@ -228,9 +228,9 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     const orm_store_t *store = target->store;
-    const orm_admin_sql_t *sql;
+    const orm_maintenance_sql_t *sql;
     const char *identity, *errmsg = NULL, *lock_key = NULL;
-    orm_sweep_t sweep;
+    orm_purge_t sweep;
     apr_int64_t removed = 0;
     apr_time_t started;
     apr_status_t rv;
@@ -282,7 +282,7 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
         const char *got;
 
         lock_key = apr_psprintf(pool, "%" APR_INT64_T_FMT,
-                                orm_sweep_lock_key(store->table));
+                                orm_purge_lock_key(store->table));
         got = select_value(pool, dbd, sql->try_lock, lock_key);
         if (got == NULL || strcmp(got, "1")) {
             lock_key = NULL;
@@ -313,7 +313,7 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
         rv = orm_store_prepare_once(dbd, store->sweep_label, sql->sweep,
                                     &sweep.stmt, &errmsg);
         if (rv == APR_SUCCESS) {
-            rv = orm_sweep_run(pool, &sweep, apr_time_as_msec(started),
+            rv = orm_purge_run(pool, &sweep, apr_time_as_msec(started),
                                &batch_removed, &errmsg);
             removed += batch_removed;
         }

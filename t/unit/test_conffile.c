@@ -12,7 +12,7 @@
 #include <apr_file_io.h>
 
 #include "tests.h"
-#include "orm_httpd_conf.h"
+#include "orm_conffile.h"
 
 /* From configure (apxs); Debian's paths when built without it (t/sanitize) */
 #ifndef ORM_APACHECTL
@@ -68,14 +68,14 @@ static void assert_has(const char *text, const char *fragment)
                   fragment, text);
 }
 
-static orm_httpd_conf_t parse_ok(const char *dump, const char *vhost)
+static orm_conffile_t parse_ok(const char *dump, const char *vhost)
 {
-    orm_httpd_conf_t conf;
+    orm_conffile_t conf;
     const char *err = "(not set)";
     apr_status_t rv;
 
     memset(&conf, 0x5a, sizeof(conf));
-    rv = orm_httpd_conf_parse(test_pool, dump, vhost, &conf, &err);
+    rv = orm_conffile_parse(test_pool, dump, vhost, &conf, &err);
     ck_assert_msg(rv == APR_SUCCESS, "parse failed: %s",
                   err ? err : "(no message)");
     return conf;
@@ -84,11 +84,11 @@ static orm_httpd_conf_t parse_ok(const char *dump, const char *vhost)
 /* Must fail with a message holding each NULL-terminated fragment. */
 static const char *parse_fails(const char *dump, const char *vhost, ...)
 {
-    orm_httpd_conf_t conf;
+    orm_conffile_t conf;
     const char *err = NULL, *fragment;
     va_list ap;
 
-    ck_assert_msg(orm_httpd_conf_parse(test_pool, dump, vhost, &conf, &err)
+    ck_assert_msg(orm_conffile_parse(test_pool, dump, vhost, &conf, &err)
                   != APR_SUCCESS, "parse succeeded");
     ck_assert_ptr_nonnull(err);
     va_start(ap, vhost);
@@ -103,7 +103,7 @@ static const char *parse_fails(const char *dump, const char *vhost, ...)
 
 START_TEST(test_dump_reads_directives)
 {
-    orm_httpd_conf_t c = parse_ok(
+    orm_conffile_t c = parse_ok(
         "# In file: /etc/apache2/apache2.conf\n"
         "#  87:\n"
         "PidFile /var/run/apache2/apache2.pid\n"
@@ -134,7 +134,7 @@ END_TEST
 
 START_TEST(test_dump_nothing_found_last_wins)
 {
-    orm_httpd_conf_t c = parse_ok("# In file: /x\n#   1:\nListen 80\n", NULL);
+    orm_conffile_t c = parse_ok("# In file: /x\n#   1:\nListen 80\n", NULL);
 
     ck_assert_ptr_null(c.driver);
     ck_assert_ptr_null(c.params);
@@ -174,7 +174,7 @@ static const char vhosts_dump[] =
 
 START_TEST(test_dump_vhosts)
 {
-    orm_httpd_conf_t c = parse_ok(vhosts_dump, NULL);
+    orm_conffile_t c = parse_ok(vhosts_dump, NULL);
 
     ck_assert_str_eq(c.params, "/main.db");
     ck_assert_str_eq(c.schema.table, "main_sess");
@@ -211,7 +211,7 @@ START_TEST(test_dump_long_lines)
 {
     apr_size_t n = 200000;
     char *big = apr_palloc(test_pool, n + 1);
-    orm_httpd_conf_t c;
+    orm_conffile_t c;
 
     memset(big, 'x', n);
     memcpy(big + n - 20, " DBDParams /decoy.db", 20);
@@ -250,7 +250,7 @@ END_TEST
 
 START_TEST(test_dump_unresolved_variable)
 {
-    orm_httpd_conf_t c;
+    orm_conffile_t c;
 
     parse_fails("DBDriver sqlite3\nDBDParams \"${DB_DIR}/s.db\"\n", NULL,
                 "DBDParams", "${DB_DIR}", NULL);
@@ -293,7 +293,7 @@ static const char *fake_apachectl(const char *body)
 static apr_status_t ask_with(const char *apachectl, const char **dump,
                              const char **err)
 {
-    orm_httpd_ask_t ask;
+    orm_conffile_ask_t ask;
     apr_array_header_t *defines = apr_array_make(test_pool, 2,
                                                  sizeof(const char *));
 
@@ -306,13 +306,13 @@ static apr_status_t ask_with(const char *apachectl, const char **dump,
     ask.server_root = "/srv/root";
     ask.defines = defines;
     *err = NULL;
-    return orm_httpd_conf_dump(test_pool, &ask, dump, err);
+    return orm_conffile_dump(test_pool, &ask, dump, err);
 }
 
 START_TEST(test_ask_arguments)
 {
     const char *dump, *err;
-    orm_httpd_conf_t c;
+    orm_conffile_t c;
 
     /* prints its arguments, one per line, as a value */
     apr_status_t rv = ask_with(fake_apachectl(
@@ -355,7 +355,7 @@ END_TEST
 START_TEST(test_ask_large_output)
 {
     const char *dump, *err;
-    orm_httpd_conf_t c;
+    orm_conffile_t c;
     apr_status_t rv = ask_with(fake_apachectl(
         "echo '# In file: /fake'\n"
         "i=0; while [ $i -lt 4000 ]; do\n"
@@ -397,10 +397,10 @@ static const char *httpd_conf(const char *body)
 }
 
 static apr_status_t ask_httpd(const char *config, const char *define,
-                              const char *vhost, orm_httpd_conf_t *conf,
+                              const char *vhost, orm_conffile_t *conf,
                               const char **err)
 {
-    orm_httpd_ask_t ask;
+    orm_conffile_ask_t ask;
     apr_array_header_t *defines = apr_array_make(test_pool, 1,
                                                  sizeof(const char *));
     const char *dump;
@@ -414,15 +414,15 @@ static apr_status_t ask_httpd(const char *config, const char *define,
     ask.info_module = ORM_INFO_MODULE;
     ask.config = config;
     ask.defines = defines;
-    rv = orm_httpd_conf_dump(test_pool, &ask, &dump, err);
+    rv = orm_conffile_dump(test_pool, &ask, &dump, err);
     return rv == APR_SUCCESS
-           ? orm_httpd_conf_parse(test_pool, dump, vhost, conf, err) : rv;
+           ? orm_conffile_parse(test_pool, dump, vhost, conf, err) : rv;
 }
 
-static orm_httpd_conf_t httpd_ok(const char *config, const char *define,
+static orm_conffile_t httpd_ok(const char *config, const char *define,
                                  const char *vhost)
 {
-    orm_httpd_conf_t conf;
+    orm_conffile_t conf;
     const char *err = NULL;
 
     ck_assert_msg(ask_httpd(config, define, vhost, &conf, &err)
@@ -434,7 +434,7 @@ START_TEST(test_httpd_conditionals)
 {
     char *comment = apr_palloc(conf_pool, 20001);
     const char *config;
-    orm_httpd_conf_t c;
+    orm_conffile_t c;
 
     if (!have_httpd()) {
         fprintf(stderr, "test_httpd_conditionals: skipped, no %s or "
@@ -484,7 +484,7 @@ END_TEST
 START_TEST(test_httpd_variables_and_continuations)
 {
     const char *config, *err = NULL;
-    orm_httpd_conf_t c;
+    orm_conffile_t c;
 
     if (!have_httpd()) {
         fprintf(stderr, "test_httpd_variables: skipped, no %s or its "
@@ -508,9 +508,9 @@ START_TEST(test_httpd_variables_and_continuations)
 }
 END_TEST
 
-TCase *tcase_httpd_conf(void)
+TCase *tcase_conffile(void)
 {
-    TCase *tc = tcase_create("httpd_conf");
+    TCase *tc = tcase_create("conffile");
 
     tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
     tcase_set_timeout(tc, 30);

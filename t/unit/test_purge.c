@@ -1,5 +1,5 @@
 /* The expiry sweep against a real SQLite database through apr_dbd's sqlite3
- * driver: the statements of orm_admin_sql_build, run by orm_sweep_run.
+ * driver: the statements of orm_maintenance_sql_build, run by orm_purge_run.
  * Every statement SQLite executes is watched through sqlite3_trace_v2
  * (looked up in the driver's libsqlite3 at run time), so the batches are
  * counted by the database itself, not by the code under test. */
@@ -11,7 +11,7 @@
 #include "tests.h"
 #include "test_db.h"
 #include "orm_sql.h"
-#include "orm_sweep.h"
+#include "orm_purge.h"
 
 #define NOW APR_INT64_C(1700000000123)     /* ms, well past 2^31 */
 #define MAX_SEEN 64
@@ -180,9 +180,9 @@ static void run_sweep(const orm_schema_t *schema, orm_dialect_e dialect,
                       int batch, apr_interval_time_t pause, int with_progress,
                       outcome_t *out)
 {
-    orm_admin_sql_t *admin = orm_admin_sql_build(test_pool, schema, dialect,
-                                                 batch);
-    orm_sweep_t sweep;
+    orm_maintenance_sql_t *admin = orm_maintenance_sql_build(test_pool, schema,
+                                                             dialect, batch);
+    orm_purge_t sweep;
     apr_time_t started;
 
     memset(&sweep, 0, sizeof(sweep));
@@ -201,7 +201,7 @@ static void run_sweep(const orm_schema_t *schema, orm_dialect_e dialect,
     out->errmsg = "(untouched)";
     trace_start(db, &out->trace);
     started = apr_time_now();
-    out->rv = orm_sweep_run(test_pool, &sweep, NOW, &out->removed,
+    out->rv = orm_purge_run(test_pool, &sweep, NOW, &out->removed,
                             &out->errmsg);
     out->elapsed = apr_time_now() - started;
     trace_stop(db);
@@ -446,9 +446,10 @@ START_TEST(test_sweep_missing_table)
     /* prepared while the table existed, run after it was dropped (SQLite
      * refuses to prepare against a missing table at all) */
     {
-        orm_admin_sql_t *admin = orm_admin_sql_build(test_pool, &none,
-                                                     ORM_DIALECT_SQLITE, 10);
-        orm_sweep_t sweep;
+        orm_maintenance_sql_t *admin =
+            orm_maintenance_sql_build(test_pool, &none, ORM_DIALECT_SQLITE,
+                                      10);
+        orm_purge_t sweep;
 
         memset(&sweep, 0, sizeof(sweep));
         sweep.driver = db->driver;
@@ -458,7 +459,7 @@ START_TEST(test_sweep_missing_table)
         test_db_exec(db, "DROP TABLE \"session\"");
         out.removed = -1;
         out.errmsg = NULL;
-        out.rv = orm_sweep_run(test_pool, &sweep, NOW, &out.removed,
+        out.rv = orm_purge_run(test_pool, &sweep, NOW, &out.removed,
                                &out.errmsg);
         driver_says = apr_dbd_error(db->driver, db->handle, 1);
     }
@@ -541,20 +542,20 @@ START_TEST(test_sweep_lock_key)
 {
     /* the first 8 bytes, big-endian, of SHA-256("mod_session_orm sweep:" +
      * table), as a signed 64-bit number (computed with Python's hashlib) */
-    ck_assert_int_eq(orm_sweep_lock_key("session"),
+    ck_assert_int_eq(orm_purge_lock_key("session"),
                      APR_INT64_C(2433114281017487981));
-    ck_assert_int_eq(orm_sweep_lock_key("app_sessions"),
+    ck_assert_int_eq(orm_purge_lock_key("app_sessions"),
                      APR_INT64_C(6345943735231518716));
-    ck_assert_int_eq(orm_sweep_lock_key("sessions"),
+    ck_assert_int_eq(orm_purge_lock_key("sessions"),
                      APR_INT64_C(-21768341332309255));
-    ck_assert_int_eq(orm_sweep_lock_key("x"),
+    ck_assert_int_eq(orm_purge_lock_key("x"),
                      APR_INT64_C(-577951108984996662));
-    ck_assert_int_eq(orm_sweep_lock_key(
+    ck_assert_int_eq(orm_purge_lock_key(
                      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
                      APR_INT64_C(4688364805078798810));
     /* stable */
-    ck_assert_int_eq(orm_sweep_lock_key("session"),
-                     orm_sweep_lock_key(apr_pstrdup(test_pool, "session")));
+    ck_assert_int_eq(orm_purge_lock_key("session"),
+                     orm_purge_lock_key(apr_pstrdup(test_pool, "session")));
 }
 END_TEST
 
@@ -568,8 +569,8 @@ START_TEST(test_sweep_lock_key_differs_per_table)
 
     for (i = 0; i < n; i++) {
         for (j = i + 1; j < n; j++) {
-            ck_assert_msg(orm_sweep_lock_key(names[i])
-                          != orm_sweep_lock_key(names[j]),
+            ck_assert_msg(orm_purge_lock_key(names[i])
+                          != orm_purge_lock_key(names[j]),
                           "same key for %s and %s", names[i], names[j]);
         }
     }
@@ -581,18 +582,19 @@ END_TEST
 START_TEST(test_sweep_claim_once_per_interval)
 {
     orm_schema_t none;
-    orm_admin_sql_t *admin;
+    orm_maintenance_sql_t *admin;
     apr_dbd_prepared_t *claim, *mark, *totals;
     const char *errmsg = NULL;
     apr_array_header_t *rows;
     int claimed = -1;
 
     memset(&none, 0, sizeof(none));
-    admin = orm_admin_sql_build(db->pool, &none, ORM_DIALECT_SQLITE, 1000);
+    admin = orm_maintenance_sql_build(db->pool, &none, ORM_DIALECT_SQLITE,
+                                      1000);
     claim = test_db_prepare(db, admin->sweep_claim);
     mark = test_db_prepare(db, admin->sweep_mark);
 #define CLAIM(now) \
-    ck_assert_int_eq(orm_sweep_claim(test_pool, db->driver, db->handle, \
+    ck_assert_int_eq(orm_purge_claim(test_pool, db->driver, db->handle, \
                                      claim, mark, (now), 2000, &claimed, \
                                      &errmsg), APR_SUCCESS)
     CLAIM(NOW);                 /* no marker: created, this host sweeps */
@@ -625,9 +627,9 @@ START_TEST(test_sweep_claim_once_per_interval)
 }
 END_TEST
 
-TCase *tcase_sweep(void)
+TCase *tcase_purge(void)
 {
-    TCase *tc = tcase_create("sweep");
+    TCase *tc = tcase_create("purge");
 
     tcase_add_checked_fixture(tc, sweep_setup, sweep_teardown);
     tcase_set_timeout(tc, 60);

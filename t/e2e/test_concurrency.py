@@ -32,14 +32,16 @@ import time
 
 import pytest
 
-import ormharness as H
-from ormharness import COOKIE, TOKEN_RE, orm_conf, sha256_hex
+from harness.client import TOKEN_RE
+from harness.common import (HTTPD_USER, builddir, chown_to, sha256_hex,
+                            sql_quote)
+from harness.conf import COOKIE, orm_conf
 
 ROTATED = "\x01rotated"
 
 
 def where_id(token):
-    return "id = %s" % H.sql_quote(sha256_hex(token))
+    return "id = %s" % sql_quote(sha256_hex(token))
 
 
 def row_of(db, token, columns="data, user_name"):
@@ -350,7 +352,7 @@ def dbd_args(db):
 
 
 def session_orm(db, *args):
-    tool = os.path.join(H.builddir(), "session-orm")
+    tool = os.path.join(builddir(), "session-orm")
     assert os.access(tool, os.X_OK), "%s is not built" % tool
     res = subprocess.run([tool] + dbd_args(db) + list(args),
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -360,7 +362,7 @@ def session_orm(db, *args):
         # whatever SQLite created as root must stay writable by httpd
         for suffix in ("", "-wal", "-shm", "-journal"):
             if os.path.exists(db.path + suffix):
-                H.chown_to(db.path + suffix, H.HTTPD_USER)
+                chown_to(db.path + suffix, HTTPD_USER)
     return res
 
 

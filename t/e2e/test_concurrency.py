@@ -8,8 +8,8 @@ it meanwhile only the keys this request changed are merged into the stored
 row and written against its new version (after three lost races: under a
 row lock; t/sanitize-e2e's build always takes the lock), same key: last
 writer wins; mod_session_crypto: the whole blob. SQLite writers from all
-children queue on one cross-process lock. A row deleted while a slower request ran is not written back
-and that request expires the cookie. When the owner changes (r->user or
+children queue on one cross-process lock. A row deleted while a slower
+request ran is not written back and that request expires the cookie. When the owner changes (r->user or
 mod_auth_form's `<AuthName>-user` key) the session gets a new token and
 row; the old row becomes a marker that reaches nothing, kept for
 SessionORMRotateGrace seconds so that requests still carrying the old

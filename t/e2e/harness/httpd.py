@@ -294,7 +294,8 @@ class HttpdFactory:
 
 
 class Session:
-    """Session-wide state: the temp dir and the probe module."""
+    """The test run's state (a pytest session, not an HTTP one): its
+    temporary directory and the probe module."""
 
     def __init__(self, basedir):
         self.basedir = basedir

@@ -30,15 +30,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "t", "e2e"))
 
-import ormharness as H  # noqa: E402
+from harness.common import builddir  # noqa: E402
+from harness.conf import MODULE_ORDER, STD_MODULES  # noqa: E402
+from harness.databases import (DaemonServer, MysqlServer,  # noqa: E402
+                               PgServer, SqliteServer)
+from harness.httpd import HttpdFactory, Session  # noqa: E402
 
-H.STD_MODULES.setdefault("session_dbd", ("session_dbd_module",
-                                         "mod_session_dbd.so"))
-if "session_dbd" not in H.MODULE_ORDER:
-    H.MODULE_ORDER.append("session_dbd")
+STD_MODULES.setdefault("session_dbd", ("session_dbd_module",
+                                       "mod_session_dbd.so"))
+if "session_dbd" not in MODULE_ORDER:
+    MODULE_ORDER.append("session_dbd")
 # Databases as deployed: commits flushed to disk, default caches (the test
 # suite trades that for speed). Writes cost what they cost in production.
-H.DaemonServer.durable = True
+DaemonServer.durable = True
 
 OUT = os.environ.get("ORM_BENCH_OUT", os.path.join(HERE, "out"))
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -171,17 +175,17 @@ def run_wrk(port, duration, path, cookies=(), vary=False, connections=None):
 class Bench:
     def __init__(self, tmp, dbs):
         self.tmp = tmp
-        self.session = H.Session(tmp)
-        self.factory = H.HttpdFactory(os.path.join(tmp, "httpd"),
-                                      self.session)
+        self.session = Session(tmp)
+        self.factory = HttpdFactory(os.path.join(tmp, "httpd"),
+                                    self.session)
         os.makedirs(self.factory.workdir, exist_ok=True)
         os.chmod(self.factory.workdir, 0o755)
         self.servers = {}
         for kind in dbs:
             log("starting %s ..." % kind)
-            self.servers[kind] = {"sqlite": H.SqliteServer,
-                                  "pgsql": H.PgServer,
-                                  "mysql": H.MysqlServer}[kind](tmp)
+            self.servers[kind] = {"sqlite": SqliteServer,
+                                  "pgsql": PgServer,
+                                  "mysql": MysqlServer}[kind](tmp)
 
     def close(self):
         self.factory.stop_all()
@@ -465,7 +469,7 @@ def save_report(name, lines):
 
 def sweep(args):
     bench = Bench(args.tmp, args.dbs)
-    tool = os.path.join(H.builddir(), "session-orm")
+    tool = os.path.join(builddir(), "session-orm")
     lines = ["expiry sweep: 1,000,000 expired + 100,000 live rows", ""]
     try:
         for kind in args.dbs:

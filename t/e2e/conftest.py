@@ -24,7 +24,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import ormharness as H  # noqa: E402
+from harness.common import (HTTPD_USER, IS_ROOT, HarnessError,  # noqa: E402
+                            make_dir)
+from harness.databases import (SERVER_CLASSES, allow_skip,  # noqa: E402
+                               selected_dbs)
+from harness.httpd import HttpdFactory, Session  # noqa: E402
 
 _state = {"failed": False, "basedir": None, "servers": {}, "errors": {}}
 
@@ -45,7 +49,7 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     if "db" in metafunc.fixturenames:
-        metafunc.parametrize("db", H.selected_dbs(), indirect=True)
+        metafunc.parametrize("db", selected_dbs(), indirect=True)
     explicit = set()
     for mark in metafunc.definition.iter_markers("parametrize"):
         names = mark.args[0]
@@ -68,7 +72,7 @@ def pytest_sessionfinish(session, exitstatus):
     if d and os.path.isdir(d):
         if (_state["failed"] or exitstatus not in (0, 5)) and \
                 os.environ.get("ORM_KEEP_TMP") == "1":
-            sys.stderr.write("\northarness: kept %s\n" % d)
+            sys.stderr.write("\ne2e: kept %s\n" % d)
         else:
             shutil.rmtree(d, ignore_errors=True)
 
@@ -103,8 +107,8 @@ def db_server(kind):
     srv = _state["servers"].get(kind)
     if srv is None:
         try:
-            srv = H.SERVER_CLASSES[kind](_basedir())
-        except H.HarnessError as e:
+            srv = SERVER_CLASSES[kind](_basedir())
+        except HarnessError as e:
             _state["errors"][kind] = e
             raise
         _state["servers"][kind] = srv
@@ -113,7 +117,7 @@ def db_server(kind):
 
 @pytest.fixture(scope="session")
 def session_state():
-    return H.Session(_basedir())
+    return Session(_basedir())
 
 
 @pytest.fixture
@@ -124,13 +128,13 @@ def workdir(request):
     while os.path.exists(d):
         n += 1
         d = os.path.join(_basedir(), "tests", "%s.%d" % (name, n))
-    return H.make_dir(d, owner=H.HTTPD_USER if H.IS_ROOT else None)
+    return make_dir(d, owner=HTTPD_USER if IS_ROOT else None)
 
 
 @pytest.fixture
 def httpd(workdir, session_state):
     """Factory: httpd.new(body, **kw) / httpd.start(body, **kw)."""
-    fac = H.HttpdFactory(workdir, session_state)
+    fac = HttpdFactory(workdir, session_state)
     yield fac
     fac.stop_all()
 
@@ -138,8 +142,8 @@ def httpd(workdir, session_state):
 def get_db_server(kind):
     try:
         return db_server(kind)
-    except H.HarnessError as e:
-        if H.allow_skip():
+    except HarnessError as e:
+        if allow_skip():
             pytest.skip("%s unavailable: %s" % (kind, e))
         pytest.fail("%s unavailable (set ORM_E2E_ALLOW_SKIP=1 to skip): %s"
                     % (kind, e), pytrace=False)

@@ -10,11 +10,13 @@ import time
 
 import pytest
 
-import ormharness as H
-from ormharness import (AUTH_MODULES, COOKIE, make_htpasswd, now_ms, orm_conf,
-                        sha256_hex, sql_quote)
+from harness.common import (HTTPD_USER, IS_ROOT, builddir, chown_to, free_port,
+                            make_dir, now_ms, sha256_hex, sql_quote)
+from harness.conf import AUTH_MODULES, COOKIE, make_htpasswd, orm_conf
+from harness.databases import (MARIADB, PSQL, SERVER_CLASSES, SqliteDatabase,
+                               selected_dbs)
 
-TOOL = os.environ.get("ORM_SESSION_ORM") or os.path.join(H.builddir(),
+TOOL = os.environ.get("ORM_SESSION_ORM") or os.path.join(builddir(),
                                                           "session-orm")
 COLUMNS = ("id", "data", "expires_at", "user_name", "created_at",
            "updated_at")
@@ -108,15 +110,15 @@ def feed_cli(db, text):
         args = ["sqlite3", "-bail", db.path]
     elif db.kind == "pgsql":
         s = db.server
-        args = [H.PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", s.sock,
+        args = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", s.sock,
                 "-p", str(s.port), "-U", s.user, "-d", db.name, "-f", "-"]
     else:
-        args = [H.MARIADB, "--no-defaults", "-S", db.server.sock, "-u",
+        args = [MARIADB, "--no-defaults", "-S", db.server.sock, "-u",
                 "root", "-D", db.name]
     res = subprocess.run(args, input=text, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, universal_newlines=True)
     if db.kind == "sqlite":
-        H.chown_to(db.path, H.HTTPD_USER)
+        chown_to(db.path, HTTPD_USER)
     return res
 
 
@@ -407,7 +409,7 @@ def test_config_reads_httpd_configuration(httpd, db):
     with open(os.path.join(srv.dir, "db-main.conf"), "w") as f:
         f.write('DBDriver %s\nDBDParams "%s"\nSessionORMTable main_sess\n'
                 % (driver, params))
-    H.make_dir(os.path.join(srv.dir, "conf.d"))
+    make_dir(os.path.join(srv.dir, "conf.d"))
     with open(os.path.join(srv.dir, "conf.d", "db-vhost.conf"), "w") as f:
         f.write('# the vhost keeps its sessions in its own table\n'
                 'DBDriver %s\nDBDParams "%s"\nSessionORMTable vhost_sess\n'
@@ -549,7 +551,7 @@ def test_database_errors_exit_1(db):
     # a server that cannot be reached (a SQLite file that is not there is
     # a usage error: see test_never_creates_a_sqlite_database)
     if db.kind != "sqlite":
-        bad = re.sub(r"port=\d+", "port=%d" % H.free_port(), params)
+        bad = re.sub(r"port=\d+", "port=%d" % free_port(), params)
         for cmd in (["purge"], ["stats"], ["revoke", "--all"]):
             expect_1("unreachable: %s" % " ".join(cmd),
                      ["--driver", driver, "--params", bad] + cmd)
@@ -621,7 +623,7 @@ def test_config_default_and_option_forms(httpd, db):
     c.get("/probe?op=set&key=k&value=v")
     assert c.token
     insert_rows(db, [("e%d" % i, now_ms() - HOUR, None) for i in range(5)])
-    confdir = H.make_dir(os.path.join(srv.dir, "confdir"))
+    confdir = make_dir(os.path.join(srv.dir, "confdir"))
     with open(srv.conf_path) as src, \
             open(os.path.join(confdir, "apache2.conf"), "w") as dst:
         dst.write(src.read())
@@ -651,7 +653,7 @@ def test_config_default_and_option_forms(httpd, db):
 
 
 def sqlite_selected():
-    if "sqlite" not in H.selected_dbs():
+    if "sqlite" not in selected_dbs():
         pytest.skip("SQLite is not among ORM_E2E_DBS")
 
 
@@ -674,8 +676,8 @@ NO_CREATE_COMMANDS = (["stats"], ["purge", "--dry-run"], ["purge"],
 
 def test_never_creates_a_sqlite_database(httpd, workdir):
     sqlite_selected()
-    d = H.make_dir(os.path.join(workdir, "db"),
-                   owner=H.HTTPD_USER if H.IS_ROOT else None, mode=0o775)
+    d = make_dir(os.path.join(workdir, "db"),
+                 owner=HTTPD_USER if IS_ROOT else None, mode=0o775)
     path = os.path.join(d, "sessions.db")
     for cmd in NO_CREATE_COMMANDS:
         res = run_tool("--driver", "sqlite3", "--params", path, *cmd)
@@ -695,9 +697,9 @@ def test_never_creates_a_sqlite_database(httpd, workdir):
     c = srv.client()
     r = c.get("/probe?op=set&key=k&value=v")
     assert r.status == 200 and c.token
-    if H.IS_ROOT:
+    if IS_ROOT:
         import pwd
-        assert pwd.getpwuid(os.stat(path).st_uid).pw_name == H.HTTPD_USER
+        assert pwd.getpwuid(os.stat(path).st_uid).pw_name == HTTPD_USER
     res = run_tool("--config", srv.conf_path, "stats")
     ok(res)
     assert stats_of(res).get("live") == "1", res.stdout
@@ -723,7 +725,7 @@ def test_unset_variable_in_dbdparams(httpd, workdir):
     path = os.path.join(srv.dir, "sessions.db")
     res = run_tool("--config", srv.conf_path, "stats", env=env)
     assert res.returncode == 2 and path in res.stderr, res
-    H.SqliteDatabase(path).create_session_table()
+    SqliteDatabase(path).create_session_table()
     res = run_tool("--config", srv.conf_path, "stats", env=env)
     ok(res)
     assert stats_of(res).get("live") == "0", res.stdout
@@ -737,11 +739,11 @@ def test_unset_variable_in_dbdparams(httpd, workdir):
 def test_timeout_on_a_stopped_database(kind, session_state):
     """Every process of a private server stopped (SIGSTOP): the tool gives
     up after --timeout (default 5 s), says so, and exits 1."""
-    if kind not in H.selected_dbs():
+    if kind not in selected_dbs():
         pytest.skip("%s is not among ORM_E2E_DBS" % kind)
-    base = H.make_dir(os.path.join(session_state.basedir,
-                                   "admin-stalled-%s" % kind))
-    server = H.SERVER_CLASSES[kind](base)
+    base = make_dir(os.path.join(session_state.basedir,
+                                 "admin-stalled-%s" % kind))
+    server = SERVER_CLASSES[kind](base)
     try:
         db = server.new_database("stalled")
         db.create_session_table()

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from ormharness import COOKIE, TOKEN_RE, make_htpasswd, orm_conf
+from harness.client import TOKEN_RE
+from harness.conf import COOKIE, make_htpasswd, orm_conf
 from test_concurrency import row_of, run_parallel
 
 ROTATED = "\x01rotated"

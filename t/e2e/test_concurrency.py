@@ -8,8 +8,8 @@ it meanwhile only the keys this request changed are merged into the stored
 row and written against its new version (after three lost races: under a
 row lock; t/sanitize-e2e's build always takes the lock), same key: last
 writer wins; mod_session_crypto: the whole blob. SQLite writers from all
-children queue on one cross-process lock. A row deleted while a slower request ran is not written back
-and that request expires the cookie. When the owner changes (r->user or
+children queue on one cross-process lock. A row deleted while a slower
+request ran is not written back and that request expires the cookie. When the owner changes (r->user or
 mod_auth_form's `<AuthName>-user` key) the session gets a new token and
 row; the old row becomes a marker that reaches nothing, kept for
 SessionORMRotateGrace seconds so that requests still carrying the old
@@ -32,14 +32,16 @@ import time
 
 import pytest
 
-import ormharness as H
-from ormharness import COOKIE, TOKEN_RE, orm_conf, sha256_hex
+from harness.client import TOKEN_RE
+from harness.common import (HTTPD_USER, builddir, chown_to, sha256_hex,
+                            sql_quote)
+from harness.conf import COOKIE, orm_conf
 
 ROTATED = "\x01rotated"
 
 
 def where_id(token):
-    return "id = %s" % H.sql_quote(sha256_hex(token))
+    return "id = %s" % sql_quote(sha256_hex(token))
 
 
 def row_of(db, token, columns="data, user_name"):
@@ -350,7 +352,7 @@ def dbd_args(db):
 
 
 def session_orm(db, *args):
-    tool = os.path.join(H.builddir(), "session-orm")
+    tool = os.path.join(builddir(), "session-orm")
     assert os.access(tool, os.X_OK), "%s is not built" % tool
     res = subprocess.run([tool] + dbd_args(db) + list(args),
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -360,7 +362,7 @@ def session_orm(db, *args):
         # whatever SQLite created as root must stay writable by httpd
         for suffix in ("", "-wal", "-shm", "-journal"):
             if os.path.exists(db.path + suffix):
-                H.chown_to(db.path + suffix, H.HTTPD_USER)
+                chown_to(db.path + suffix, HTTPD_USER)
     return res
 
 

@@ -6,8 +6,9 @@ import urllib.parse
 
 import pytest
 
-from ormharness import (COOKIE, TOKEN_RE, Response, orm_conf, rows_or_none,
-                        sha256_hex)
+from harness.client import Response, TOKEN_RE
+from harness.common import sha256_hex
+from harness.conf import COOKIE, orm_conf
 
 ATTR_CONF = """
 <Location /p-default>

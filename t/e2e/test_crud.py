@@ -4,8 +4,10 @@ import time
 
 import pytest
 
-from ormharness import (COOKIE, TOKEN_RE, now_ms, orm_conf, rows_or_none,
-                        sha256_hex)
+from harness.client import TOKEN_RE
+from harness.common import now_ms, sha256_hex
+from harness.conf import COOKIE, orm_conf
+from harness.databases import rows_or_none
 
 DAY_MS = 86400 * 1000
 

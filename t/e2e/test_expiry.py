@@ -5,7 +5,8 @@ import base64
 import os
 import time
 
-from ormharness import COOKIE, now_ms, orm_conf, sha256_hex
+from harness.common import now_ms, sha256_hex
+from harness.conf import COOKIE, orm_conf
 
 
 def live_token():

@@ -27,8 +27,11 @@ import urllib.parse
 
 import pytest
 
-import ormharness as H
-from ormharness import COOKIE, TOKEN_RE, orm_conf, sha256_hex, wait_for
+from harness.client import TOKEN_RE
+from harness.common import (HarnessError, make_dir, sha256_hex, sql_quote,
+                            wait_for)
+from harness.conf import AUTH_MODULES, COOKIE, HTPASSWD, orm_conf
+from harness.databases import SERVER_CLASSES, allow_skip, selected_dbs
 
 # mod_dbd reports every failed connection attempt itself (AH00629 can't
 # connect, AH00630 DBD error, AH00632/AH00633 no connection from the pool)
@@ -49,12 +52,12 @@ def db_servers(session_state):
 
     def get(kind):
         if kind not in servers:
-            d = H.make_dir(os.path.join(session_state.basedir,
-                                        "restartable-%s" % kind))
+            d = make_dir(os.path.join(session_state.basedir,
+                                      "restartable-%s" % kind))
             try:
-                servers[kind] = H.SERVER_CLASSES[kind](d)
-            except H.HarnessError as e:
-                if H.allow_skip():
+                servers[kind] = SERVER_CLASSES[kind](d)
+            except HarnessError as e:
+                if allow_skip():
                     pytest.skip("%s unavailable: %s" % (kind, e))
                 raise
         srv = servers[kind]
@@ -147,14 +150,14 @@ def timed_get(client, path, **kw):
 
 def stored_data(db, token):
     rows = db.rows(columns="data", where="id = %s"
-                   % H.sql_quote(sha256_hex(token)))
+                   % sql_quote(sha256_hex(token)))
     return rows[0][0] if rows else None
 
 
 # --------------------------------------------------------------------------
 # SessionORMOnError anonymous / fail while the database is down
 
-@pytest.mark.parametrize("kind", H.selected_dbs())
+@pytest.mark.parametrize("kind", selected_dbs())
 def test_outage_anonymous(httpd, request, db_servers, kind):
     retry = 1
     db, outage, server = outage_setup(kind, request, db_servers, "anon",
@@ -239,7 +242,7 @@ def test_outage_anonymous(httpd, request, db_servers, kind):
                                                 "c": "3"}
 
 
-@pytest.mark.parametrize("kind", H.selected_dbs())
+@pytest.mark.parametrize("kind", selected_dbs())
 def test_outage_fail(httpd, request, db_servers, kind):
     db, outage, server = outage_setup(kind, request, db_servers, "fail",
                                       RETRY_AFTER)
@@ -299,10 +302,10 @@ def _acked(resp, token, key):
 
 
 # the servers a test can stop (SQLite has none)
-STALL_DBS = [k for k in H.selected_dbs() if k in ("pgsql", "mysql")]
+STALL_DBS = [k for k in selected_dbs() if k in ("pgsql", "mysql")]
 
 
-@pytest.mark.parametrize("kind", [k for k in H.selected_dbs()
+@pytest.mark.parametrize("kind", [k for k in selected_dbs()
                                   if k in ("pgsql", "mysql")])
 def test_restart_under_load(httpd, db_servers, kind):
     own = db_servers(kind)
@@ -588,7 +591,7 @@ def test_corrupted_rows(httpd, db):
         c = srv.client()
         r = c.get("/probe?op=set&" + q)
         assert r.status == 200 and c.token
-        return c, "id = %s" % H.sql_quote(sha256_hex(c.token))
+        return c, "id = %s" % sql_quote(sha256_hex(c.token))
 
     unwarned = []
 
@@ -641,7 +644,7 @@ def test_corrupted_rows(httpd, db):
             assert i > 0, data
             part = data[:i + 2]         # ends inside an escape: "%2"
         db.sql("UPDATE session SET data = %s WHERE %s"
-               % (H.sql_quote(part), where))
+               % (sql_quote(part), where))
         r = c.get("/probe?op=dump", update_jar=False)
         assert r.status == 200, (cut, r)
         got = r.entries()
@@ -791,7 +794,7 @@ def test_stalled_database_anonymous(httpd, request, db_servers, kind):
     assert_session_back(srv, c, mark)
 
 
-@pytest.mark.skipif("sqlite" not in H.selected_dbs(), reason="SQLite only")
+@pytest.mark.skipif("sqlite" not in selected_dbs(), reason="SQLite only")
 def test_sqlite_writer_lock_wait_is_bounded(httpd, sqlite_server):
     """The SQLite writers' lock held from outside (flock on its file): a
     write waits SessionORMTimeout for it, then writes without it."""
@@ -841,7 +844,7 @@ AUTH_SCOPE = """
 def long_user_htpasswd(dirpath, user, password):
     """An htpasswd file with one user whose name htpasswd itself refuses
     (over 255 bytes): the hash comes from htpasswd -n for a short name."""
-    out = subprocess.run([H.HTPASSWD, "-nbB", "x", password], check=True,
+    out = subprocess.run([HTPASSWD, "-nbB", "x", password], check=True,
                          stdout=subprocess.PIPE, universal_newlines=True)
     path = os.path.join(dirpath, "htpasswd-long")
     with open(path, "w") as f:
@@ -863,7 +866,7 @@ def assert_new_sessions_save(srv, db, n, what):
     for i in range(n):
         c = srv.client()
         r = c.get("/probe?op=set&key=n&value=%d" % i)
-        if not saved(c, r) or db.count(where="id = %s" % H.sql_quote(
+        if not saved(c, r) or db.count(where="id = %s" % sql_quote(
                 sha256_hex(c.token))) != 1:
             failed.append(i)
     assert not failed, "%s: %d of %d new sessions not saved (%r)" % (
@@ -882,7 +885,7 @@ def test_owner_column_overflow_saves_and_revokes(httpd, db, workdir):
     htpasswd = long_user_htpasswd(workdir, long_basic, "pw")
     srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n",
                                scope=AUTH_SCOPE % htpasswd),
-                      extra_modules=H.AUTH_MODULES)
+                      extra_modules=AUTH_MODULES)
     mark = srv.log_mark()
 
     # any "*-user" key is the owner: 300 characters, no login needed
@@ -1011,7 +1014,7 @@ class _ExtraParams:
         return with_dbd_params(self.db, self.extra)
 
 
-@pytest.mark.skipif("mysql" not in H.selected_dbs(), reason="MariaDB not "
+@pytest.mark.skipif("mysql" not in selected_dbs(), reason="MariaDB not "
                     "selected (ORM_E2E_DBS)")
 @pytest.mark.parametrize("fldsz", [None, 20000000])
 def test_large_session_never_truncated(httpd, mysql_server, fldsz):
@@ -1026,7 +1029,7 @@ def test_large_session_never_truncated(httpd, mysql_server, fldsz):
     assert saved(c, r)
     r = c.get("/probe?op=big&key=big&size=%d" % BIG)
     assert saved(c, r), r
-    where = "id = %s" % H.sql_quote(sha256_hex(c.token))
+    where = "id = %s" % sql_quote(sha256_hex(c.token))
     stored_len = len(db.rows(columns="data", where=where)[0][0])
     assert stored_len > BIG
     mark = srv.log_mark()

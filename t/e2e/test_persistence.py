@@ -2,7 +2,7 @@
 
 import pytest
 
-from ormharness import orm_conf
+from harness.conf import orm_conf
 
 
 @pytest.mark.mpms("event", "prefork")

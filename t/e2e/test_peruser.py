@@ -1,6 +1,7 @@
 """SessionORMPerUser: sessions keyed by the authenticated user."""
 
-from ormharness import AUTH_MODULES, make_htpasswd, orm_conf, sha256_hex
+from harness.common import sha256_hex
+from harness.conf import AUTH_MODULES, make_htpasswd, orm_conf
 
 PERUSER_SCOPE = """
 SessionORMPerUser On

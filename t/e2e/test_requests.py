@@ -4,7 +4,8 @@ on top; scopes without SessionORM* directives decline."""
 import re
 import urllib.parse
 
-from ormharness import COOKIE, orm_conf, rows_or_none
+from harness.conf import COOKIE, orm_conf
+from harness.databases import rows_or_none
 
 LOAD_LINE = r"\[session_orm:debug\].*loaded session"
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from ormharness import COOKIE, orm_conf, pid_alive, rows_or_none, sha256_hex
+from harness.common import pid_alive, sha256_hex
+from harness.conf import orm_conf
 
 RENAMED = {"id": "sid", "data": "payload", "expires_at": "exp_ms",
            "user_name": "uname", "created_at": "c_ms", "updated_at": "u_ms"}

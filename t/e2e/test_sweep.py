@@ -16,8 +16,11 @@ import time
 
 import pytest
 
-import ormharness as H
-from ormharness import dbd_indented, now_ms, orm_conf, sha256_hex, wait_for
+from harness.common import (HarnessError, make_dir, now_ms, pid_alive,
+                            sha256_hex, sql_quote, wait_for)
+from harness.conf import dbd_indented, orm_conf
+from harness.databases import (PSQL, SERVER_CLASSES, SqliteDatabase,
+                               allow_skip, selected_dbs)
 
 # --------------------------------------------------------------------------
 # helpers (local to this file)
@@ -68,7 +71,7 @@ def insert_expired(db, n, table="session", prefix="exp", user=None,
     now = now_ms()
     exp = expires_at if expires_at is not None else now - 3600 * 1000
     cols = "(%s)" % COLUMNS
-    user = H.sql_quote(user)
+    user = sql_quote(user)
     if db.kind == "sqlite":
         q = ("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
              "WHERE n < %d) INSERT INTO %s %s SELECT '%s' || n, 'x=1', %d, "
@@ -131,8 +134,8 @@ def _same_kind_database(db, name):
     """Another database next to db: a second SQLite file, or a second
     database on the same server."""
     if db.kind == "sqlite":
-        return H.SqliteDatabase(os.path.join(os.path.dirname(db.path) + "-"
-                                             + name, "sessions.db"))
+        return SqliteDatabase(os.path.join(os.path.dirname(db.path) + "-"
+                                           + name, "sessions.db"))
     return db.server.new_database(name)
 
 
@@ -335,11 +338,11 @@ def _stop_graceful(srv, timeout=20):
     t = time.monotonic()
     rc, out = srv._ctl("-k", "graceful-stop")
     assert rc == 0, out
-    gone = wait_for(lambda: not H.pid_alive(pid)
-                    and not any(H.pid_alive(k) for k in kids), timeout, 0.05)
+    gone = wait_for(lambda: not pid_alive(pid)
+                    and not any(pid_alive(k) for k in kids), timeout, 0.05)
     elapsed = time.monotonic() - t
     assert gone, "httpd not gone %d s after graceful-stop (pids %r)" % (
-        timeout, [p for p in [pid] + kids if H.pid_alive(p)])
+        timeout, [p for p in [pid] + kids if pid_alive(p)])
     srv.started = False
     return elapsed
 
@@ -372,7 +375,7 @@ def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
     srv.write_config()
     t = time.monotonic()
     srv.graceful()
-    assert wait_for(lambda: not any(H.pid_alive(p) for p in gen1), 5, 0.05), \
+    assert wait_for(lambda: not any(pid_alive(p) for p in gen1), 5, 0.05), \
         "old generation still alive %.1f s after graceful" % (
             time.monotonic() - t)
     left = count_expired(db)
@@ -424,7 +427,7 @@ class _Dedicated:
     def _run(self, kinds, basedir):
         for kind in kinds:
             try:
-                self.servers[kind] = H.SERVER_CLASSES[kind](H.make_dir(
+                self.servers[kind] = SERVER_CLASSES[kind](make_dir(
                     os.path.join(basedir, kind)))
             except Exception as e:      # noqa: BLE001
                 self.errors[kind] = e
@@ -456,7 +459,7 @@ def _dedicated_servers(request, session_state):
     if not kinds:
         yield None
         return
-    ded = _Dedicated(kinds, H.make_dir(os.path.join(
+    ded = _Dedicated(kinds, make_dir(os.path.join(
         session_state.basedir, "sweep-dedicated")))
     yield ded
     ded.stop()
@@ -469,8 +472,8 @@ def own_server(request, _dedicated_servers):
         return None
     try:
         return _dedicated_servers.get(kind)
-    except H.HarnessError as e:
-        if H.allow_skip():
+    except HarnessError as e:
+        if allow_skip():
             pytest.skip("%s unavailable: %s" % (kind, e))
         raise
 
@@ -557,7 +560,7 @@ def _advisory_key(table):
     return int.from_bytes(d[:8], "big", signed=True)
 
 
-@pytest.mark.skipif("pgsql" not in H.selected_dbs(), reason="PostgreSQL "
+@pytest.mark.skipif("pgsql" not in selected_dbs(), reason="PostgreSQL "
                     "not selected (ORM_E2E_DBS)")
 def test_pgsql_advisory_lock_held_elsewhere_skips_sweep(httpd, pg_server):
     """Another host sweeping the same PostgreSQL table (it holds the
@@ -569,7 +572,7 @@ def test_pgsql_advisory_lock_held_elsewhere_skips_sweep(httpd, pg_server):
     assert srv.wait_log(r"ORM0301:", 6), "no sweep"
     key = _advisory_key("session")
     other = subprocess.Popen(
-        [H.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
+        [PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
          pg_server.sock, "-p", str(pg_server.port), "-U", pg_server.user,
          "-d", db.name],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -1,6 +1,8 @@
 """Virtual hosts with their own database and table: data isolated."""
 
-from ormharness import COOKIE, dbd_indented, rows_or_none, sha256_hex
+from harness.common import sha256_hex
+from harness.conf import COOKIE, dbd_indented
+from harness.databases import rows_or_none
 
 VHOSTS_CONF = """
 <Location /probe>

@@ -1,7 +1,7 @@
 /* mod_session's plain encoding: decode exactly as mod_session's
  * session_identity_decode does (apr_strtok on '&' then '=', ap_unescape_all,
  * empty values unset, bad escapes skip the pair), encode, and the
- * diff/apply used to merge concurrent writes key by key. */
+ * diff/apply that merge concurrent writes key by key. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -510,7 +510,7 @@ START_TEST(test_merge_concurrent_requests)
 }
 END_TEST
 
-/* ---- httpd compatibility (were known bugs, now fixed) ---------------------------------
+/* ---- httpd compatibility ------------------------------------------------
  * The expectations below are what mod_session of the installed httpd
  * (Debian 12, Apache/2.4.71) does: observed with Session On, SessionEnv On,
  * SessionHeader and mod_session_cookie, sending the encoded form as the
@@ -518,11 +518,12 @@ END_TEST
  * (CVE-2021-26690) session_identity_decode reads the value with
  * apr_strtok(NULL, "&", ...), i.e. everything after the key's '=', and
  * unescapes with ap_unescape_urlencoded ('+' is a space); its encoder
- * writes a space as '+'. */
+ * writes a space as '+'. Each test guards against a way in which the codec
+ * once disagreed with it. */
 
-/* orm_codec_decode calls apr_strtok(NULL, "=", &plast) even when the key
- * token was NULL, with plast still NULL: any pair made only of '=' crashes
- * (NULL dereference in apr_strtok) -- the same bug as CVE-2021-26690 in
+/* Guards against a crash on a pair made only of '=': calling
+ * apr_strtok(NULL, "=", &plast) when the key token was NULL, with plast still
+ * NULL, dereferences NULL in apr_strtok -- the same bug as CVE-2021-26690 in
  * mod_session <= 2.4.46. The header promises "any text gives a table". */
 START_TEST(test_decode_only_equals_does_not_crash)
 {
@@ -533,10 +534,11 @@ START_TEST(test_decode_only_equals_does_not_crash)
 }
 END_TEST
 
-/* mod_session writes a space as '+' and reads '+' as a space; the codec
- * keeps '+'. So a stored value "hello world" (data "note=hello+world")
- * comes out of a conflicting write's merge as "hello+world", and
- * is_plain() is false for every session holding a space. */
+/* mod_session writes a space as '+' and reads '+' as a space, and so does
+ * the codec. Guards against a codec that keeps '+': a stored value
+ * "hello world" (data "note=hello+world") would come out of a conflicting
+ * write's merge as "hello+world", and is_plain() would be false for every
+ * session holding a space. */
 START_TEST(test_decode_plus_is_space)
 {
     apr_table_t *loaded, *current;
@@ -546,8 +548,9 @@ START_TEST(test_decode_plus_is_space)
     decodes_to("a+b=1", "a b=1");
     ck_assert(orm_codec_is_plain(test_pool, "note=hello+world",
                                  table_of("note", "hello world", NULL)));
-    /* the merge path of a conflicting write (orm_provider.c,
-     * merge_into_stored): another request stored note="hello world" */
+    /* the merge of a conflicting write (the stored data decoded, this
+     * request's diff applied, encoded again): another request stored
+     * note="hello world" */
     loaded = table_of("cart", "1", NULL);
     current = table_of("cart", "2", NULL);
     merged = orm_codec_encode(test_pool,
@@ -565,7 +568,7 @@ START_TEST(test_decode_plus_is_space)
 END_TEST
 
 /* mod_session (>= 2.4.47) takes everything after the key's '=' as the
- * value; the codec stops at the next '='. */
+ * value, and so does the codec (guards against stopping at the next '='). */
 START_TEST(test_decode_value_keeps_equals)
 {
     decodes_to("k=v=w", "k=v=w");
@@ -577,8 +580,8 @@ END_TEST
 
 /* mod_session unsets the key of an empty-valued pair as written, without
  * unescaping it (apr_table_unset(z->entries, key) comes before
- * ap_unescape_all). orm_codec_decode unescapes it first, and skips the unset
- * when the key has a bad escape, so it disagrees with mod_session: */
+ * ap_unescape_all), and so does the codec. Guards against unescaping the key
+ * first, and skipping the unset when the key has a bad escape: */
 START_TEST(test_decode_unset_uses_raw_key)
 {
     /* mod_session: "a b" is set, then "a%20b" (not there) is unset */

@@ -1,4 +1,5 @@
-/* One TCase per source file of the core; test_main.c runs them all. */
+/* One TCase per unit under test (src/core, src/sql, src/admin);
+ * test_main.c runs them all. */
 #ifndef ORM_TESTS_H
 #define ORM_TESTS_H
 
@@ -18,9 +19,6 @@ void test_pool_teardown(void);
 const char *test_mkdtemp(apr_pool_t *pool);
 /* Removes path and everything below it; 0 on success. */
 int test_rmtree(const char *path);
-
-/* Tests that show known bugs of the core (they fail until it is fixed) are
- * registered only when ORM_TEST_KNOWN_BUGS is set in the environment. */
 
 TCase *tcase_bgthread(void);
 TCase *tcase_codec(void);

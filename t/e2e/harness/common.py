@@ -1,0 +1,147 @@
+"""Small helpers every part of the harness shares: where things are (the
+repository, the build directory, the modules under test), the OS user
+httpd runs as, free ports, waiting for a condition, processes, files and
+directories owned by the right user, and a few values tests compute."""
+
+import hashlib
+import os
+import pwd
+import socket
+import time
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(
+    os.path.abspath(__file__)), "..", "..", ".."))
+
+IS_ROOT = os.geteuid() == 0
+HTTPD_USER = os.environ.get("ORM_HTTPD_USER", "www-data")
+
+
+class HarnessError(Exception):
+    """A problem of the test environment (not of the module under test)."""
+
+
+# --------------------------------------------------------------------------
+# paths
+
+def builddir():
+    return os.environ.get("ORM_BUILDDIR", REPO)
+
+
+def orm_module_path():
+    return os.environ.get("ORM_MODULE") or os.path.join(
+        builddir(), ".libs", "mod_session_orm.so")
+
+
+def probe_module_path():
+    return os.environ.get("ORM_PROBE_MODULE") or os.path.join(
+        builddir(), "t", "modules", ".libs", "mod_session_probe.so")
+
+
+def probe_source_path():
+    return os.path.join(REPO, "t", "modules", "mod_session_probe.c")
+
+
+# --------------------------------------------------------------------------
+# ports and waiting
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(pred, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    """True when pid exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+# --------------------------------------------------------------------------
+# users, files and directories
+
+def chown_to(path, user, recursive=False):
+    if not IS_ROOT:
+        return
+    pw = pwd.getpwnam(user)
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+    if recursive:
+        for root, dirs, files in os.walk(path):
+            for n in dirs + files:
+                os.lchown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+
+
+def read_text(path):
+    """A file's text (bytes that are not UTF-8 replaced), "" when it
+    cannot be read (not there yet, or gone)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def make_dir(path, owner=None, mode=0o755):
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, mode)
+    if owner:
+        chown_to(path, owner)
+    return path
+
+
+def user_for(user):
+    """preexec-free Popen kwargs to run a command as an OS user when root."""
+    if not IS_ROOT:
+        return {}
+    pw = pwd.getpwnam(user)
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+# --------------------------------------------------------------------------
+# values
+
+def sha256_hex(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sql_quote(value):
+    """Quote a Python value as an SQL literal (tests only)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def now_ms():
+    return int(time.time() * 1000)

@@ -18,12 +18,14 @@
 
 #include <apr_file_info.h>
 #include <apr_general.h>
+#include <apr_getopt.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <apr_dbd.h>
 
 #include "orm_conffile.h"
+#include "orm_integer.h"
 #include "orm_owner.h"
 #include "orm_schema.h"
 #include "orm_sql.h"
@@ -39,6 +41,7 @@
 /* as SessionORMTimeout's default: how long one database call may take */
 #define DEFAULT_TIMEOUT_MS 5000
 #define MAX_TIMEOUT_MS (3600 * 1000)
+#define MAX_PAUSE_MS 60000
 
 /* From configure (apxs); the paths of the platform's httpd. */
 #ifndef ORM_APACHECTL
@@ -116,6 +119,13 @@ typedef struct {
     int quiet;
 } options_t;
 
+/* ---- the command line ----------------------------------------------------
+ * Options may come before or after the command, as --option VALUE or
+ * --option=VALUE (-D NAME or -DNAME); apr_getopt_long reads each one, by
+ * option_table. Each option's store function checks its value and keeps
+ * it in options_t; a wrong value is a usage error at once, so nothing is
+ * touched. */
+
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
@@ -132,16 +142,13 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static int parse_count(const char *text, int min, int max, int *out)
+/* A whole number in [min, max], as the directives read them. */
+static int parse_count(apr_pool_t *pool, const char *text, int min, int max,
+                       const char *unit, int *out)
 {
-    char *end = NULL;
-    long value;
+    apr_int64_t value;
 
-    if (text == NULL || *text == '\0') {
-        return 0;
-    }
-    value = strtol(text, &end, 10);
-    if (*end != '\0' || value < min || value > max) {
+    if (orm_integer_parse(pool, text, min, max, unit, &value) != NULL) {
         return 0;
     }
     *out = (int)value;
@@ -170,137 +177,231 @@ static int parse_seconds(const char *text, int *ms)
     return 1;
 }
 
-/* Options may come before or after the command. */
-static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
-                      options_t *opt)
+typedef struct option_s option_t;
+
+/* Keeps an option's value (NULL for one that takes none) in opt: EXIT_DONE,
+ * or EXIT_USAGE when it has said what is wrong with it. */
+typedef int (*option_store_fn)(apr_pool_t *pool, const option_t *option,
+                               const char *value, options_t *opt);
+
+struct option_s {
+    apr_getopt_option_t getopt; /* name, letter (or LONG_ONLY), has a value */
+    option_store_fn store;
+    apr_size_t member;          /* store_text, store_flag: where in opt */
+};
+
+/* The letter of an option that has none: getopt_table gives it a code of
+ * its own above any character, so that no letter reaches it. */
+#define LONG_ONLY 0
+#define FIRST_LONG_CODE 256
+
+static int show_help(apr_pool_t *pool, const option_t *option,
+                     const char *value, options_t *opt)
 {
-    int i;
+    (void)pool;
+    (void)option;
+    (void)value;
+    (void)opt;
+    fputs(usage_text, stdout);
+    exit(EXIT_DONE);
+}
 
-    for (i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *value = (i + 1 < argc) ? argv[i + 1] : NULL;
-        const char *eq = strchr(arg, '=');
-        int takes_value = 1, inline_value = 0;
+/* A string option, as httpd's ap_set_string_slot stores a directive's. */
+static int store_text(apr_pool_t *pool, const option_t *option,
+                      const char *value, options_t *opt)
+{
+    (void)pool;
+    *(const char **)((char *)opt + option->member) = value;
+    return EXIT_DONE;
+}
 
-        /* --option=VALUE as well as --option VALUE */
-        if (!strncmp(arg, "--", 2) && eq) {
-            value = eq + 1;
-            arg = apr_pstrmemdup(pool, arg, eq - arg);
-            inline_value = 1;
-        }
-        /* -DNAME as well as -D NAME, as httpd takes it */
-        else if (!strncmp(arg, "-D", 2) && arg[2]) {
-            value = arg + 2;
-            arg = "-D";
-            inline_value = 1;
-        }
-        if (inline_value
-            && (!strcmp(arg, "--help") || !strcmp(arg, "--quiet")
-                || !strcmp(arg, "--dry-run") || !strcmp(arg, "--all"))) {
-            return usage_error("option %s takes no value", arg);
-        }
-        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
-            fputs(usage_text, stdout);
-            exit(EXIT_DONE);
-        }
-        else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
-            opt->quiet = 1;
-            takes_value = 0;
-        }
-        else if (!strcmp(arg, "--dry-run")) {
-            opt->dry_run = 1;
-            takes_value = 0;
-        }
-        else if (!strcmp(arg, "--all")) {
-            opt->all = 1;
-            takes_value = 0;
-        }
-        else if (arg[0] == '-' && value == NULL) {
-            return usage_error("option %s needs a value", arg);
-        }
-        else if (!strcmp(arg, "--config")) {
-            opt->config = value;
-        }
-        else if (!strcmp(arg, "--server-root")) {
-            opt->server_root = value;
-        }
-        else if (!strcmp(arg, "--vhost")) {
-            opt->vhost = value;
-        }
-        else if (!strcmp(arg, "--apachectl")) {
-            opt->apachectl = value;
-        }
-        else if (!strcmp(arg, "-D")) {
-            APR_ARRAY_PUSH(opt->defines, const char *) = value;
-        }
-        else if (!strcmp(arg, "--timeout")) {
-            if (!parse_seconds(value, &opt->timeout_ms)) {
-                return usage_error("--timeout '%s' is not a number of "
-                                   "seconds from 0.001 to 3600", value);
-            }
-        }
-        else if (!strcmp(arg, "--driver")) {
-            opt->driver_name = value;
-        }
-        else if (!strcmp(arg, "--params")) {
-            opt->params = value;
-        }
-        else if (!strcmp(arg, "--user")) {
-            if (*value == '\0') {
-                return usage_error("--user needs a non-empty name");
-            }
-            opt->user = value;
-        }
-        else if (!strcmp(arg, "--table")) {
-            const char *err = orm_identifier_check(value, ORM_TABLE_NAME_MAX);
-            if (err) {
-                return usage_error("--table '%s': %s", value, err);
-            }
-            opt->schema.table = value;
-        }
-        else if (!strcmp(arg, "--column")) {
-            const char *eq = strchr(value, '=');
-            const char *field = eq ? apr_pstrmemdup(pool, value, eq - value)
-                                   : value;
-            int index = orm_field_lookup(field);
-            const char *err = eq ? orm_identifier_check(eq + 1,
-                                                        ORM_COLUMN_NAME_MAX)
-                                 : "needs FIELD=NAME";
-            if (index < 0 && eq) {
-                err = "unknown field (id, data, expires_at, user_name, "
-                      "created_at, updated_at)";
-            }
-            if (err) {
-                return usage_error("--column '%s': %s", value, err);
-            }
-            opt->schema.columns[index] = eq + 1;
-        }
-        else if (!strcmp(arg, "--batch")) {
-            if (!parse_count(value, 1, ORM_MAX_SWEEP_BATCH, &opt->batch)) {
-                return usage_error("--batch '%s' is not a row count from 1 "
-                                   "to 100000", value);
-            }
-        }
-        else if (!strcmp(arg, "--pause")) {
-            if (!parse_count(value, 0, 60000, &opt->pause_ms)) {
-                return usage_error("--pause '%s' is not a number of "
-                                   "milliseconds from 0 to 60000", value);
-            }
-        }
-        else if (arg[0] == '-') {
-            return usage_error("unknown option %s", arg);
-        }
-        else if (opt->command == NULL) {
-            opt->command = arg;
-            takes_value = 0;
-        }
-        else {
-            return usage_error("unexpected argument '%s'", arg);
-        }
-        if (takes_value && !inline_value) {
-            i++;
+static int store_flag(apr_pool_t *pool, const option_t *option,
+                      const char *value, options_t *opt)
+{
+    (void)pool;
+    (void)value;
+    *(int *)((char *)opt + option->member) = 1;
+    return EXIT_DONE;
+}
+
+static int add_define(apr_pool_t *pool, const option_t *option,
+                      const char *value, options_t *opt)
+{
+    (void)pool;
+    (void)option;
+    APR_ARRAY_PUSH(opt->defines, const char *) = value;
+    return EXIT_DONE;
+}
+
+static int store_timeout(apr_pool_t *pool, const option_t *option,
+                         const char *value, options_t *opt)
+{
+    (void)pool;
+    (void)option;
+    if (!parse_seconds(value, &opt->timeout_ms)) {
+        return usage_error("--timeout '%s' is not a number of seconds from "
+                           "0.001 to %d", value, MAX_TIMEOUT_MS / 1000);
+    }
+    return EXIT_DONE;
+}
+
+static int store_user(apr_pool_t *pool, const option_t *option,
+                      const char *value, options_t *opt)
+{
+    (void)pool;
+    (void)option;
+    if (*value == '\0') {
+        return usage_error("--user needs a non-empty name");
+    }
+    opt->user = value;
+    return EXIT_DONE;
+}
+
+static int store_table(apr_pool_t *pool, const option_t *option,
+                       const char *value, options_t *opt)
+{
+    const char *err = orm_schema_set_table(pool, &opt->schema, value);
+    (void)option;
+
+    return err ? usage_error("--table: %s", err) : EXIT_DONE;
+}
+
+/* FIELD=NAME */
+static int store_column(apr_pool_t *pool, const option_t *option,
+                        const char *value, options_t *opt)
+{
+    const char *eq = strchr(value, '=');
+    const char *err = "needs FIELD=NAME";
+    (void)option;
+
+    if (eq) {
+        err = orm_schema_set_column(pool, &opt->schema,
+                                    apr_pstrmemdup(pool, value, eq - value),
+                                    eq + 1);
+    }
+    return err ? usage_error("--column '%s': %s", value, err) : EXIT_DONE;
+}
+
+static int store_batch(apr_pool_t *pool, const option_t *option,
+                       const char *value, options_t *opt)
+{
+    (void)option;
+    if (!parse_count(pool, value, 1, ORM_MAX_SWEEP_BATCH, "rows",
+                     &opt->batch)) {
+        return usage_error("--batch '%s' is not a row count from 1 to %d",
+                           value, ORM_MAX_SWEEP_BATCH);
+    }
+    return EXIT_DONE;
+}
+
+static int store_pause(apr_pool_t *pool, const option_t *option,
+                       const char *value, options_t *opt)
+{
+    (void)option;
+    if (!parse_count(pool, value, 0, MAX_PAUSE_MS, "milliseconds",
+                     &opt->pause_ms)) {
+        return usage_error("--pause '%s' is not a number of milliseconds "
+                           "from 0 to %d", value, MAX_PAUSE_MS);
+    }
+    return EXIT_DONE;
+}
+
+/* Every option; usage_text says what each one does. */
+static const option_t option_table[] = {
+    { { "help", 'h', 0, NULL }, show_help, 0 },
+    { { "quiet", 'q', 0, NULL }, store_flag, APR_OFFSETOF(options_t, quiet) },
+    { { NULL, 'D', 1, NULL }, add_define, 0 },
+    { { "config", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, config) },
+    { { "server-root", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, server_root) },
+    { { "vhost", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, vhost) },
+    { { "apachectl", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, apachectl) },
+    { { "driver", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, driver_name) },
+    { { "params", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, params) },
+    { { "table", LONG_ONLY, 1, NULL }, store_table, 0 },
+    { { "column", LONG_ONLY, 1, NULL }, store_column, 0 },
+    { { "timeout", LONG_ONLY, 1, NULL }, store_timeout, 0 },
+    { { "user", LONG_ONLY, 1, NULL }, store_user, 0 },
+    { { "all", LONG_ONLY, 0, NULL }, store_flag, APR_OFFSETOF(options_t, all) },
+    { { "dry-run", LONG_ONLY, 0, NULL }, store_flag,
+      APR_OFFSETOF(options_t, dry_run) },
+    { { "batch", LONG_ONLY, 1, NULL }, store_batch, 0 },
+    { { "pause", LONG_ONLY, 1, NULL }, store_pause, 0 },
+};
+
+#define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
+
+/* option_table as apr_getopt_long reads it: each option's code, ended by a
+ * code of 0. */
+static apr_getopt_option_t *getopt_table(apr_pool_t *pool)
+{
+    apr_getopt_option_t *table = apr_pcalloc(pool, (OPTION_COUNT + 1)
+                                                   * sizeof(*table));
+    apr_size_t i;
+
+    for (i = 0; i < OPTION_COUNT; i++) {
+        table[i] = option_table[i].getopt;
+        if (table[i].optch == LONG_ONLY) {
+            table[i].optch = FIRST_LONG_CODE + (int)i;
         }
     }
+    return table;
+}
+
+/* "--name" of "--name=value": the option the word names. */
+static const char *option_named(apr_pool_t *pool, const char *word)
+{
+    const char *eq = strchr(word, '=');
+
+    return (!strncmp(word, "--", 2) && eq)
+           ? apr_pstrmemdup(pool, word, eq - word) : word;
+}
+
+/* The option at os's next word, with its value, kept in opt. */
+static int take_option(apr_pool_t *pool, apr_getopt_t *os,
+                       const apr_getopt_option_t *table, options_t *opt)
+{
+    const char *value = NULL, *word;
+    int code, i;
+    apr_status_t rv = apr_getopt_long(os, table, &code, &value);
+
+    word = os->argv[os->ind - 1];       /* the one just read */
+    /* a value after '=' for an option that takes none, or no word left
+     * for the value of one that needs it */
+    if (rv == APR_BADARG) {
+        return usage_error("option %s %s", option_named(pool, word),
+                           strchr(word, '=') ? "takes no value"
+                                             : "needs a value");
+    }
+    /* one-letter options run together (-qh) are not taken: each option is
+     * a word of its own, -DNAME being -D's value */
+    if (rv != APR_SUCCESS || *os->place != '\0') {
+        return usage_error("unknown option %s", option_named(pool, word));
+    }
+    for (i = 0; table[i].optch != code; i++) {
+        /* code is one of table's: apr_getopt_long found it there */
+    }
+    return option_table[i].store(pool, &option_table[i], value, opt);
+}
+
+/* The command, the one word that is no option. */
+static int take_command(const char *word, options_t *opt)
+{
+    if (opt->command != NULL) {
+        return usage_error("unexpected argument '%s'", word);
+    }
+    opt->command = word;
+    return EXIT_DONE;
+}
+
+/* A known command, with the options that go with it. */
+static int check_command(const options_t *opt)
+{
     if (opt->command == NULL) {
         return usage_error("no command given (purge, stats, revoke, "
                            "schema)");
@@ -322,6 +423,35 @@ static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
         return usage_error("--dry-run goes with purge, not %s", opt->command);
     }
     return EXIT_DONE;
+}
+
+/* Words in order, each option checked as it comes. A bare "--", which
+ * apr_getopt_long would take for the end of the options, is an unknown
+ * option: the command never starts with '-', so nothing needs it. */
+static int parse_args(apr_pool_t *pool, int argc, const char *const *argv,
+                      options_t *opt)
+{
+    const apr_getopt_option_t *table = getopt_table(pool);
+    apr_getopt_t *os;
+    int status = EXIT_DONE;
+
+    apr_getopt_init(&os, pool, argc, argv);
+    os->errfn = NULL;           /* usage_error says it, in the tool's words */
+    while (status == EXIT_DONE && os->ind < os->argc) {
+        const char *word = os->argv[os->ind];
+
+        if (word[0] != '-') {
+            status = take_command(word, opt);
+            os->ind++;
+        }
+        else if (!strcmp(word, "--")) {
+            status = usage_error("unknown option %s", word);
+        }
+        else {
+            status = take_option(pool, os, table, opt);
+        }
+    }
+    return status == EXIT_DONE ? check_command(opt) : status;
 }
 
 /* httpd's configuration as httpd reads it: what apachectl -t builds with

@@ -8,6 +8,7 @@
 #include <apr_tables.h>
 #include <apr_lib.h>
 #include <apr_fnmatch.h>
+#include <apr_general.h>
 
 #include "orm_conffile.h"
 
@@ -58,20 +59,14 @@ static const char *tail_of(apr_pool_t *pool, const char *text)
                : "(it printed nothing)";
 }
 
-apr_status_t orm_conffile_dump(apr_pool_t *pool, const orm_conffile_ask_t *ask,
-                                 const char **dump, const char **errmsg)
+/* apachectl -f FILE [-d DIR] [-D NAME]... -C 'LoadModule info_module ...'
+ * -t -D DUMP_CONFIG, NULL-terminated. */
+static const char *const *apachectl_args(apr_pool_t *pool,
+                                         const orm_conffile_ask_t *ask)
 {
     apr_array_header_t *args = apr_array_make(pool, 16, sizeof(char *));
-    apr_procattr_t *attr;
-    apr_proc_t proc;
-    apr_file_t *err_file, *null_in;
-    const char *tmpdir, *err_text = "", *command;
-    char *err_path;
-    apr_exit_why_e why;
-    apr_status_t rv;
-    int code, i;
+    int i;
 
-    *dump = NULL;
     APR_ARRAY_PUSH(args, const char *) = ask->apachectl;
     APR_ARRAY_PUSH(args, const char *) = "-f";
     APR_ARRAY_PUSH(args, const char *) = ask->config;
@@ -92,16 +87,29 @@ apr_status_t orm_conffile_dump(apr_pool_t *pool, const orm_conffile_ask_t *ask,
     APR_ARRAY_PUSH(args, const char *) = "-D";
     APR_ARRAY_PUSH(args, const char *) = "DUMP_CONFIG";
     APR_ARRAY_PUSH(args, const char *) = NULL;
-    command = apr_psprintf(pool, "%s -t -D DUMP_CONFIG -f %s", ask->apachectl,
-                           ask->config);
+    return (const char *const *)args->elts;
+}
 
-    /* stderr into a file: a pipe could fill while we read stdout */
+/* Starts apachectl with its standard output on a pipe (proc->out) and its
+ * standard error into *err_file, a temporary file: a pipe could fill while
+ * we read stdout. */
+static apr_status_t start_apachectl(apr_pool_t *pool,
+                                    const orm_conffile_ask_t *ask,
+                                    apr_proc_t *proc, apr_file_t **err_file,
+                                    const char **errmsg)
+{
+    apr_procattr_t *attr;
+    apr_file_t *null_in;
+    const char *tmpdir;
+    char *err_path;
+    apr_status_t rv;
+
     if ((rv = apr_temp_dir_get(&tmpdir, pool)) != APR_SUCCESS) {
         *errmsg = "no temporary directory";
         return rv;
     }
     err_path = apr_pstrcat(pool, tmpdir, "/session-orm.XXXXXX", NULL);
-    rv = apr_file_mktemp(&err_file, err_path, APR_FOPEN_CREATE
+    rv = apr_file_mktemp(err_file, err_path, APR_FOPEN_CREATE
                          | APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_EXCL
                          | APR_FOPEN_DELONCLOSE, pool);
     if (rv == APR_SUCCESS) {
@@ -119,7 +127,7 @@ apr_status_t orm_conffile_dump(apr_pool_t *pool, const orm_conffile_ask_t *ask,
         rv = apr_procattr_child_in_set(attr, null_in, NULL);
     }
     if (rv == APR_SUCCESS) {
-        rv = apr_procattr_child_err_set(attr, err_file, NULL);
+        rv = apr_procattr_child_err_set(attr, *err_file, NULL);
     }
     if (rv == APR_SUCCESS) {
         rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_PATH);
@@ -128,14 +136,32 @@ apr_status_t orm_conffile_dump(apr_pool_t *pool, const orm_conffile_ask_t *ask,
         rv = apr_procattr_error_check_set(attr, 1);
     }
     if (rv == APR_SUCCESS) {
-        rv = apr_proc_create(&proc, ask->apachectl,
-                             (const char *const *)args->elts, NULL, attr,
-                             pool);
+        rv = apr_proc_create(proc, ask->apachectl,
+                             apachectl_args(pool, ask), NULL, attr, pool);
     }
     if (rv != APR_SUCCESS) {
         char buf[256];
         *errmsg = apr_psprintf(pool, "cannot run %s: %s", ask->apachectl,
                                apr_strerror(rv, buf, sizeof(buf)));
+    }
+    return rv;
+}
+
+apr_status_t orm_conffile_dump(apr_pool_t *pool, const orm_conffile_ask_t *ask,
+                                 const char **dump, const char **errmsg)
+{
+    apr_proc_t proc;
+    apr_file_t *err_file;
+    const char *err_text = "", *command;
+    apr_exit_why_e why;
+    apr_status_t rv;
+    int code;
+
+    *dump = NULL;
+    command = apr_psprintf(pool, "%s -t -D DUMP_CONFIG -f %s", ask->apachectl,
+                           ask->config);
+    if ((rv = start_apachectl(pool, ask, &proc, &err_file, errmsg))
+        != APR_SUCCESS) {
         return rv;
     }
     rv = read_all(pool, proc.out, dump);
@@ -187,23 +213,6 @@ static const char *where(reader_t *rd)
                         rd->line);
 }
 
-/* The directives this reader takes from the configuration. */
-static int is_ours(const char *name)
-{
-    static const char *const names[] = {
-        "DBDriver", "DBDParams", "SessionORMTable", "SessionORMColumn",
-        "SessionORMSweepBatch", "SessionORMTimeout", NULL
-    };
-    int i;
-
-    for (i = 0; names[i]; i++) {
-        if (!strcasecmp(name, names[i])) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void overlay(orm_conffile_t *base, const orm_conffile_t *over)
 {
     orm_schema_t merged;
@@ -245,55 +254,103 @@ static void server_name(reader_t *rd, int argc, char **argv)
     }
 }
 
+/* ---- the directives the tool takes --------------------------------------
+ * Each reader takes a directive's words (argv[0] its name, at least one
+ * argument, NULL after the last) into conf, the main server's or a vhost's,
+ * and returns NULL or what is wrong. httpd has checked them; the names are
+ * checked again because a schema holds only names that pass. */
+
+typedef const char *(*directive_fn)(apr_pool_t *pool, orm_conffile_t *conf,
+                                    apr_size_t member, char **argv);
+
+/* The value as written, at member of conf (as httpd's ap_set_string_slot):
+ * SessionORMTimeout too, which the tool reads as it reads --timeout. */
+static const char *read_text(apr_pool_t *pool, orm_conffile_t *conf,
+                             apr_size_t member, char **argv)
+{
+    (void)pool;
+    *(const char **)((char *)conf + member) = argv[1];
+    return NULL;
+}
+
+/* httpd -t has refused what is not a row count */
+static const char *read_count(apr_pool_t *pool, orm_conffile_t *conf,
+                              apr_size_t member, char **argv)
+{
+    (void)pool;
+    *(int *)((char *)conf + member) = atoi(argv[1]);
+    return NULL;
+}
+
+static const char *read_table(apr_pool_t *pool, orm_conffile_t *conf,
+                              apr_size_t member, char **argv)
+{
+    (void)member;
+    return orm_schema_set_table(pool, &conf->schema, argv[1]);
+}
+
+static const char *read_column(apr_pool_t *pool, orm_conffile_t *conf,
+                               apr_size_t member, char **argv)
+{
+    (void)member;
+    if (argv[2] == NULL || argv[3] != NULL) {
+        return "takes a field and a column name";
+    }
+    return orm_schema_set_column(pool, &conf->schema, argv[1], argv[2]);
+}
+
+static const struct {
+    const char *name;
+    directive_fn read;
+    apr_size_t member;          /* read_text, read_count: where in conf */
+} our_directives[] = {
+    { "DBDriver", read_text, APR_OFFSETOF(orm_conffile_t, driver) },
+    { "DBDParams", read_text, APR_OFFSETOF(orm_conffile_t, params) },
+    { "SessionORMTable", read_table, 0 },
+    { "SessionORMColumn", read_column, 0 },
+    { "SessionORMSweepBatch", read_count,
+      APR_OFFSETOF(orm_conffile_t, sweep_batch) },
+    { "SessionORMTimeout", read_text, APR_OFFSETOF(orm_conffile_t, timeout) },
+};
+
+/* Index in our_directives of a directive the tool takes (names are
+ * case-insensitive, as in httpd), or -1 for any other. */
+static int our_directive(const char *name)
+{
+    int i, n = (int)(sizeof(our_directives) / sizeof(our_directives[0]));
+
+    for (i = 0; i < n; i++) {
+        if (!strcasecmp(name, our_directives[i].name)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static apr_status_t directive(reader_t *rd, orm_conffile_t *conf,
                               int argc, char **argv, const char **errmsg)
 {
-    const char *name = argv[0];
+    const char *err;
+    int ours;
 
     if (argc < 2) {
         return APR_SUCCESS;     /* nothing we read takes no argument */
     }
     if (rd->in_vhost && rd->wanted_vhost
-        && (!strcasecmp(name, "ServerName")
-            || !strcasecmp(name, "ServerAlias"))) {
+        && (!strcasecmp(argv[0], "ServerName")
+            || !strcasecmp(argv[0], "ServerAlias"))) {
         server_name(rd, argc, argv);
+        return APR_SUCCESS;
     }
-    else if (!strcasecmp(name, "DBDriver")) {
-        conf->driver = argv[1];
+    if ((ours = our_directive(argv[0])) < 0) {
+        return APR_SUCCESS;
     }
-    else if (!strcasecmp(name, "DBDParams")) {
-        conf->params = argv[1];
-    }
-    else if (!strcasecmp(name, "SessionORMTable")) {
-        const char *err = orm_identifier_check(argv[1], ORM_TABLE_NAME_MAX);
-        if (err) {
-            *errmsg = apr_psprintf(rd->pool, "%s: SessionORMTable '%s' %s",
-                                   where(rd), argv[1], err);
-            return APR_EINVAL;
-        }
-        conf->schema.table = argv[1];
-    }
-    else if (!strcasecmp(name, "SessionORMColumn") && argc != 3) {
-        *errmsg = apr_psprintf(rd->pool, "%s: SessionORMColumn takes a "
-                               "field and a column name", where(rd));
+    err = our_directives[ours].read(rd->pool, conf,
+                                    our_directives[ours].member, argv);
+    if (err != NULL) {
+        *errmsg = apr_psprintf(rd->pool, "%s: %s: %s", where(rd),
+                               our_directives[ours].name, err);
         return APR_EINVAL;
-    }
-    else if (!strcasecmp(name, "SessionORMColumn")) {
-        int field = orm_field_lookup(argv[1]);
-        const char *err = orm_identifier_check(argv[2], ORM_COLUMN_NAME_MAX);
-        if (field < 0 || err) {
-            *errmsg = apr_psprintf(rd->pool, "%s: SessionORMColumn %s %s: %s",
-                                   where(rd), argv[1], argv[2],
-                                   field < 0 ? "unknown field" : err);
-            return APR_EINVAL;
-        }
-        conf->schema.columns[field] = argv[2];
-    }
-    else if (!strcasecmp(name, "SessionORMSweepBatch")) {
-        conf->sweep_batch = atoi(argv[1]);
-    }
-    else if (!strcasecmp(name, "SessionORMTimeout")) {
-        conf->timeout = argv[1];
     }
     return APR_SUCCESS;
 }
@@ -413,7 +470,7 @@ static apr_status_t read_line(reader_t *rd, char *text, const char **errmsg)
     if (depth == 1 && rd->in_vhost) {
         return directive(rd, &rd->vhost_conf, argc, argv, errmsg);
     }
-    if (is_ours(argv[0])) {
+    if (our_directive(argv[0]) >= 0) {
         const char *section = APR_ARRAY_IDX(rd->sections, depth - 1,
                                             const char *);
         *errmsg = apr_psprintf(rd->pool, "%s: %s inside %s>: cannot tell "

@@ -4,9 +4,15 @@
 
 #include "orm_schema.h"
 
-static const char *const default_column_names[ORM_FIELD_COUNT] = {
+/* The session's fields, by orm_field_e: the name SessionORMColumn takes,
+ * which is also the field's default column. The one list of them. */
+static const char *const field_names[ORM_FIELD_COUNT] = {
     "id", "data", "expires_at", "user_name", "created_at", "updated_at"
 };
+
+/* What a usable name is, for the error texts; max_len as the check uses. */
+#define NAME_RULE "(letters, digits and '_', at most %d characters, not " \
+                  "starting with a digit)"
 
 const char *orm_identifier_check(const char *name, apr_size_t max_len)
 {
@@ -34,7 +40,7 @@ const char *orm_field_default_name(orm_field_e field)
     if ((int)field < 0 || field >= ORM_FIELD_COUNT) {
         return NULL;
     }
-    return default_column_names[field];
+    return field_names[field];
 }
 
 int orm_field_lookup(const char *name)
@@ -42,11 +48,56 @@ int orm_field_lookup(const char *name)
     int i;
 
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
-        if (name != NULL && !strcasecmp(name, default_column_names[i])) {
+        if (name != NULL && !strcasecmp(name, field_names[i])) {
             return i;
         }
     }
     return -1;
+}
+
+/* "id, data, ...", for saying which fields there are. */
+static const char *field_list(apr_pool_t *pool)
+{
+    const char *list = field_names[0];
+    int i;
+
+    for (i = 1; i < ORM_FIELD_COUNT; i++) {
+        list = apr_pstrcat(pool, list, ", ", field_names[i], NULL);
+    }
+    return list;
+}
+
+const char *orm_schema_set_table(apr_pool_t *pool, orm_schema_t *schema,
+                                 const char *name)
+{
+    const char *err = orm_identifier_check(name, ORM_TABLE_NAME_MAX);
+
+    if (err) {
+        return apr_psprintf(pool, "'%s' is not a usable table name: it %s "
+                            NAME_RULE, name ? name : "", err,
+                            ORM_TABLE_NAME_MAX);
+    }
+    schema->table = name;
+    return NULL;
+}
+
+const char *orm_schema_set_column(apr_pool_t *pool, orm_schema_t *schema,
+                                  const char *field, const char *column)
+{
+    int index = orm_field_lookup(field);
+    const char *err;
+
+    if (index < 0) {
+        return apr_psprintf(pool, "unknown field '%s' (fields: %s)",
+                            field ? field : "", field_list(pool));
+    }
+    if ((err = orm_identifier_check(column, ORM_COLUMN_NAME_MAX))) {
+        return apr_psprintf(pool, "'%s' is not a usable column name for %s: "
+                            "it %s " NAME_RULE, column ? column : "", field,
+                            err, ORM_COLUMN_NAME_MAX);
+    }
+    schema->columns[index] = column;
+    return NULL;
 }
 
 const char *orm_schema_table(const orm_schema_t *schema)
@@ -57,7 +108,7 @@ const char *orm_schema_table(const orm_schema_t *schema)
 const char *orm_schema_column(const orm_schema_t *schema, orm_field_e field)
 {
     return schema->columns[field] ? schema->columns[field]
-                                  : default_column_names[field];
+                                  : field_names[field];
 }
 
 void orm_schema_merge(orm_schema_t *merged, const orm_schema_t *parent,
@@ -83,8 +134,8 @@ const char *orm_schema_check_distinct(apr_pool_t *pool,
             const char *b = orm_schema_column(schema, j);
             if (!strcasecmp(a, b)) {
                 return apr_psprintf(pool, "fields %s and %s both map to "
-                                    "column '%s'", default_column_names[i],
-                                    default_column_names[j], a);
+                                    "column '%s'", field_names[i],
+                                    field_names[j], a);
             }
         }
     }

@@ -1,6 +1,15 @@
 /**
  * The session entity's mapping onto one table: table name and the column
  * name of each field, checked as SQL identifiers at configuration time.
+ *
+ * This unit holds the one list of the session's fields (their names as
+ * SessionORMColumn takes them, which are also their default columns) and
+ * the one check of a table or column name: SessionORMTable and
+ * SessionORMColumn, the tool's --table and --column and the tool's reader
+ * of httpd's configuration all set names through orm_schema_set_table and
+ * orm_schema_set_column, so no name reaches a schema from the configuration
+ * or the command line without being a plain SQL identifier within its
+ * length limit, and each is refused in the same words.
  */
 #ifndef ORM_SCHEMA_H
 #define ORM_SCHEMA_H
@@ -39,6 +48,22 @@ const char *orm_field_default_name(orm_field_e field);
 
 /** Field for a name as written in SessionORMColumn, or -1. Case-insensitive. */
 int orm_field_lookup(const char *name);
+
+/** Sets the table's name when name is a plain SQL identifier of at most
+ *  ORM_TABLE_NAME_MAX characters. Else schema is left as it is and the
+ *  result says why, from pool: "'x-y' is not a usable table name: it may
+ *  contain only ... (letters, digits and '_', at most 48 characters, not
+ *  starting with a digit)"; the caller puts in front whose name it is. */
+const char *orm_schema_set_table(apr_pool_t *pool, orm_schema_t *schema,
+                                 const char *name);
+
+/** Maps a field, named as in SessionORMColumn (any case), onto the column
+ *  column when that is a plain SQL identifier of at most
+ *  ORM_COLUMN_NAME_MAX characters. Else schema is left as it is and the
+ *  result says why, from pool: "unknown field 'x' (fields: id, data, ...)",
+ *  or "'x-y' is not a usable column name for data: it ...". */
+const char *orm_schema_set_column(apr_pool_t *pool, orm_schema_t *schema,
+                                  const char *field, const char *column);
 
 /** Table name in effect (the default when unset). */
 const char *orm_schema_table(const orm_schema_t *schema);

@@ -146,40 +146,22 @@ const char *orm_cmd_touch_interval(cmd_parms *cmd, void *dconf,
 
 const char *orm_cmd_table(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    const char *err = orm_identifier_check(arg, ORM_TABLE_NAME_MAX);
+    const char *err = orm_schema_set_table(cmd->pool,
+                                           &server_conf(cmd)->schema, arg);
     (void)dconf;
 
-    if (err) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a usable table name: "
-                            "it %s (letters, digits and '_', at most %d "
-                            "characters, not starting with a digit)",
-                            cmd->cmd->name, arg, err, ORM_TABLE_NAME_MAX);
-    }
-    server_conf(cmd)->schema.table = arg;
-    return NULL;
+    return err ? directive_error(cmd, err) : NULL;
 }
 
 const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
                            const char *name)
 {
-    int index = orm_field_lookup(field);
-    const char *err;
+    const char *err = orm_schema_set_column(cmd->pool,
+                                            &server_conf(cmd)->schema, field,
+                                            name);
     (void)dconf;
 
-    if (index < 0) {
-        return apr_psprintf(cmd->pool, "%s: unknown field '%s' (fields: id, "
-                            "data, expires_at, user_name, created_at, "
-                            "updated_at)", cmd->cmd->name, field);
-    }
-    if ((err = orm_identifier_check(name, ORM_COLUMN_NAME_MAX))) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a usable column name "
-                            "for %s: it %s (letters, digits and '_', at most "
-                            "%d characters, not starting with a digit)",
-                            cmd->cmd->name, name, field, err,
-                            ORM_COLUMN_NAME_MAX);
-    }
-    server_conf(cmd)->schema.columns[index] = name;
-    return NULL;
+    return err ? directive_error(cmd, err) : NULL;
 }
 
 const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on)

@@ -253,6 +253,109 @@ START_TEST(test_schema_check_distinct)
 }
 END_TEST
 
+/* ---- setting names: the one check of SessionORMTable, SessionORMColumn,
+ * --table, --column and the config reader ------------------------------- */
+
+static void assert_has(const char *text, const char *fragment)
+{
+    ck_assert_msg(text != NULL && strstr(text, fragment) != NULL,
+                  "no \"%s\" in \"%s\"", fragment, text ? text : "(null)");
+}
+
+START_TEST(test_set_table)
+{
+    static const struct {
+        const char *name;
+        const char *says;       /* what orm_identifier_check says */
+    } bad[] = {
+        { "bad-name", "may contain only letters, digits and underscores" },
+        { "1session", "must start with a letter or an underscore" },
+        { "x; DROP TABLE y", "may contain only letters" },
+        { "", "is empty" },
+        { NULL, "is empty" },
+    };
+    orm_schema_t s;
+    const char *err, *long_name = repeat('t', 49);
+    size_t i;
+
+    memset(&s, 0, sizeof(s));
+    ck_assert_ptr_null(orm_schema_set_table(test_pool, &s, "web_sessions"));
+    ck_assert_str_eq(s.table, "web_sessions");
+    ck_assert_ptr_null(orm_schema_set_table(test_pool, &s, repeat('t', 48)));
+    ck_assert_int_eq(strlen(s.table), 48);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s.table = "kept";
+        err = orm_schema_set_table(test_pool, &s, bad[i].name);
+        assert_has(err, apr_psprintf(test_pool, "'%s' is not a usable table "
+                                     "name: it %s", bad[i].name
+                                     ? bad[i].name : "", bad[i].says));
+        assert_has(err, "(letters, digits and '_', at most 48 characters, "
+                   "not starting with a digit)");
+        ck_assert_str_eq(s.table, "kept");
+    }
+    err = orm_schema_set_table(test_pool, &s, long_name);
+    assert_has(err, long_name);
+    assert_has(err, "is too long");
+    ck_assert_str_eq(s.table, "kept");
+}
+END_TEST
+
+START_TEST(test_set_column)
+{
+    static const struct {
+        const char *field, *column;
+        const char *says;       /* NULL: accepted */
+    } cases[] = {
+        { "data", "payload", NULL },
+        { "USER_NAME", "owner", NULL },
+        { "Expires_At", "exp_ms", NULL },
+        { "nosuchfield", "x", "unknown field 'nosuchfield' (fields: id, data, "
+          "expires_at, user_name, created_at, updated_at)" },
+        /* the field is judged first */
+        { "bogus", "x y", "unknown field 'bogus'" },
+        { "", "x", "unknown field ''" },
+        { NULL, "x", "unknown field ''" },
+        { "data", "da-ta", "'da-ta' is not a usable column name for data: it "
+          "may contain only letters, digits and underscores (letters, digits "
+          "and '_', at most 63 characters, not starting with a digit)" },
+        { "ID", "9id", "'9id' is not a usable column name for ID: it must "
+          "start with a letter or an underscore" },
+        { "id", "", "'' is not a usable column name for id: it is empty" },
+        { "id", NULL, "'' is not a usable column name for id: it is empty" },
+    };
+    orm_schema_t s;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int field = orm_field_lookup(cases[i].field);
+        const char *err;
+
+        memset(&s, 0, sizeof(s));
+        err = orm_schema_set_column(test_pool, &s, cases[i].field,
+                                    cases[i].column);
+        if (cases[i].says == NULL) {
+            ck_assert_msg(err == NULL, "%s %s: %s", cases[i].field,
+                          cases[i].column, err);
+            ck_assert_str_eq(s.columns[field], cases[i].column);
+            continue;
+        }
+        assert_has(err, cases[i].says);
+        ck_assert_msg(s.table == NULL && s.columns[ORM_FIELD_ID] == NULL
+                      && s.columns[ORM_FIELD_DATA] == NULL, "schema written "
+                      "for %s %s", cases[i].field, cases[i].column);
+    }
+
+    /* at the limit, and one past it */
+    memset(&s, 0, sizeof(s));
+    ck_assert_ptr_null(orm_schema_set_column(test_pool, &s, "id",
+                                             repeat('c', 63)));
+    assert_has(orm_schema_set_column(test_pool, &s, "data", repeat('c', 64)),
+               "is too long");
+    ck_assert_ptr_null(s.columns[ORM_FIELD_DATA]);
+}
+END_TEST
+
 TCase *tcase_schema(void)
 {
     TCase *tc = tcase_create("schema");
@@ -265,5 +368,7 @@ TCase *tcase_schema(void)
     tcase_add_test(tc, test_schema_defaults);
     tcase_add_test(tc, test_schema_merge);
     tcase_add_test(tc, test_schema_check_distinct);
+    tcase_add_test(tc, test_set_table);
+    tcase_add_test(tc, test_set_column);
     return tc;
 }

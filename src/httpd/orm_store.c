@@ -384,61 +384,39 @@ static apr_status_t ensure_table(orm_conn_t *conn)
     return APR_SUCCESS;
 }
 
-/* A statement that answers with a row (SQLite's PRAGMA). */
-static int run_setting(orm_conn_t *conn, const char *sql)
+/* One statement of the connection's set-up; its failure is no error (see
+ * orm_sql_connection_setup). */
+static void run_setting(orm_conn_t *conn, const orm_sql_setting_t *setting)
 {
     const ap_dbd_t *dbd = conn->dbd;
     apr_dbd_results_t *res = NULL;
-    int err;
-
-    err = apr_dbd_select(dbd->driver, conn->r->pool, dbd->handle, &res, sql, 1);
-    if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0115)
-                      "%s failed: %s", sql, dbd_error_text(dbd, err));
-    }
-    return err;
-}
-
-/* PostgreSQL, MariaDB/MySQL: the server ends a statement running past
- * SessionORMTimeout (a lock wait, a slow plan). A stopped server ends
- * nothing: the watchdog bounds that. */
-static void bound_statements(orm_conn_t *conn)
-{
-    const ap_dbd_t *dbd = conn->dbd;
-    const char *const *sql = orm_sql_statement_timeout(
-        conn->r->pool, conn->sql->dialect,
-        apr_time_as_msec(conn->store->timeout));
     int nrows, err;
 
-    for (; *sql; sql++) {
-        err = apr_dbd_query(dbd->driver, dbd->handle, &nrows, *sql);
-        if (err) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0115)
-                          "%s failed: %s", *sql, dbd_error_text(dbd, err));
-        }
+    if (setting->answers_row) {
+        err = apr_dbd_select(dbd->driver, conn->r->pool, dbd->handle, &res,
+                             setting->sql, 1);
+    }
+    else {
+        err = apr_dbd_query(dbd->driver, dbd->handle, &nrows, setting->sql);
+    }
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0115)
+                      "%s failed: %s", setting->sql, dbd_error_text(dbd, err));
     }
 }
 
-/* SQLite: write-ahead logging, so readers never wait for a writer (a
- * setting of the database file: once set, every connection has it), and a
- * short busy wait inside each step. apr_dbd's SQLite driver runs every step
- * under one lock per process and retries a busy step itself (15 times,
- * 100 ms apart) with that lock released; a long busy_timeout would hold the
- * lock while waiting for a writer that may need it to finish. */
-#define SQLITE_BUSY_WAIT_MS 25
-
+/* The dialect's set-up of a new connection: SQLite's settings, the
+ * server's bound on a statement's time (SessionORMTimeout) elsewhere. */
 static void tune_connection(orm_conn_t *conn)
 {
-    if (conn->sql->dialect != ORM_DIALECT_SQLITE) {
-        bound_statements(conn);
-        return;
+    const apr_array_header_t *setup = orm_sql_connection_setup(
+        conn->r->pool, conn->sql->dialect,
+        apr_time_as_msec(conn->store->timeout));
+    int i;
+
+    for (i = 0; i < setup->nelts; i++) {
+        run_setting(conn, &APR_ARRAY_IDX(setup, i, orm_sql_setting_t));
     }
-    run_setting(conn, apr_psprintf(conn->r->pool, "PRAGMA busy_timeout = %d",
-                                   SQLITE_BUSY_WAIT_MS));
-    run_setting(conn, "PRAGMA journal_mode = WAL");
-    /* with WAL, NORMAL survives a crash of httpd intact; only a power cut
-     * can lose the last commits, and no fsync stalls each write */
-    run_setting(conn, "PRAGMA synchronous = NORMAL");
 }
 
 apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,

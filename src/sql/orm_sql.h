@@ -1,8 +1,14 @@
 /**
- * SQL generation per dialect. This is the only place SQL text is written;
- * every identifier in it has passed orm_identifier_check and every value is
- * a placeholder of a prepared statement (%s text, %lld 64-bit integer, as
- * apr_dbd_prepare expects).
+ * SQL generation per dialect. This folder is the only place SQL text is
+ * written; every identifier in it has passed orm_identifier_check and every
+ * value is a placeholder of a prepared statement (%s text, %lld 64-bit
+ * integer, as apr_dbd_prepare expects), but for the configured integers of
+ * a connection's set-up and the sweep's LIMIT.
+ *
+ * Each dialect is one file, orm_sql_<name>.c, describing it in an
+ * orm_sql_dialect_t (orm_sql_dialect.h); orm_sql.c builds every statement
+ * from that description. Adding a dialect: its file (and its line in
+ * Makefile.am), its value in orm_dialect_e, its entry in orm_sql.c's table.
  */
 #ifndef ORM_SQL_H
 #define ORM_SQL_H
@@ -108,13 +114,23 @@ orm_maintenance_sql_t *orm_maintenance_sql_build(apr_pool_t *pool,
                                                  orm_dialect_e dialect,
                                                  int batch);
 
-/** Statements that make the server end a statement of this connection
- *  running longer than timeout_ms; NULL-terminated, empty where the
- *  dialect has none. On MariaDB/MySQL one of the two fails (MariaDB knows
- *  max_statement_time, MySQL max_execution_time). */
-const char *const *orm_sql_statement_timeout(apr_pool_t *pool,
-                                             orm_dialect_e dialect,
-                                             apr_int64_t timeout_ms);
+/** One statement of a connection's set-up. */
+typedef struct {
+    const char *sql;
+    int answers_row;    /* run as a select: it answers with a row (SQLite's
+                         * PRAGMA), else as a query */
+} orm_sql_setting_t;
+
+/** The statements that set up a new connection of dialect, in the order
+ *  they run (an array of orm_sql_setting_t, empty where there are none):
+ *  the dialect's settings (SQLite: busy wait, write-ahead log), then those
+ *  that make the server end a statement of this connection running longer
+ *  than timeout_ms (PostgreSQL, MariaDB/MySQL). Any of them may fail (each
+ *  dialect's file says which and why): the connection works without it, so
+ *  a failure is logged and the next one runs. */
+const apr_array_header_t *orm_sql_connection_setup(apr_pool_t *pool,
+                                                   orm_dialect_e dialect,
+                                                   apr_int64_t timeout_ms);
 
 /** Generates the statements for schema on dialect. With portable_writes the
  *  write path uses update-then-insert even where a native upsert exists. */

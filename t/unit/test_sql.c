@@ -1,6 +1,6 @@
 /* SQL generation: the exact statements per dialect for the default and a
  * fully renamed mapping, plus structural checks (quoting, placeholders in
- * the documented argument order). */
+ * the documented argument order), and each dialect's connection set-up. */
 #include <string.h>
 #include <apr_strings.h>
 
@@ -281,6 +281,20 @@ START_TEST(test_dialect_name)
 }
 END_TEST
 
+START_TEST(test_dialect_table_complete)
+{
+    int d, e;
+
+    /* every dialect has its entry, under its own name */
+    for (d = 0; d < ORM_DIALECT_COUNT; d++) {
+        ck_assert_ptr_nonnull(orm_dialect_name(d));
+        for (e = 0; e < d; e++) {
+            ck_assert_str_ne(orm_dialect_name(d), orm_dialect_name(e));
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_sql_sqlite)
 {
     check_build(ORM_DIALECT_SQLITE, &sqlite_default, &sqlite_renamed);
@@ -505,6 +519,81 @@ START_TEST(test_sql_release)
             ck_assert_ptr_null(orm_sql_release(test_pool, d, "x"));
         }
     }
+}
+END_TEST
+
+/* ---- a connection's set-up ----------------------------------------------- */
+
+/* The set-up of dialect as "select: sql" / "query: sql" lines. */
+static const char *setup_text(orm_dialect_e dialect, apr_int64_t timeout_ms)
+{
+    const apr_array_header_t *setup = orm_sql_connection_setup(
+        test_pool, dialect, timeout_ms);
+    const char *out = "";
+    int i;
+
+    for (i = 0; i < setup->nelts; i++) {
+        const orm_sql_setting_t *s = &APR_ARRAY_IDX(setup, i,
+                                                    orm_sql_setting_t);
+        out = apr_pstrcat(test_pool, out, s->answers_row ? "select: "
+                          : "query: ", s->sql, "\n", NULL);
+    }
+    return out;
+}
+
+#define SQLITE_SETUP "select: PRAGMA busy_timeout = 25\n" \
+    "select: PRAGMA journal_mode = WAL\n" \
+    "select: PRAGMA synchronous = NORMAL\n"
+
+START_TEST(test_sql_connection_setup)
+{
+    /* SQLite: its settings, whatever the timeout */
+    ck_assert_str_eq(setup_text(ORM_DIALECT_SQLITE, 5000), SQLITE_SETUP);
+    ck_assert_str_eq(setup_text(ORM_DIALECT_SQLITE, 1), SQLITE_SETUP);
+    /* the servers: a bound on a statement's time, in their units */
+    ck_assert_str_eq(setup_text(ORM_DIALECT_PGSQL, 5000),
+                     "query: SET statement_timeout = 5000\n");
+    ck_assert_str_eq(setup_text(ORM_DIALECT_PGSQL, 123456),
+                     "query: SET statement_timeout = 123456\n");
+    ck_assert_str_eq(setup_text(ORM_DIALECT_MYSQL, 5000),
+                     "query: SET SESSION max_statement_time = 5.000\n"
+                     "query: SET SESSION max_execution_time = 5000\n");
+    ck_assert_str_eq(setup_text(ORM_DIALECT_MYSQL, 1001),
+                     "query: SET SESSION max_statement_time = 1.001\n"
+                     "query: SET SESSION max_execution_time = 1001\n");
+    ck_assert_str_eq(setup_text(ORM_DIALECT_MYSQL, 5),
+                     "query: SET SESSION max_statement_time = 0.005\n"
+                     "query: SET SESSION max_execution_time = 5\n");
+    /* nothing is sure to be understood elsewhere */
+    ck_assert_str_eq(setup_text(ORM_DIALECT_PORTABLE, 5000), "");
+}
+END_TEST
+
+START_TEST(test_sql_connection_setup_runs_on_sqlite)
+{
+    test_db_t *db = test_db_open();
+    const apr_array_header_t *setup = orm_sql_connection_setup(
+        test_pool, ORM_DIALECT_SQLITE, 5000);
+    apr_array_header_t *rows;
+    int i;
+
+    for (i = 0; i < setup->nelts; i++) {
+        const orm_sql_setting_t *s = &APR_ARRAY_IDX(setup, i,
+                                                    orm_sql_setting_t);
+        apr_dbd_results_t *res = NULL;
+        int err = apr_dbd_select(db->driver, db->pool, db->handle, &res,
+                                 s->sql, 1);
+
+        ck_assert_msg(err == 0, "%s: %s", s->sql,
+                      apr_dbd_error(db->driver, db->handle, err));
+    }
+    ck_assert_int_eq(test_db_int(db, "PRAGMA busy_timeout"), 25);
+    ck_assert_int_eq(test_db_int(db, "PRAGMA synchronous"), 1);  /* NORMAL */
+    rows = test_db_pselect(db, test_db_prepare(db, "PRAGMA journal_mode"), 0,
+                           NULL);
+    ck_assert_int_eq(rows->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(rows, 0, const char **)[0], "wal");
+    test_db_close(db);
 }
 END_TEST
 
@@ -1042,6 +1131,7 @@ TCase *tcase_sql(void)
 
     tcase_add_test(tc, test_dialect_for_driver);
     tcase_add_test(tc, test_dialect_name);
+    tcase_add_test(tc, test_dialect_table_complete);
     tcase_add_test(tc, test_sql_sqlite);
     tcase_add_test(tc, test_sql_pgsql);
     tcase_add_test(tc, test_sql_mysql);
@@ -1054,6 +1144,8 @@ TCase *tcase_sql(void)
     tcase_add_test(tc, test_sql_partial_rename);
     tcase_add_test(tc, test_sql_update_if_and_lock);
     tcase_add_test(tc, test_sql_release);
+    tcase_add_test(tc, test_sql_connection_setup);
+    tcase_add_test(tc, test_sql_connection_setup_runs_on_sqlite);
     tcase_add_test(tc, test_sql_update_if_lock_placeholders);
     tcase_add_test(tc, test_admin_sql_per_dialect);
     tcase_add_test(tc, test_admin_sql_batch_in_limit);

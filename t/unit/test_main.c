@@ -71,7 +71,7 @@ int main(void)
     Suite *suite = suite_create("mod_session_orm core");
     SRunner *runner;
     TCase *(*const cases[])(void) = {
-        tcase_bgthread, tcase_codec, tcase_conf, tcase_cookie,
+        tcase_bgthread, tcase_codec, tcase_conf, tcase_cookie, tcase_db,
         tcase_deadline, tcase_gate, tcase_conffile, tcase_owner,
         tcase_schema, tcase_sha256, tcase_sql, tcase_purge, tcase_token,
         tcase_ttl

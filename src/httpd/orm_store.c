@@ -5,11 +5,9 @@
 #include "apr_strings.h"
 #include "apr_optional.h"
 #include "apr_atomic.h"
-#include "apr_shm.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "util_mutex.h"
 
 #include "orm_log.h"
 #include "orm_store.h"
@@ -70,36 +68,32 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
 apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                              orm_store_t **stores, int count)
 {
-    apr_shm_t *shm;
-    orm_store_shared_t *slots;
-    orm_writer_lock_t *writer;
+    orm_shared_t *shared;
+    orm_shared_part_e failed;
     apr_status_t rv;
     int i;
 
     if (count == 0) {
         return APR_SUCCESS;
     }
-    writer = apr_pcalloc(pconf, sizeof(*writer));
-    rv = ap_global_mutex_create(&writer->mutex, &writer->file,
-                                ORM_WRITER_MUTEX_TYPE, NULL, s, pconf, 0);
-    if (rv != APR_SUCCESS) {
+    rv = orm_shared_create(pconf, s, ORM_WRITER_MUTEX_TYPE,
+                           sizeof(orm_store_slot_t), count, &shared,
+                           &failed);
+    if (rv != APR_SUCCESS && failed == ORM_SHARED_LOCK) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0007)
                      "cannot create the lock SQLite writers queue on (see "
                      "the Mutex directive, type %s)", ORM_WRITER_MUTEX_TYPE);
         return rv;
     }
-    rv = apr_shm_create(&shm, sizeof(*slots) * count, NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0005)
                      "cannot create the shared memory for the database "
                      "state");
         return rv;
     }
-    slots = apr_shm_baseaddr_get(shm);
-    memset(slots, 0, sizeof(*slots) * count);
     for (i = 0; i < count; i++) {
-        stores[i]->shared = &slots[i];
-        stores[i]->writer = writer;
+        stores[i]->shared = &((orm_store_slot_t *)shared->slots)[i];
+        stores[i]->writers = shared;
     }
     return APR_SUCCESS;
 }
@@ -109,15 +103,13 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
     orm_server_conf_t *sconf = ap_get_module_config(s->module_config,
                                                     &session_orm_module);
     const orm_store_t *store = sconf->store;
-    orm_writer_lock_t *writer = store ? store->writer : NULL;
     apr_status_t rv;
 
-    if (writer == NULL || writer->mutex == NULL) {
+    if (store == NULL || store->writers == NULL) {
         return;
     }
-    rv = apr_global_mutex_child_init(&writer->mutex, writer->file, pchild);
+    rv = orm_shared_attach(store->writers, pchild);
     if (rv != APR_SUCCESS) {
-        writer->mutex = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0008)
                      "cannot attach to the lock SQLite writers queue on: "
                      "this child's writes rely on SQLite's busy wait");
@@ -134,19 +126,18 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
  * not take it. */
 static void writer_enter(orm_conn_t *conn)
 {
-    const orm_writer_lock_t *writer = conn->store->writer;
-
+    const orm_shared_t *writers = conn->store->writers;
     apr_status_t rv;
 
-    if (conn->sql->dialect != ORM_DIALECT_SQLITE || writer == NULL
-        || writer->mutex == NULL) {
+    if (conn->sql->dialect != ORM_DIALECT_SQLITE || writers == NULL
+        || writers->mutex == NULL) {
         return;
     }
     /* a queue longer than SessionORMTimeout (a writer stuck, the lock
      * taken from outside): write unqueued, bounded by SQLite's busy wait */
-    rv = apr_global_mutex_timedlock(writer->mutex, conn->store->timeout);
+    rv = apr_global_mutex_timedlock(writers->mutex, conn->store->timeout);
     if (APR_STATUS_IS_ENOTIMPL(rv)) {
-        rv = apr_global_mutex_lock(writer->mutex);
+        rv = apr_global_mutex_lock(writers->mutex);
     }
     if (rv == APR_SUCCESS) {
         conn->writer_held = 1;
@@ -163,7 +154,7 @@ static void writer_leave(orm_conn_t *conn)
 {
     if (conn->writer_held) {
         conn->writer_held = 0;
-        apr_global_mutex_unlock(conn->store->writer->mutex);
+        apr_global_mutex_unlock(conn->store->writers->mutex);
     }
 }
 
@@ -264,7 +255,7 @@ static void report_data_error(request_rec *r, const orm_store_t *store,
  * fails on others, and that is one outage, not one per answer. */
 static void report_success(request_rec *r, const orm_store_t *store)
 {
-    orm_store_shared_t *shared = store->shared;
+    orm_store_slot_t *shared = store->shared;
     apr_uint32_t failed_ms;
 
     if (shared == NULL) {
@@ -277,7 +268,8 @@ static void report_success(request_rec *r, const orm_store_t *store)
     }
     if (orm_outage_on(&shared->outage)
         && orm_outage_success(&shared->outage,
-                              apr_time_as_msec(apr_time_now()), &failed_ms)) {
+                              apr_time_as_msec(apr_time_now()),
+                              ORM_OUTAGE_QUIET_MS, &failed_ms)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, ORM_LOGNO(0114)
                       "session table '%s' answers again (after %u s of "
                       "failures)", store->table, (unsigned)(failed_ms / 1000));

@@ -14,11 +14,11 @@
 
 #include "httpd.h"
 #include "apr_dbd.h"
-#include "apr_global_mutex.h"
 #include "mod_dbd.h"
 
 #include "orm_conf.h"
 #include "orm_gate.h"
+#include "orm_shared.h"
 #include "orm_sql.h"
 
 /** Failures that are not outages, each logged at most once per
@@ -46,17 +46,11 @@ typedef struct {
     orm_outage_t outage;        /* the database cannot be used */
     apr_uint32_t retry_at;      /* epoch seconds: skip the database until */
     orm_log_gate_t gates[ORM_GATE_COUNT];
-} orm_store_shared_t;
+} orm_store_slot_t;
 
 /** Mutex type of the cross-process lock SQLite writers take turns on (one
  *  for all stores); child_init attaches each child to it. */
 #define ORM_WRITER_MUTEX_TYPE "session-orm-sqlite"
-
-/** That lock. */
-typedef struct {
-    apr_global_mutex_t *mutex;              /* NULL: writers do not queue */
-    const char *file;
-} orm_writer_lock_t;
 
 typedef struct {
     const char *table;                      /* for log messages */
@@ -68,8 +62,10 @@ typedef struct {
     apr_interval_time_t timeout;            /* SessionORMTimeout */
     struct orm_watchdog_t *watchdog;        /* this child's; NULL: calls are
                                              * not watched */
-    orm_store_shared_t *shared;             /* NULL until post_config */
-    orm_writer_lock_t *writer;              /* NULL until post_config */
+    orm_store_slot_t *shared;             /* NULL until post_config */
+    orm_shared_t *writers;                  /* every store's slot and the
+                                             * SQLite writers' lock; NULL
+                                             * until post_config */
     /* the expiry sweep */
     orm_maintenance_sql_t *admin[ORM_DIALECT_COUNT];
     const char *sweep_label;
@@ -87,7 +83,7 @@ typedef struct {
     const orm_sql_t *sql;
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
     apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
-    int writer_held;                        /* holds store->writer */
+    int writer_held;                        /* holds the writers' lock */
     int timed_out;                          /* a call was cut: the
                                              * connection is dead */
     int fault;                              /* what the last failure was */

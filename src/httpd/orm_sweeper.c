@@ -1,17 +1,16 @@
 #include "apr_strings.h"
 #include "apr_optional.h"
 #include "apr_dbd.h"
-#include "apr_global_mutex.h"
-#include "apr_shm.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "util_mutex.h"
 #include "mod_dbd.h"
 
 #include "orm_log.h"
 #include "orm_bgthread.h"
 #include "orm_conf.h"
+#include "orm_gate.h"
+#include "orm_shared.h"
 #include "orm_store.h"
 #include "orm_purge.h"
 #include "orm_sweeper.h"
@@ -29,23 +28,21 @@ typedef struct {
 /** Shared by all children, guarded by the cross-process lock. */
 typedef struct {
     apr_int64_t last_sweep_ms;
-    int in_outage;              /* the failure was logged; the next success
+    orm_outage_t outage;        /* the failure was logged; the next success
                                  * logs the recovery */
     int table_seen;             /* the table existed at an earlier sweep */
 } sweep_slot_t;
 
 typedef struct {
     apr_array_header_t *targets;    /* of sweep_target_t */
-    apr_global_mutex_t *mutex;
-    const char *mutex_file;
-    apr_shm_t *shm;                 /* a sweep_slot_t per target */
+    orm_shared_t *shared;           /* a sweep_slot_t per target, and the
+                                     * lock of the child that sweeps */
     apr_interval_time_t wake;       /* how often each child looks */
 } orm_sweeper_t;
 
 /** This child's thread and how to stop it. */
 typedef struct {
-    const orm_sweeper_t *sweeper;
-    apr_global_mutex_t *mutex;      /* this child's handle on the lock */
+    orm_sweeper_t *sweeper;
     apr_pool_t *pool;               /* the thread's own */
     orm_bgthread_t bg;
     /* the sweep's calls, bounded by SessionORMTimeout each */
@@ -62,6 +59,7 @@ apr_status_t orm_sweeper_post_config(apr_pool_t *pconf, server_rec *s)
 {
     orm_sweeper_t *sweeper = apr_pcalloc(pconf, sizeof(*sweeper));
     int main_configured = server_conf(s)->sessions_configured;
+    orm_shared_part_e failed;
     apr_int64_t shortest = 0;
     apr_status_t rv;
     server_rec *sp;
@@ -96,23 +94,19 @@ apr_status_t orm_sweeper_post_config(apr_pool_t *pconf, server_rec *s)
         sweeper->wake = apr_time_from_sec(1);
     }
 
-    rv = ap_global_mutex_create(&sweeper->mutex, &sweeper->mutex_file,
-                                ORM_SWEEP_MUTEX_TYPE, NULL, s, pconf, 0);
-    if (rv != APR_SUCCESS) {
+    rv = orm_shared_create(pconf, s, ORM_SWEEP_MUTEX_TYPE,
+                           sizeof(sweep_slot_t), sweeper->targets->nelts,
+                           &sweeper->shared, &failed);
+    if (rv != APR_SUCCESS && failed == ORM_SHARED_LOCK) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0003)
                      "cannot create the sweep's cross-process lock");
         return rv;
     }
-    rv = apr_shm_create(&sweeper->shm,
-                        sizeof(sweep_slot_t) * sweeper->targets->nelts, NULL,
-                        pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0004)
                      "cannot create the sweep's shared memory");
         return rv;
     }
-    memset(apr_shm_baseaddr_get(sweeper->shm), 0,
-           sizeof(sweep_slot_t) * sweeper->targets->nelts);
     return APR_SUCCESS;
 }
 
@@ -173,18 +167,32 @@ static int claim_sweep(const sweep_target_t *target, ap_dbd_t *dbd,
     return claimed;
 }
 
+/* The sweep's outage: one line when it starts, whichever child sees it,
+ * not one per interval; one when a sweep works again. */
 static void note_outage(const sweep_target_t *target, sweep_slot_t *slot,
                         apr_status_t rv, const char *what, const char *detail)
 {
-    if (slot->in_outage) {
-        return;                 /* one line per outage, not per interval */
+    if (!orm_outage_failure(&slot->outage,
+                            apr_time_as_msec(apr_time_now()))) {
+        return;
     }
-    slot->in_outage = 1;
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, target->s, ORM_LOGNO(0302)
                  "expiry sweep of session table '%s': %s%s%s; retrying every "
                  "%" APR_INT64_T_FMT "s (logged once until it recovers)",
                  target->store->table, what, detail ? ": " : "",
                  detail ? detail : "", target->store->sweep_seconds);
+}
+
+static void note_recovery(const sweep_target_t *target, sweep_slot_t *slot)
+{
+    apr_uint32_t failed_ms;
+
+    if (orm_outage_success(&slot->outage, apr_time_as_msec(apr_time_now()),
+                           0, &failed_ms)) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, target->s, ORM_LOGNO(0304)
+                     "expiry sweep of session table '%s' works again",
+                     target->store->table);
+    }
 }
 
 /* A single value from a one-row query, or NULL. With no argument the
@@ -331,12 +339,7 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
         note_outage(target, slot, rv, "deleting expired rows failed", errmsg);
         goto leave;
     }
-    if (slot->in_outage) {
-        slot->in_outage = 0;
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, target->s, ORM_LOGNO(0304)
-                     "expiry sweep of session table '%s' works again",
-                     store->table);
-    }
+    note_recovery(target, slot);
     ap_log_error(APLOG_MARK, removed ? APLOG_INFO : APLOG_DEBUG, 0, target->s,
                  ORM_LOGNO(0301) "swept %" APR_INT64_T_FMT " expired sessions "
                  "from '%s' in %" APR_INT64_T_FMT " ms", removed, store->table,
@@ -361,11 +364,11 @@ leave:
 static void sweep_round(sweep_worker_t *worker, apr_pool_t *pool)
 {
     const orm_sweeper_t *sweeper = worker->sweeper;
-    sweep_slot_t *slots = apr_shm_baseaddr_get(sweeper->shm);
+    sweep_slot_t *slots = sweeper->shared->slots;
     apr_hash_t *swept = apr_hash_make(pool);
     int i;
 
-    if (apr_global_mutex_trylock(worker->mutex) != APR_SUCCESS) {
+    if (apr_global_mutex_trylock(sweeper->shared->mutex) != APR_SUCCESS) {
         return;
     }
     for (i = 0; i < sweeper->targets->nelts && !stop_requested(worker); i++) {
@@ -380,7 +383,7 @@ static void sweep_round(sweep_worker_t *worker, apr_pool_t *pool)
         slots[i].last_sweep_ms = now;
         sweep_target(worker, target, &slots[i], swept, pool);
     }
-    apr_global_mutex_unlock(worker->mutex);
+    apr_global_mutex_unlock(sweeper->shared->mutex);
 }
 
 static void *APR_THREAD_FUNC sweep_thread(apr_thread_t *thread, void *data)
@@ -399,7 +402,7 @@ static void *APR_THREAD_FUNC sweep_thread(apr_thread_t *thread, void *data)
 
 void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    const orm_sweeper_t *sweeper = server_conf(s)->sweeper;
+    orm_sweeper_t *sweeper = server_conf(s)->sweeper;
     sweep_worker_t *worker;
     apr_status_t rv;
 
@@ -408,9 +411,7 @@ void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
     }
     worker = apr_pcalloc(pchild, sizeof(*worker));
     worker->sweeper = sweeper;
-    worker->mutex = sweeper->mutex;
-    rv = apr_global_mutex_child_init(&worker->mutex, sweeper->mutex_file,
-                                     pchild);
+    rv = orm_shared_attach(sweeper->shared, pchild);
     if (rv == APR_SUCCESS) {
         rv = apr_pool_create(&worker->pool, pchild);
     }

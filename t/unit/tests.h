@@ -22,6 +22,7 @@ int test_rmtree(const char *path);
 /* Tests that show known bugs of the core (they fail until it is fixed) are
  * registered only when ORM_TEST_KNOWN_BUGS is set in the environment. */
 
+TCase *tcase_admin_store(void);
 TCase *tcase_bgthread(void);
 TCase *tcase_codec(void);
 /* Every table and column renamed, for the SQL and sweep tests. */
@@ -37,6 +38,7 @@ TCase *tcase_owner(void);
 TCase *tcase_schema(void);
 TCase *tcase_sha256(void);
 TCase *tcase_sql(void);
+TCase *tcase_store_ops(void);
 TCase *tcase_purge(void);
 TCase *tcase_token(void);
 TCase *tcase_ttl(void);

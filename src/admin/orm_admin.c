@@ -24,12 +24,13 @@
 #include <apr_time.h>
 #include <apr_dbd.h>
 
+#include "orm_admin_store.h"
 #include "orm_conffile.h"
+#include "orm_db.h"
 #include "orm_integer.h"
 #include "orm_owner.h"
 #include "orm_schema.h"
 #include "orm_sql.h"
-#include "orm_purge.h"
 #include "orm_ttl.h"
 #include "orm_conf.h"
 
@@ -565,7 +566,7 @@ static int print_schema(apr_pool_t *pool, const options_t *opt)
 typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
-    const orm_maintenance_sql_t *sql;
+    orm_conn_t store;           /* the table, on that connection */
     orm_dialect_e dialect;
     const char *table;
     int timeout_ms;
@@ -614,11 +615,10 @@ static void watchdog_arm(int timeout_ms)
     setitimer(ITIMER_REAL, &timer, NULL);
 }
 
-static int db_error(const db_t *db, const char *what, int err)
+/* A failed call into the database; errmsg is the driver's message. */
+static int db_error(const char *what, const char *errmsg)
 {
-    const char *text = apr_dbd_error(db->driver, db->handle, err);
-    fprintf(stderr, "session-orm: %s: %s\n", what,
-            text ? text : "(no message from the driver)");
+    fprintf(stderr, "session-orm: %s: %s\n", what, errmsg);
     return EXIT_DB;
 }
 
@@ -727,69 +727,26 @@ static int db_open(apr_pool_t *pool, const options_t *opt, db_t *db)
     rv = apr_dbd_open_ex(db->driver, pool, params, &db->handle, &err);
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "session-orm: cannot connect (%s): %s\n",
-                opt->driver_name, err ? err : "no message from the driver");
+                opt->driver_name, orm_db_message(err));
         return EXIT_DB;
     }
     db->dialect = orm_dialect_for_driver(opt->driver_name);
-    db->sql = orm_maintenance_sql_build(pool, &opt->schema, db->dialect,
-                                        opt->batch);
     db->table = orm_schema_table(&opt->schema);
+    orm_admin_store_open(pool, db->driver, db->handle, &opt->schema,
+                         db->dialect, opt->batch, &db->store);
     return EXIT_DONE;
 }
 
-/* First row of a query as strings; *values is NULL when there was none. */
-static int db_select_row(apr_pool_t *pool, const db_t *db, const char *sql,
-                         int ncols, const char *arg, const char ***values)
-{
-    apr_dbd_prepared_t *stmt = NULL;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int err, i;
-
-    *values = NULL;
-    watchdog_arm(db->timeout_ms);
-    err = apr_dbd_prepare(db->driver, pool, db->handle, sql, NULL, &stmt);
-    if (!err) {
-        err = arg ? apr_dbd_pvselect(db->driver, pool, db->handle, &res, stmt,
-                                     1, arg)
-                  : apr_dbd_pvselect(db->driver, pool, db->handle, &res, stmt,
-                                     1);
-    }
-    if (err) {
-        return err;
-    }
-    /* random access (PostgreSQL reports errors only so): rows from 1 */
-    if (apr_dbd_get_row(db->driver, pool, res, &row, 1) == 0) {
-        *values = apr_pcalloc(pool, sizeof(const char *) * ncols);
-        for (i = 0; i < ncols; i++) {
-            const char *v = apr_dbd_get_entry(db->driver, row, i);
-            /* PostgreSQL's driver gives "" for NULL (MIN of no rows) */
-            (*values)[i] = (v && *v) ? apr_pstrdup(pool, v) : NULL;
-        }
-    }
-    return 0;
-}
-
-static apr_int64_t now_ms(void)
-{
-    return apr_time_as_msec(apr_time_now());
-}
-
-static const char *now_text(apr_pool_t *pool, apr_int64_t now)
-{
-    return apr_psprintf(pool, "%" APR_INT64_T_FMT, now);
-}
-
-static int count_expired(apr_pool_t *pool, const db_t *db, apr_int64_t now,
+static int count_expired(apr_pool_t *pool, db_t *db, apr_int64_t now,
                          apr_int64_t *count)
 {
-    const char **values;
-    int err = db_select_row(pool, db, db->sql->count_expired, 1,
-                            now_text(pool, now), &values);
-    if (err) {
-        return db_error(db, "counting expired sessions failed", err);
+    const char *errmsg;
+
+    watchdog_arm(db->timeout_ms);
+    if (orm_store_count_expired(&db->store, pool, now, count, &errmsg)
+        != APR_SUCCESS) {
+        return db_error("counting expired sessions failed", errmsg);
     }
-    *count = (values && values[0]) ? apr_atoi64(values[0]) : 0;
     return EXIT_DONE;
 }
 
@@ -818,21 +775,20 @@ static int show_progress(void *baton, apr_int64_t removed)
     return 1;
 }
 
-static int purge(apr_pool_t *pool, const options_t *opt, const db_t *db)
+static int purge(apr_pool_t *pool, const options_t *opt, db_t *db)
 {
-    apr_int64_t now = now_ms(), removed = 0;
+    apr_int64_t now = orm_now_ms(), expired = 0;
     progress_t progress;
-    orm_purge_t sweep;
-    const char *errmsg = NULL;
+    orm_purge_plan_t plan;
+    orm_purge_result_t result;
     apr_status_t rv;
     double seconds;
-    int err;
 
     if (opt->dry_run) {
-        int status = count_expired(pool, db, now, &removed);
+        int status = count_expired(pool, db, now, &expired);
         if (status == EXIT_DONE) {
             printf("would remove %" APR_INT64_T_FMT " expired sessions from "
-                   "%s (dry run, nothing deleted)\n", removed, db->table);
+                   "%s (dry run, nothing deleted)\n", expired, db->table);
         }
         return status;
     }
@@ -840,33 +796,29 @@ static int purge(apr_pool_t *pool, const options_t *opt, const db_t *db)
     progress.started = apr_time_now();
     progress.pause = apr_time_from_msec(opt->pause_ms);
     progress.timeout_ms = db->timeout_ms;
-    sweep.driver = db->driver;
-    sweep.handle = db->handle;
-    sweep.batch = opt->batch;
-    sweep.pause = 0;            /* show_progress pauses, off the clock */
-    sweep.progress = show_progress;
-    sweep.baton = &progress;
-    sweep.stmt = NULL;
+    plan.pause = 0;             /* show_progress pauses, off the clock */
+    plan.progress = show_progress;
+    plan.baton = &progress;
+    plan.stopping = NULL;
     watchdog_arm(db->timeout_ms);
-    err = apr_dbd_prepare(db->driver, pool, db->handle, db->sql->sweep, NULL,
-                          &sweep.stmt);
-    if (err) {
-        return db_error(db, "preparing the purge failed (does the table "
-                        "exist?)", err);
+    rv = orm_store_purge(&db->store, pool, now, &plan, &result);
+    if (rv != APR_SUCCESS && !result.prepared) {
+        return db_error("preparing the purge failed (does the table "
+                        "exist?)", result.errmsg);
     }
-    rv = orm_purge_run(pool, &sweep, now, &removed, &errmsg);
     if (progress.on_terminal) {
         fputc('\n', stderr);
     }
     seconds = (double)(apr_time_now() - progress.started) / APR_USEC_PER_SEC;
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "session-orm: purge failed after removing %"
-                APR_INT64_T_FMT " rows: %s\n", removed, errmsg);
+                APR_INT64_T_FMT " rows: %s\n", result.removed,
+                result.errmsg);
         return EXIT_DB;
     }
     printf("removed %" APR_INT64_T_FMT " expired sessions from %s in %.2f s "
-           "(%.0f rows/s)\n", removed, db->table, seconds,
-           seconds > 0 ? removed / seconds : 0.0);
+           "(%.0f rows/s)\n", result.removed, db->table, seconds,
+           seconds > 0 ? result.removed / seconds : 0.0);
     return EXIT_DONE;
 }
 
@@ -884,64 +836,57 @@ static const char *format_expiry(apr_pool_t *pool, const char *ms_text)
     return apr_pstrdup(pool, buf);
 }
 
-static int stats(apr_pool_t *pool, const db_t *db)
+static int stats(apr_pool_t *pool, db_t *db)
 {
-    apr_int64_t now = now_ms(), expired = 0, total;
-    const char **totals, **size = NULL;
-    int status, err;
+    apr_int64_t now = orm_now_ms(), expired = 0;
+    orm_store_totals_t totals;
+    const char *size = NULL, *errmsg;
+    int status;
 
-    err = db_select_row(pool, db, db->sql->totals, 3, NULL, &totals);
-    if (err) {
-        return db_error(db, "reading the session table failed (does it "
-                        "exist?)", err);
+    watchdog_arm(db->timeout_ms);
+    if (orm_store_totals(&db->store, pool, &totals, &errmsg)
+        != APR_SUCCESS) {
+        return db_error("reading the session table failed (does it "
+                        "exist?)", errmsg);
     }
     if ((status = count_expired(pool, db, now, &expired)) != EXIT_DONE) {
         return status;
     }
-    total = (totals && totals[0]) ? apr_atoi64(totals[0]) : 0;
-    if (db->sql->table_size) {
-        /* not every build can tell (SQLite without dbstat): then "-" */
-        if (db_select_row(pool, db, db->sql->table_size, 1, db->table,
-                          &size)) {
-            size = NULL;
-        }
+    /* not every database can tell (SQLite without dbstat): then "-" */
+    watchdog_arm(db->timeout_ms);
+    if (orm_store_table_size(&db->store, pool, &size, &errmsg)
+        != APR_SUCCESS) {
+        size = NULL;
     }
     printf("table          %s (%s)\n", db->table, orm_dialect_name(db->dialect));
-    printf("live           %" APR_INT64_T_FMT "\n", total - expired);
+    printf("live           %" APR_INT64_T_FMT "\n", totals.rows - expired);
     printf("expired        %" APR_INT64_T_FMT "\n", expired);
     printf("oldest expiry  %s\n",
-           format_expiry(pool, totals ? totals[1] : NULL));
+           format_expiry(pool, totals.oldest_expiry_ms));
     printf("newest expiry  %s\n",
-           format_expiry(pool, totals ? totals[2] : NULL));
-    printf("table size     %s\n", (size && size[0])
-           ? apr_pstrcat(pool, size[0], " bytes", NULL) : "-");
+           format_expiry(pool, totals.newest_expiry_ms));
+    printf("table size     %s\n",
+           size ? apr_pstrcat(pool, size, " bytes", NULL) : "-");
     return EXIT_DONE;
 }
 
-static int revoke_sessions(apr_pool_t *pool, const options_t *opt, const db_t *db)
+static int revoke_sessions(apr_pool_t *pool, const options_t *opt, db_t *db)
 {
-    apr_dbd_prepared_t *stmt = NULL;
-    int err, nrows = 0;
+    const char *errmsg;
+    int revoked = 0;
 
     watchdog_arm(db->timeout_ms);
-    err = apr_dbd_prepare(db->driver, pool, db->handle,
-                          opt->all ? db->sql->revoke_all
-                                   : db->sql->revoke_user, NULL, &stmt);
-    if (!err) {
-        err = opt->all
-            ? apr_dbd_pvquery(db->driver, pool, db->handle, &nrows, stmt)
-            : apr_dbd_pvquery(db->driver, pool, db->handle, &nrows, stmt,
-                              orm_owner_column(pool, opt->user));
-    }
-    if (err) {
-        return db_error(db, "revoking sessions failed", err);
+    if (orm_store_revoke(&db->store, pool,
+                         opt->all ? NULL : orm_owner_column(pool, opt->user),
+                         &revoked, &errmsg) != APR_SUCCESS) {
+        return db_error("revoking sessions failed", errmsg);
     }
     if (opt->all) {
-        printf("revoked all %d sessions in %s\n", nrows, db->table);
+        printf("revoked all %d sessions in %s\n", revoked, db->table);
     }
     else {
-        printf("revoked %d sessions of user '%s' in %s\n", nrows, opt->user,
-               db->table);
+        printf("revoked %d sessions of user '%s' in %s\n", revoked,
+               opt->user, db->table);
     }
     return EXIT_DONE;
 }

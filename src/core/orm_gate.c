@@ -14,7 +14,7 @@ int orm_outage_failure(orm_outage_t *outage, apr_uint64_t now_ms)
 }
 
 int orm_outage_success(orm_outage_t *outage, apr_uint64_t now_ms,
-                       apr_uint32_t *failed_ms)
+                       apr_uint32_t quiet_ms, apr_uint32_t *failed_ms)
 {
     apr_uint32_t last;
 
@@ -23,7 +23,7 @@ int orm_outage_success(orm_outage_t *outage, apr_uint64_t now_ms,
     }
     last = apr_atomic_read32(&outage->last_ms);
     /* unsigned differences stay right when the low bits wrap */
-    if ((apr_uint32_t)((apr_uint32_t)now_ms - last) < ORM_OUTAGE_QUIET_MS) {
+    if ((apr_uint32_t)((apr_uint32_t)now_ms - last) < quiet_ms) {
         return 0;               /* it may still be going down or flapping */
     }
     if (apr_atomic_cas32(&outage->failing, 0, 1) != 1) {

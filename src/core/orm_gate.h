@@ -1,11 +1,12 @@
 /**
- * What the store logs, decided in memory shared by all children of httpd
- * (every member is read and written with apr_atomic only):
+ * What the store and the sweep log, decided in memory shared by all children
+ * of httpd (every member is read and written with apr_atomic only):
  *
  * - an outage: one line when the first failure is seen, one when the
- *   database has answered again and no failure has been seen for
- *   ORM_OUTAGE_QUIET_MS, so a server that flaps while it restarts gives one
- *   pair, not one per answer;
+ *   database has answered again and no failure has been seen for a quiet
+ *   time. The store's requests wait ORM_OUTAGE_QUIET_MS, so a server that
+ *   flaps while it restarts gives one pair, not one per answer; the sweep,
+ *   one look per interval, ends its outage at its first success (0);
  * - a gate for failures that are not outages (a statement refused on a
  *   working connection, an oversized session): at most one line per
  *   interval, which says how many were not logged since the last one.
@@ -38,9 +39,10 @@ typedef struct {
 int orm_outage_failure(orm_outage_t *outage, apr_uint64_t now_ms);
 
 /** The database answered at now_ms; true when that ends the outage (log
- *  it), with *failed_ms the time from its first to its last failure. */
+ *  it): no failure came in the last quiet_ms. *failed_ms is then the time
+ *  from its first to its last failure. */
 int orm_outage_success(orm_outage_t *outage, apr_uint64_t now_ms,
-                       apr_uint32_t *failed_ms);
+                       apr_uint32_t quiet_ms, apr_uint32_t *failed_ms);
 
 /** True when an outage is on. */
 int orm_outage_on(orm_outage_t *outage);

@@ -1,6 +1,6 @@
 #include <string.h>
-#include <apr_strings.h>
 
+#include "orm_db.h"
 #include "orm_purge.h"
 #include "orm_sha256.h"
 
@@ -8,10 +8,7 @@ static apr_status_t driver_failed(const apr_dbd_driver_t *driver,
                                   apr_dbd_t *handle, int err,
                                   const char **errmsg)
 {
-    *errmsg = apr_dbd_error(driver, handle, err);
-    if (*errmsg == NULL) {
-        *errmsg = "(no message from the driver)";
-    }
+    *errmsg = orm_db_error(driver, handle, err);
     return APR_EGENERAL;
 }
 
@@ -19,7 +16,7 @@ apr_status_t orm_purge_run(apr_pool_t *pool, const orm_purge_t *sweep,
                            apr_int64_t now_ms, apr_int64_t *removed,
                            const char **errmsg)
 {
-    const char *now = apr_psprintf(pool, "%" APR_INT64_T_FMT, now_ms);
+    const char *now = orm_db_int64_text(pool, now_ms);
     apr_pool_t *batch_pool;
     int err = 0;
 
@@ -58,9 +55,8 @@ apr_status_t orm_purge_claim(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                              apr_int64_t interval_ms, int *claimed,
                              const char **errmsg)
 {
-    const char *now = apr_psprintf(pool, "%" APR_INT64_T_FMT, now_ms);
-    const char *due = apr_psprintf(pool, "%" APR_INT64_T_FMT,
-                                   now_ms - interval_ms);
+    const char *now = orm_db_int64_text(pool, now_ms);
+    const char *due = orm_db_int64_text(pool, now_ms - interval_ms);
     int nrows = 0, err;
 
     *claimed = 0;

@@ -15,6 +15,7 @@
 #include "orm_codec.h"
 #include "orm_conf.h"
 #include "orm_cookie.h"
+#include "orm_db.h"
 #include "orm_owner.h"
 #include "orm_store.h"
 #include "orm_token.h"
@@ -38,8 +39,6 @@
 /* A sibling domain can plant cookies of our name beside ours (cookie
  * tossing): this many well-formed ones are tried, in the order sent. */
 #define MAX_COOKIE_TOKENS 4
-
-#define ID_PREFIX_LEN 12
 
 /** What one top-level request knows about its session. Subrequests and
  *  internal redirects find it in the top request's config and share it. */
@@ -75,11 +74,6 @@ static const orm_store_t *server_store(request_rec *r)
     orm_server_conf_t *sconf = ap_get_module_config(r->server->module_config,
                                                     &session_orm_module);
     return sconf->store;
-}
-
-static apr_int64_t now_ms(void)
-{
-    return apr_time_as_msec(apr_time_now());
 }
 
 static apr_status_t random_bytes(unsigned char *buf, apr_size_t len)
@@ -146,20 +140,20 @@ static apr_status_t load_row(request_rec *r, orm_conn_t *conn, int *ready,
         }
         *ready = 1;
     }
-    if (orm_store_load(conn, id, now_ms(), row) != APR_SUCCESS) {
+    if (orm_store_load(conn, id, orm_now_ms(), row) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (*row && is_rotated((*row)->data)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0212)
                       "session %.*s was rotated away by a login or logout: "
-                      "it reaches nothing", ID_PREFIX_LEN, id);
+                      "it reaches nothing", ORM_ID_PREFIX_LEN, id);
         state->rotated_away = 1;
         *row = NULL;
     }
     else if (*row == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0203)
                       "no live session %.*s (unknown or expired)",
-                      ID_PREFIX_LEN, id);
+                      ORM_ID_PREFIX_LEN, id);
     }
     return APR_SUCCESS;
 }
@@ -216,12 +210,12 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
     z->encoded = row->data;
     /* an unchanged session saves only when the touch is due; marking it
      * dirty makes mod_session call save even without SessionMaxAge */
-    if (orm_touch_due(now_ms(), row->updated_at_ms, row->expires_at_ms,
+    if (orm_touch_due(orm_now_ms(), row->updated_at_ms, row->expires_at_ms,
                       orm_dir_touch_seconds(dconf), 0)) {
         z->dirty = 1;
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0201)
-                  "loaded session %.*s", ID_PREFIX_LEN, id);
+                  "loaded session %.*s", ORM_ID_PREFIX_LEN, id);
     return state;
 }
 
@@ -381,7 +375,7 @@ static apr_status_t remove_session(request_rec *r, const orm_dir_conf_t *dconf,
             return OK;          /* logged by the store, once per outage */
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0207)
-                      "deleted emptied session %.*s", ID_PREFIX_LEN,
+                      "deleted emptied session %.*s", ORM_ID_PREFIX_LEN,
                       state->id);
     }
     if (mode == ORM_KEY_COOKIE && (state->id || state->cookie_presented)) {
@@ -417,7 +411,7 @@ static void log_size_refused(request_rec *r, const char *id,
                   "session %.*s not saved: %" APR_SIZE_T_FMT " bytes is "
                   "more than SessionORMMaxSize %" APR_INT64_T_FMT "; the "
                   "stored version is kept (%u more since the last such "
-                  "warning, logged at most every %d s)", ID_PREFIX_LEN,
+                  "warning, logged at most every %d s)", ORM_ID_PREFIX_LEN,
                   id ? id : "(new)", strlen(data), max_size,
                   (unsigned)suppressed, ORM_LOG_GATE_SECONDS);
 }
@@ -481,7 +475,7 @@ static void log_ended(request_rec *r, const char *id)
 {
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0211)
                   "session %.*s ended while this request ran (logout, "
-                  "revoke or expiry): not saved", ID_PREFIX_LEN, id);
+                  "revoke or expiry): not saved", ORM_ID_PREFIX_LEN, id);
 }
 
 static void log_moved(request_rec *r, const char *id)
@@ -489,7 +483,7 @@ static void log_moved(request_rec *r, const char *id)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0217)
                   "session %.*s was rotated by another request while this "
                   "one ran (login, logout): not saved, and the cookie is "
-                  "left to that request", ID_PREFIX_LEN, id);
+                  "left to that request", ORM_ID_PREFIX_LEN, id);
 }
 
 static void log_merged(request_rec *r, const char *id,
@@ -497,7 +491,7 @@ static void log_merged(request_rec *r, const char *id,
 {
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0215)
                   "session %.*s was written concurrently: merged this "
-                  "request's %s %s", ID_PREFIX_LEN, id,
+                  "request's %s %s", ORM_ID_PREFIX_LEN, id,
                   baton->diff ? "changed keys" : "whole data (encrypted)",
                   locked ? "under a row lock" : "without a lock");
 }
@@ -604,7 +598,7 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
         /* only the expiry would change: the other writer moved it */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)
                       "session %.*s was written concurrently; this "
-                      "request changed nothing", ID_PREFIX_LEN, state->id);
+                      "request changed nothing", ORM_ID_PREFIX_LEN, state->id);
         return APR_SUCCESS;
     }
     for (attempt = 0; attempt < ORM_MERGE_ATTEMPTS; attempt++) {
@@ -676,7 +670,7 @@ static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ORM_LOGNO(0219)
                           "session %.*s: the owner change lost %d races "
                           "for the row in a row; not saved",
-                          ID_PREFIX_LEN, state->id, ROTATE_ATTEMPTS);
+                          ORM_ID_PREFIX_LEN, state->id, ROTATE_ATTEMPTS);
             *kept = -1;
             return APR_SUCCESS;
         }
@@ -690,7 +684,7 @@ static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0216)
                   "owner changed: session %.*s rotated to %.*s",
-                  ID_PREFIX_LEN, state->id, ID_PREFIX_LEN, new_id);
+                  ORM_ID_PREFIX_LEN, state->id, ORM_ID_PREFIX_LEN, new_id);
     if (grace == 0 && (rv = orm_store_remove(conn, state->id))
                       != APR_SUCCESS) {
         return rv;
@@ -773,7 +767,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
         return remove_session(r, dconf, mode, state);
     }
 
-    now = now_ms();
+    now = orm_now_ms();
     row = apr_pcalloc(r->pool, sizeof(*row));
     row->data = z->encoded ? z->encoded : "";
     row->user_name = orm_owner_column(r->pool, session_owner(r, z));
@@ -832,7 +826,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     state->rotated_away = 0;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0209)
                   "saved session %.*s (ttl %" APR_INT64_T_FMT "s)",
-                  ID_PREFIX_LEN, id, ttl);
+                  ORM_ID_PREFIX_LEN, id, ttl);
     return OK;
 }
 

@@ -1,23 +1,33 @@
-#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "apr_strings.h"
 #include "apr_optional.h"
 #include "apr_atomic.h"
-#include "apr_shm.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "util_mutex.h"
 
+#include "orm_db.h"
 #include "orm_log.h"
+#include "orm_prepared.h"
 #include "orm_store.h"
 #include "orm_watchdog.h"
 
-/* Rows are named in logs by the first characters of their id (a digest,
- * never a token). */
-#define ID_PREFIX_LEN 12
+/** A connection acquired for a request, with our statements prepared: what
+ *  an orm_conn_t of the session operations holds. */
+typedef struct {
+    request_rec *r;
+    const orm_store_t *store;
+    ap_dbd_t *dbd;
+    const orm_sql_t *sql;
+    apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
+    apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
+    int writer_held;                        /* holds the writers' lock */
+    int timed_out;                          /* a call was cut: the
+                                             * connection is dead */
+    int fault;                              /* what the last failure was */
+} dbd_conn_t;
 
 static const char *const stmt_names[ORM_STMT_COUNT] = {
     "load", "upsert", "update", "insert", "remove", "update_if", "lock"
@@ -45,61 +55,51 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     int i;
 
     store->table = orm_schema_table(&conf->schema);
+    store->schema = &conf->schema;
     store->create_schema = orm_server_create_schema(conf);
     store->retry_seconds = orm_server_retry_seconds(conf);
     store->timeout = apr_time_from_sec(orm_server_timeout_seconds(conf));
-    store->sweep_seconds = orm_server_sweep_seconds(conf);
-    store->sweep_batch = orm_server_sweep_batch(conf);
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
         store->sql[i] = orm_sql_build(pool, &conf->schema, i, portable);
-        store->admin[i] = orm_maintenance_sql_build(pool, &conf->schema, i,
-                                                    store->sweep_batch);
     }
     /* labels double as PostgreSQL statement names: plain identifiers */
-    for (i = 0; i < ORM_STMT_COUNT; i++) {
-        store->labels[i] = apr_psprintf(pool, "session_orm_%d_%s", seq,
-                                        stmt_names[i]);
-    }
-    store->sweep_label = apr_psprintf(pool, "session_orm_%d_sweep", seq);
-    store->claim_label = apr_psprintf(pool, "session_orm_%d_claim", seq);
-    store->mark_label = apr_psprintf(pool, "session_orm_%d_mark", seq);
     store->conn_key = apr_psprintf(pool, "session_orm_%d", seq);
+    for (i = 0; i < ORM_STMT_COUNT; i++) {
+        store->labels[i] = apr_pstrcat(pool, store->conn_key, "_",
+                                       stmt_names[i], NULL);
+    }
     return store;
 }
 
 apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                              orm_store_t **stores, int count)
 {
-    apr_shm_t *shm;
-    orm_store_shared_t *slots;
-    orm_writer_lock_t *writer;
+    orm_shared_t *shared;
+    orm_shared_part_e failed;
     apr_status_t rv;
     int i;
 
     if (count == 0) {
         return APR_SUCCESS;
     }
-    writer = apr_pcalloc(pconf, sizeof(*writer));
-    rv = ap_global_mutex_create(&writer->mutex, &writer->file,
-                                ORM_WRITER_MUTEX_TYPE, NULL, s, pconf, 0);
-    if (rv != APR_SUCCESS) {
+    rv = orm_shared_create(pconf, s, ORM_WRITER_MUTEX_TYPE,
+                           sizeof(orm_store_slot_t), count, &shared,
+                           &failed);
+    if (rv != APR_SUCCESS && failed == ORM_SHARED_LOCK) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0007)
                      "cannot create the lock SQLite writers queue on (see "
                      "the Mutex directive, type %s)", ORM_WRITER_MUTEX_TYPE);
         return rv;
     }
-    rv = apr_shm_create(&shm, sizeof(*slots) * count, NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0005)
                      "cannot create the shared memory for the database "
                      "state");
         return rv;
     }
-    slots = apr_shm_baseaddr_get(shm);
-    memset(slots, 0, sizeof(*slots) * count);
     for (i = 0; i < count; i++) {
-        stores[i]->shared = &slots[i];
-        stores[i]->writer = writer;
+        stores[i]->shared = &((orm_store_slot_t *)shared->slots)[i];
+        stores[i]->writers = shared;
     }
     return APR_SUCCESS;
 }
@@ -109,15 +109,13 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
     orm_server_conf_t *sconf = ap_get_module_config(s->module_config,
                                                     &session_orm_module);
     const orm_store_t *store = sconf->store;
-    orm_writer_lock_t *writer = store ? store->writer : NULL;
     apr_status_t rv;
 
-    if (writer == NULL || writer->mutex == NULL) {
+    if (store == NULL || store->writers == NULL) {
         return;
     }
-    rv = apr_global_mutex_child_init(&writer->mutex, writer->file, pchild);
+    rv = orm_shared_attach(store->writers, pchild);
     if (rv != APR_SUCCESS) {
-        writer->mutex = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, ORM_LOGNO(0008)
                      "cannot attach to the lock SQLite writers queue on: "
                      "this child's writes rely on SQLite's busy wait");
@@ -132,21 +130,20 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
  * lock, taken around every write to an SQLite database, they never meet,
  * and each is woken as soon as the previous one is done. Readers (WAL) do
  * not take it. */
-static void writer_enter(orm_conn_t *conn)
+static void writer_enter(dbd_conn_t *conn)
 {
-    const orm_writer_lock_t *writer = conn->store->writer;
-
+    const orm_shared_t *writers = conn->store->writers;
     apr_status_t rv;
 
-    if (conn->sql->dialect != ORM_DIALECT_SQLITE || writer == NULL
-        || writer->mutex == NULL) {
+    if (conn->sql->dialect != ORM_DIALECT_SQLITE || writers == NULL
+        || writers->mutex == NULL) {
         return;
     }
     /* a queue longer than SessionORMTimeout (a writer stuck, the lock
      * taken from outside): write unqueued, bounded by SQLite's busy wait */
-    rv = apr_global_mutex_timedlock(writer->mutex, conn->store->timeout);
+    rv = apr_global_mutex_timedlock(writers->mutex, conn->store->timeout);
     if (APR_STATUS_IS_ENOTIMPL(rv)) {
-        rv = apr_global_mutex_lock(writer->mutex);
+        rv = apr_global_mutex_lock(writers->mutex);
     }
     if (rv == APR_SUCCESS) {
         conn->writer_held = 1;
@@ -159,18 +156,17 @@ static void writer_enter(orm_conn_t *conn)
     }
 }
 
-static void writer_leave(orm_conn_t *conn)
+static void writer_leave(dbd_conn_t *conn)
 {
     if (conn->writer_held) {
         conn->writer_held = 0;
-        apr_global_mutex_unlock(conn->store->writer->mutex);
+        apr_global_mutex_unlock(conn->store->writers->mutex);
     }
 }
 
 static const char *dbd_error_text(const ap_dbd_t *dbd, int err)
 {
-    const char *text = apr_dbd_error(dbd->driver, dbd->handle, err);
-    return text ? text : "(no message from the driver)";
+    return orm_db_error(dbd->driver, dbd->handle, err);
 }
 
 /* What a failure was, for the log: an outage of the database, or a
@@ -192,8 +188,7 @@ static int failure_level(const orm_store_t *store)
     if (store->shared == NULL) {
         return APLOG_ERR;
     }
-    return orm_outage_failure(&store->shared->outage,
-                              apr_time_as_msec(apr_time_now()))
+    return orm_outage_failure(&store->shared->outage, orm_now_ms())
            ? APLOG_ERR : APLOG_DEBUG;
 }
 
@@ -264,7 +259,7 @@ static void report_data_error(request_rec *r, const orm_store_t *store,
  * fails on others, and that is one outage, not one per answer. */
 static void report_success(request_rec *r, const orm_store_t *store)
 {
-    orm_store_shared_t *shared = store->shared;
+    orm_store_slot_t *shared = store->shared;
     apr_uint32_t failed_ms;
 
     if (shared == NULL) {
@@ -276,8 +271,8 @@ static void report_success(request_rec *r, const orm_store_t *store)
         apr_atomic_set32(&shared->retry_at, 0);
     }
     if (orm_outage_on(&shared->outage)
-        && orm_outage_success(&shared->outage,
-                              apr_time_as_msec(apr_time_now()), &failed_ms)) {
+        && orm_outage_success(&shared->outage, orm_now_ms(),
+                              ORM_OUTAGE_QUIET_MS, &failed_ms)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, ORM_LOGNO(0114)
                       "session table '%s' answers again (after %u s of "
                       "failures)", store->table, (unsigned)(failed_ms / 1000));
@@ -286,7 +281,7 @@ static void report_success(request_rec *r, const orm_store_t *store)
 
 /* Marks a driver call on dbd (NULL: mod_dbd's acquire) for this child's
  * watchdog, which cuts it at SessionORMTimeout. */
-static orm_deadline_t *watch(const orm_conn_t *conn, ap_dbd_t *dbd)
+static orm_deadline_t *watch(const dbd_conn_t *conn, ap_dbd_t *dbd)
 {
     return orm_watchdog_arm(conn->store, dbd);
 }
@@ -294,7 +289,7 @@ static orm_deadline_t *watch(const orm_conn_t *conn, ap_dbd_t *dbd)
 /* After the call. One that was cut leaves a dead connection and says the
  * database hangs: the following requests skip it for SessionORMRetryAfter
  * instead of each waiting the full bound. */
-static void unwatch(orm_conn_t *conn, orm_deadline_t *mark)
+static void unwatch(dbd_conn_t *conn, orm_deadline_t *mark)
 {
     if (orm_watchdog_disarm(conn->store, mark) && !conn->timed_out) {
         apr_int64_t seconds = apr_time_sec(conn->store->timeout);
@@ -310,10 +305,8 @@ static void unwatch(orm_conn_t *conn, orm_deadline_t *mark)
     }
 }
 
-/* Runs the probe. Every select here asks for random access: PostgreSQL's
- * sequential mode reports errors only when rows are fetched, and the whole
- * result is read at once, so nothing needs draining. Rows are then numbered
- * from 1 (all drivers refuse -1, "next", on random results: MySQL). */
+/* The probe: succeeds exactly when the table can be read (see orm_db.h
+ * on random access). */
 static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
                         const orm_sql_t *sql, int *err)
 {
@@ -323,17 +316,7 @@ static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
     return *err == 0;
 }
 
-int orm_store_table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
-                           const orm_store_t *store)
-{
-    int err;
-
-    return table_exists(pool, dbd,
-                        store->sql[orm_dialect_for_driver(
-                                       apr_dbd_name(dbd->driver))], &err);
-}
-
-static apr_status_t ensure_table(orm_conn_t *conn)
+static apr_status_t ensure_table(dbd_conn_t *conn)
 {
     request_rec *r = conn->r;
     const orm_store_t *store = conn->store;
@@ -386,7 +369,7 @@ static apr_status_t ensure_table(orm_conn_t *conn)
 
 /* One statement of the connection's set-up; its failure is no error (see
  * orm_sql_connection_setup). */
-static void run_setting(orm_conn_t *conn, const orm_sql_setting_t *setting)
+static void run_setting(dbd_conn_t *conn, const orm_sql_setting_t *setting)
 {
     const ap_dbd_t *dbd = conn->dbd;
     apr_dbd_results_t *res = NULL;
@@ -407,7 +390,7 @@ static void run_setting(orm_conn_t *conn, const orm_sql_setting_t *setting)
 
 /* The dialect's set-up of a new connection: SQLite's settings, the
  * server's bound on a statement's time (SessionORMTimeout) elsewhere. */
-static void tune_connection(orm_conn_t *conn)
+static void tune_connection(dbd_conn_t *conn)
 {
     const apr_array_header_t *setup = orm_sql_connection_setup(
         conn->r->pool, conn->sql->dialect,
@@ -416,56 +399,6 @@ static void tune_connection(orm_conn_t *conn)
 
     for (i = 0; i < setup->nelts; i++) {
         run_setting(conn, &APR_ARRAY_IDX(setup, i, orm_sql_setting_t));
-    }
-}
-
-apr_status_t orm_store_prepare_once(ap_dbd_t *dbd, const char *label,
-                                    const char *sql,
-                                    apr_dbd_prepared_t **stmt,
-                                    const char **errmsg)
-{
-    apr_pool_t *stmt_pool;
-    int err;
-
-    *stmt = apr_hash_get(dbd->prepared, label, APR_HASH_KEY_STRING);
-    if (*stmt) {
-        return APR_SUCCESS;
-    }
-    /* a sub-pool: statements are finalized before the connection closes,
-     * or when orm_store_release replaces them */
-    if (apr_pool_create(&stmt_pool, dbd->pool) != APR_SUCCESS) {
-        *errmsg = "out of memory";
-        return APR_ENOMEM;
-    }
-    err = apr_dbd_prepare(dbd->driver, stmt_pool, dbd->handle, sql, label,
-                          stmt);
-    if (err) {
-        *errmsg = dbd_error_text(dbd, err);
-        *stmt = NULL;
-        apr_pool_destroy(stmt_pool);
-        return APR_EGENERAL;
-    }
-    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, *stmt);
-    apr_pool_userdata_setn(stmt_pool, label, NULL, dbd->pool);
-    return APR_SUCCESS;
-}
-
-void orm_store_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label)
-{
-    const char *release = orm_sql_release(
-        pool, orm_dialect_for_driver(apr_dbd_name(dbd->driver)), label);
-    void *stmt_pool = NULL;
-    int nrows = 0;
-
-    apr_pool_userdata_get(&stmt_pool, label, dbd->pool);
-    if (stmt_pool) {
-        apr_pool_userdata_setn(NULL, label, NULL, dbd->pool);
-        apr_pool_destroy(stmt_pool);    /* closes the driver's handle */
-    }
-    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, NULL);
-    if (release) {
-        /* fails when a reconnection already dropped it: nothing to free */
-        apr_dbd_query(dbd->driver, dbd->handle, &nrows, release);
     }
 }
 
@@ -478,7 +411,7 @@ typedef struct {
                                  * they were prepared; "" when unknown */
 } orm_conn_state_t;
 
-static orm_conn_state_t *our_state(const orm_conn_t *conn)
+static orm_conn_state_t *our_state(const dbd_conn_t *conn)
 {
     void *state = NULL;
 
@@ -490,39 +423,79 @@ static orm_conn_state_t *our_state(const orm_conn_t *conn)
  * never the same for two sessions, a server restart between them or not):
  * it changes when the driver reconnects the handle, which loses every
  * statement prepared on it. NULL when unknown. */
-static const char *session_id(orm_conn_t *conn)
+static const char *session_id(dbd_conn_t *conn)
 {
     const ap_dbd_t *dbd = conn->dbd;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    const char *value;
+    const char **values = NULL;
 
     if (conn->sql->session_id == NULL
-        || apr_dbd_select(dbd->driver, conn->r->pool, dbd->handle, &res,
-                          conn->sql->session_id, 1)
-        || apr_dbd_get_row(dbd->driver, conn->r->pool, res, &row, 1)) {
+        || orm_db_select_row(conn->r->pool, dbd->driver, dbd->handle,
+                             conn->sql->session_id, 0, NULL, 1, &values)
+        || values == NULL) {
         return NULL;
     }
-    value = apr_dbd_get_entry(dbd->driver, row, 0);
-    return value && *value ? apr_pstrdup(conn->r->pool, value) : NULL;
+    return orm_db_value(values[0]);
+}
+
+/* Prepares each of the dialect's statements, or finds it prepared. */
+static apr_status_t prepare_statements(dbd_conn_t *conn)
+{
+    const orm_store_t *store = conn->store;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < ORM_STMT_COUNT; i++) {
+        const char *text = stmt_text(conn->sql, i);
+        const char *errmsg = NULL;
+
+        conn->stmt[i] = NULL;
+        if (text == NULL) {
+            continue;
+        }
+        rv = orm_prepared_once(conn->dbd, store->labels[i], text,
+                               &conn->stmt[i], &errmsg);
+        if (rv != APR_SUCCESS) {
+            int level = failure_level(store);
+            ap_log_rerror(APLOG_MARK, level, rv, conn->r, ORM_LOGNO(0105)
+                          "preparing the %s statement for session table "
+                          "'%s' failed: %s (statement: %s)", stmt_names[i],
+                          store->table, errmsg, text);
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Files the prepared statements in the connection's state, with the
+ * session they were prepared on. */
+static void keep_statements(dbd_conn_t *conn, orm_conn_state_t *state,
+                            const char *session)
+{
+    if (state == NULL) {
+        state = apr_pcalloc(conn->dbd->pool, sizeof(*state));
+        apr_pool_userdata_setn(state, conn->store->conn_key, NULL,
+                               conn->dbd->pool);
+    }
+    memcpy(state->stmt, conn->stmt, sizeof(state->stmt));
+    apr_cpystrn(state->session, session ? session : "",
+                sizeof(state->session));
+    state->ready = 1;
 }
 
 /* First use of a connection by this store: tune it, make sure the table
  * exists, prepare the statements. The load label is filed first, so its
  * presence says the table was checked on this connection. */
-static apr_status_t prepare_connection(orm_conn_t *conn)
+static apr_status_t prepare_connection(dbd_conn_t *conn)
 {
-    const orm_store_t *store = conn->store;
     orm_conn_state_t *state = our_state(conn);
     const char *session;
     apr_status_t rv;
-    int i;
 
     if (state && state->ready) {
         memcpy(conn->stmt, state->stmt, sizeof(conn->stmt));
         return APR_SUCCESS;
     }
-    if (apr_hash_get(conn->dbd->prepared, store->labels[ORM_STMT_LOAD],
+    if (apr_hash_get(conn->dbd->prepared, conn->store->labels[ORM_STMT_LOAD],
                      APR_HASH_KEY_STRING) == NULL) {
         tune_connection(conn);
         if ((rv = ensure_table(conn)) != APR_SUCCESS) {
@@ -535,39 +508,16 @@ static apr_status_t prepare_connection(orm_conn_t *conn)
      * they are prepared again (asked after, a reconnect in between would
      * pass for a data error on every later use) */
     session = session_id(conn);
-    for (i = 0; i < ORM_STMT_COUNT; i++) {
-        const char *text = stmt_text(conn->sql, i);
-        const char *errmsg = NULL;
-
-        conn->stmt[i] = NULL;
-        if (text == NULL) {
-            continue;
-        }
-        rv = orm_store_prepare_once(conn->dbd, store->labels[i], text,
-                                    &conn->stmt[i], &errmsg);
-        if (rv != APR_SUCCESS) {
-            int level = failure_level(store);
-            ap_log_rerror(APLOG_MARK, level, rv, conn->r, ORM_LOGNO(0105)
-                          "preparing the %s statement for session table "
-                          "'%s' failed: %s (statement: %s)", stmt_names[i],
-                          store->table, errmsg, text);
-            return rv;
-        }
+    if ((rv = prepare_statements(conn)) != APR_SUCCESS) {
+        return rv;
     }
-    if (state == NULL) {
-        state = apr_pcalloc(conn->dbd->pool, sizeof(*state));
-        apr_pool_userdata_setn(state, store->conn_key, NULL, conn->dbd->pool);
-    }
-    memcpy(state->stmt, conn->stmt, sizeof(state->stmt));
-    apr_cpystrn(state->session, session ? session : "",
-                sizeof(state->session));
-    state->ready = 1;
+    keep_statements(conn, state, session);
     return APR_SUCCESS;
 }
 
 /* Releases every statement of ours on the connection and prepares them
  * again under the same labels: fault when that worked, else an outage. */
-static int prepare_again(orm_conn_t *conn, int fault)
+static int prepare_again(dbd_conn_t *conn, int fault)
 {
     orm_conn_state_t *state = our_state(conn);
     int i;
@@ -577,7 +527,8 @@ static int prepare_again(orm_conn_t *conn, int fault)
     }
     for (i = 0; i < ORM_STMT_COUNT; i++) {
         conn->stmt[i] = NULL;
-        orm_store_release(conn->r->pool, conn->dbd, conn->store->labels[i]);
+        orm_prepared_release(conn->r->pool, conn->dbd,
+                             conn->store->labels[i]);
     }
     return prepare_connection(conn) == APR_SUCCESS ? fault : FAULT_OUTAGE;
 }
@@ -590,7 +541,7 @@ static int prepare_again(orm_conn_t *conn, int fault)
  * after they were released, and only when the table went away (it is
  * created again, SessionORMCreateSchema allowing). Otherwise the database
  * refused this statement with these values: a data error. */
-static int recover_connection(orm_conn_t *conn)
+static int recover_connection(dbd_conn_t *conn)
 {
     orm_conn_state_t *state = our_state(conn);
     const char *session;
@@ -625,46 +576,47 @@ static int recover_connection(orm_conn_t *conn)
     return prepare_again(conn, FAULT_REPAIRED);   /* the table is back */
 }
 
-apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
-                               orm_conn_t *conn)
+/* While the database is known to be down, requests do not make it wait:
+ * true to skip it now. The first request after the wait tries it; the
+ * others go on skipping it until that one has its answer. */
+static int skip_database(const orm_store_t *store)
 {
-    APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire =
+    apr_uint32_t now, until;
+
+    if (store->shared == NULL) {
+        return 0;
+    }
+    now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    until = apr_atomic_read32(&store->shared->retry_at);
+    if (until > now) {
+        return 1;
+    }
+    return until != 0
+           && apr_atomic_cas32(&store->shared->retry_at,
+                               now + (apr_uint32_t)store->retry_seconds,
+                               until) != until;
+}
+
+/* mod_dbd's connection for the request, acquired under the time bound. */
+static ap_dbd_t *acquire(dbd_conn_t *conn)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire_fn =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    orm_deadline_t *mark;
-    apr_status_t rv;
+    orm_deadline_t *mark = watch(conn, NULL);
+    ap_dbd_t *dbd = acquire_fn ? acquire_fn(conn->r) : NULL;
+
+    unwatch(conn, mark);
+    return dbd;
+}
+
+/* Our statements on the connection, prepared or recovered under the time
+ * bound. */
+static apr_status_t make_ready(dbd_conn_t *conn)
+{
+    orm_deadline_t *mark = watch(conn, conn->dbd);
+    apr_status_t rv = prepare_connection(conn);
     int fault;
 
-    memset(conn, 0, sizeof(*conn));
-    conn->r = r;
-    conn->store = store;
-    if (store->shared) {
-        apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-        apr_uint32_t until = apr_atomic_read32(&store->shared->retry_at);
-
-        if (until > now) {
-            return APR_EAGAIN;  /* known to be down: do not make them wait */
-        }
-        /* the first request after the wait tries the database; the others
-         * go on skipping it until that one has its answer */
-        if (until != 0
-            && apr_atomic_cas32(&store->shared->retry_at,
-                                now + (apr_uint32_t)store->retry_seconds,
-                                until) != until) {
-            return APR_EAGAIN;
-        }
-    }
-    mark = watch(conn, NULL);
-    conn->dbd = acquire ? acquire(r) : NULL;
-    unwatch(conn, mark);
-    if (conn->dbd == NULL) {
-        report_failure(r, store, 1, "mod_dbd has no connection (its own "
-                       "messages say why; check DBDriver and DBDParams)");
-        return APR_ECONNREFUSED;
-    }
-    conn->sql = store->sql[orm_dialect_for_driver(
-                               apr_dbd_name(conn->dbd->driver))];
-    mark = watch(conn, conn->dbd);
-    rv = prepare_connection(conn);
     if (rv != APR_SUCCESS && !conn->timed_out) {
         fault = recover_connection(conn);
         if (fault == FAULT_REPAIRED || fault == FAULT_STALE) {
@@ -672,20 +624,41 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
         }
     }
     unwatch(conn, mark);
-    if (rv == APR_SUCCESS && conn->timed_out) {
-        rv = APR_TIMEUP;
+    return rv == APR_SUCCESS && conn->timed_out ? APR_TIMEUP : rv;
+}
+
+static const orm_store_ops_t session_ops;
+
+apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
+                               orm_conn_t *handle)
+{
+    dbd_conn_t *conn = apr_pcalloc(r->pool, sizeof(*conn));
+    apr_status_t rv;
+
+    handle->ops = &session_ops;
+    handle->impl = conn;
+    conn->r = r;
+    conn->store = store;
+    if (skip_database(store)) {
+        return APR_EAGAIN;      /* known to be down */
     }
-    if (rv != APR_SUCCESS) {
+    if ((conn->dbd = acquire(conn)) == NULL) {
+        report_failure(r, store, 1, "mod_dbd has no connection (its own "
+                       "messages say why; check DBDriver and DBDParams)");
+        return APR_ECONNREFUSED;
+    }
+    conn->sql = store->sql[orm_dialect_for_driver(
+                               apr_dbd_name(conn->dbd->driver))];
+    if ((rv = make_ready(conn)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, ORM_LOGNO(0118)
                       "session table '%s': the connection cannot be used",
                       store->table);
-        return rv;
     }
-    return APR_SUCCESS;
+    return rv;
 }
 
 /* recover_connection under the time bound: a cut call is an outage. */
-static int watched_recover(orm_conn_t *conn)
+static int watched_recover(dbd_conn_t *conn)
 {
     orm_deadline_t *mark = watch(conn, conn->dbd);
     int fault = recover_connection(conn);
@@ -699,7 +672,7 @@ static int watched_recover(orm_conn_t *conn)
  * connection was reconnected or the table recreated; inside one, after
  * the transaction ended (see end()). A call cut by the time bound is an
  * outage, not looked into further. */
-static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
+static apr_status_t run(dbd_conn_t *conn, orm_stmt_e which, int nargs,
                         const char **args, int *nrows,
                         apr_dbd_results_t **res, const char **errmsg)
 {
@@ -750,33 +723,15 @@ static apr_status_t run(orm_conn_t *conn, orm_stmt_e which, int nargs,
     return APR_EGENERAL;
 }
 
-static const char *int64_text(apr_pool_t *pool, apr_int64_t value)
-{
-    return apr_psprintf(pool, "%" APR_INT64_T_FMT, value);
-}
-
-/* Strict: a whole stored number, nothing else. */
-static int parse_int64(const char *text, apr_int64_t *value)
-{
-    char *end = NULL;
-
-    if (text == NULL || *text == '\0') {
-        return 0;
-    }
-    errno = 0;
-    *value = apr_strtoi64(text, &end, 10);
-    return errno == 0 && end != NULL && *end == '\0';
-}
-
 /* A failed statement, logged as what it was: an outage, or a data error
  * naming the session. A failure inside a transaction is looked into once
  * the transaction has ended. */
-static apr_status_t statement_failed(orm_conn_t *conn, const char *what,
+static apr_status_t statement_failed(dbd_conn_t *conn, const char *what,
                                      const char *id, const char *errmsg)
 {
     const char *message = apr_psprintf(conn->r->pool, "%s session %.*s "
-                                       "failed: %s", what, ID_PREFIX_LEN, id,
-                                       errmsg);
+                                       "failed: %s", what, ORM_ID_PREFIX_LEN,
+                                       id, errmsg);
 
     if (conn->fault == FAULT_NONE && conn->txn == NULL) {
         conn->fault = conn->timed_out ? FAULT_OUTAGE : watched_recover(conn);
@@ -793,85 +748,104 @@ static apr_status_t statement_failed(orm_conn_t *conn, const char *what,
     return APR_EGENERAL;
 }
 
-/* True when the data column (column size_col holds its size as stored)
- * came back whole. apr_dbd_mysql fetches a text column into a buffer of
- * its field size (fldsz in DBDParams, 1 MB by default) and hands back what
- * fits, with no error. */
-static int whole(const ap_dbd_t *dbd, apr_dbd_row_t *dbrow, int size_col,
-                 const char *data)
+/* True when the data column came back whole: size is its size as stored.
+ * apr_dbd_mysql fetches a text column into a buffer of its field size
+ * (fldsz in DBDParams, 1 MB by default) and hands back what fits, with no
+ * error. */
+static int whole(const char *size, const char *data)
 {
     apr_int64_t stored;
 
-    return parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, size_col),
-                       &stored)
+    return orm_db_int64_parse(size, &stored)
            && stored == (apr_int64_t)strlen(data);
 }
 
 /* A session that came back cut is never handed on nor written over: the
  * load fails, as for a database that failed to answer for this session. */
-static apr_status_t truncated(orm_conn_t *conn, const char *id)
+static apr_status_t truncated(dbd_conn_t *conn, const char *id)
 {
     conn->fault = FAULT_DATA;
     report_data_error(conn->r, conn->store, apr_psprintf(conn->r->pool,
                       "session %.*s came back shorter than stored (with "
                       "MariaDB/MySQL, raise fldsz in DBDParams above the "
                       "largest session): treated as a failed load",
-                      ID_PREFIX_LEN, id));
+                      ORM_ID_PREFIX_LEN, id));
     return APR_EGENERAL;
 }
 
-apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
-                            apr_int64_t now_ms, orm_row_t **row)
+static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
+                             apr_int64_t now_ms, orm_row_t **row)
 {
+    dbd_conn_t *conn = handle->impl;
     request_rec *r = conn->r;
-    const ap_dbd_t *dbd;
     apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *dbrow = NULL;
-    const char *args[2], *errmsg = NULL;
+    const char *args[2], **values, *errmsg = NULL;
+    orm_row_t *found;
 
     *row = NULL;
     args[0] = id;
-    args[1] = int64_text(r->pool, now_ms);
+    args[1] = orm_db_int64_text(r->pool, now_ms);
     if (run(conn, ORM_STMT_LOAD, 2, args, NULL, &res, &errmsg)) {
         return statement_failed(conn, "loading", id, errmsg);
     }
-    dbd = conn->dbd;
-    if (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, 1) == 0) {
-        orm_row_t *found = apr_pcalloc(r->pool, sizeof(*found));
-
-        found->data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
-        found->user_name = apr_dbd_get_entry(dbd->driver, dbrow, 3);
-        /* PostgreSQL's driver reads NULL as "": no saved session is "" */
-        if (found->data == NULL || *found->data == '\0'
-            || !parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 1),
-                            &found->expires_at_ms)
-            || !parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 2),
-                            &found->updated_at_ms)) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, ORM_LOGNO(0109)
-                          "stored row of session %.*s is unreadable (missing "
-                          "data or non-numeric times); treating the session "
-                          "as absent", ID_PREFIX_LEN, id);
-            return APR_SUCCESS;
-        }
-        if (!whole(dbd, dbrow, 4, found->data)) {
-            return truncated(conn, id);
-        }
-        found->data = apr_pstrdup(r->pool, found->data);
-        /* PostgreSQL's driver gives "" for NULL; no owner is named "" */
-        found->user_name = (found->user_name && *found->user_name)
-                           ? apr_pstrdup(r->pool, found->user_name) : NULL;
-        *row = found;
+    /* data, expires_at, updated_at, user_name, the data's stored size */
+    orm_db_first_row(r->pool, conn->dbd->driver, res, 5, &values);
+    if (values == NULL) {
+        return APR_SUCCESS;
     }
+    found = apr_pcalloc(r->pool, sizeof(*found));
+    /* no saved session is "" */
+    found->data = orm_db_value(values[0]);
+    if (found->data == NULL
+        || !orm_db_int64_parse(values[1], &found->expires_at_ms)
+        || !orm_db_int64_parse(values[2], &found->updated_at_ms)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, ORM_LOGNO(0109)
+                      "stored row of session %.*s is unreadable (missing "
+                      "data or non-numeric times); treating the session "
+                      "as absent", ORM_ID_PREFIX_LEN, id);
+        return APR_SUCCESS;
+    }
+    if (!whole(values[4], found->data)) {
+        return truncated(conn, id);
+    }
+    /* no owner is named "" */
+    found->user_name = orm_db_value(values[3]);
+    *row = found;
     return APR_SUCCESS;
 }
 
-static apr_status_t write_failed(orm_conn_t *conn, const char *id,
+/* The arguments of the update statements: data, expires_at, user_name,
+ * updated_at, id (update_if adds the version). */
+static void update_args(apr_pool_t *pool, const char *id, const orm_row_t *row,
+                        const char **args)
+{
+    args[0] = row->data;
+    args[1] = orm_db_int64_text(pool, row->expires_at_ms);
+    args[2] = row->user_name;
+    args[3] = orm_db_int64_text(pool, row->updated_at_ms);
+    args[4] = id;
+}
+
+/* The arguments of the upsert and the insert: id, data, expires_at,
+ * user_name, created_at, updated_at. */
+static void insert_args(apr_pool_t *pool, const char *id, const orm_row_t *row,
+                        apr_int64_t created_at_ms, const char **args)
+{
+    args[0] = id;
+    args[1] = row->data;
+    args[2] = orm_db_int64_text(pool, row->expires_at_ms);
+    args[3] = row->user_name;
+    args[4] = orm_db_int64_text(pool, created_at_ms);
+    args[5] = orm_db_int64_text(pool, row->updated_at_ms);
+}
+
+static apr_status_t write_failed(dbd_conn_t *conn, const char *id,
                                  const char *errmsg)
 {
     return statement_failed(conn, "saving", id, errmsg);
 }
 
-static apr_status_t begin(orm_conn_t *conn, const char *id)
+static apr_status_t begin(dbd_conn_t *conn, const char *id)
 {
     orm_deadline_t *mark = watch(conn, conn->dbd);
     int err = apr_dbd_transaction_start(conn->dbd->driver, conn->r->pool,
@@ -886,7 +860,7 @@ static apr_status_t begin(orm_conn_t *conn, const char *id)
 
 /* Commits, or rolls back when a statement inside failed or rollback is
  * asked for. */
-static void end(orm_conn_t *conn, int rollback)
+static void end(dbd_conn_t *conn, int rollback)
 {
     orm_deadline_t *mark = watch(conn, conn->dbd);
 
@@ -899,21 +873,18 @@ static void end(orm_conn_t *conn, int rollback)
     conn->txn = NULL;
 }
 
-apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
-                            const orm_row_t *row, apr_int64_t created_at_ms)
+static apr_status_t dbd_save(orm_conn_t *handle, const char *id,
+                             const orm_row_t *row, apr_int64_t created_at_ms)
 {
+    dbd_conn_t *conn = handle->impl;
     apr_pool_t *pool = conn->r->pool;
-    const char *expires = int64_text(pool, row->expires_at_ms);
-    const char *updated = int64_text(pool, row->updated_at_ms);
-    const char *created = int64_text(pool, created_at_ms);
     const char *errmsg = NULL;
     const char *args[6];
     int nrows = 0;
     apr_status_t rv;
 
     if (conn->stmt[ORM_STMT_UPSERT]) {
-        args[0] = id; args[1] = row->data; args[2] = expires;
-        args[3] = row->user_name; args[4] = created; args[5] = updated;
+        insert_args(pool, id, row, created_at_ms, args);
         writer_enter(conn);
         rv = run(conn, ORM_STMT_UPSERT, 6, args, &nrows, NULL, &errmsg);
         writer_leave(conn);
@@ -925,12 +896,10 @@ apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
         writer_leave(conn);
         return APR_EGENERAL;
     }
-    args[0] = row->data; args[1] = expires; args[2] = row->user_name;
-    args[3] = updated; args[4] = id;
+    update_args(pool, id, row, args);
     if (run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg) == 0
         && nrows == 0) {
-        args[0] = id; args[1] = row->data; args[2] = expires;
-        args[3] = row->user_name; args[4] = created; args[5] = updated;
+        insert_args(pool, id, row, created_at_ms, args);
         run(conn, ORM_STMT_INSERT, 6, args, &nrows, NULL, &errmsg);
     }
     end(conn, errmsg != NULL);
@@ -938,22 +907,18 @@ apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
     return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
 }
 
-apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
-                                 const orm_row_t *row, apr_int64_t version,
-                                 int *matched)
+static apr_status_t dbd_update_if(orm_conn_t *handle, const char *id,
+                                  const orm_row_t *row, apr_int64_t version,
+                                  int *matched)
 {
-    apr_pool_t *pool = conn->r->pool;
+    dbd_conn_t *conn = handle->impl;
     const char *errmsg = NULL;
     const char *args[6];
     int nrows = 0;
     apr_status_t rv;
 
-    args[0] = row->data;
-    args[1] = int64_text(pool, row->expires_at_ms);
-    args[2] = row->user_name;
-    args[3] = int64_text(pool, row->updated_at_ms);
-    args[4] = id;
-    args[5] = int64_text(pool, version);
+    update_args(conn->r->pool, id, row, args);
+    args[5] = orm_db_int64_text(conn->r->pool, version);
     writer_enter(conn);
     rv = run(conn, ORM_STMT_UPDATE_IF, 6, args, &nrows, NULL, &errmsg);
     writer_leave(conn);
@@ -966,14 +931,46 @@ apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
     return APR_SUCCESS;
 }
 
-apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
-                             apr_int64_t now_ms, orm_store_merge_fn *merge,
-                             void *baton, int *found)
+/* Inside the merge's transaction: the live row, locked where the dialect
+ * can, into *stored ("" for no data) and *version (its updated_at, 0 when
+ * unreadable); *stored NULL when there is none, *errmsg set when the
+ * statement failed. APR_EGENERAL when the data came back cut. */
+static apr_status_t lock_row(dbd_conn_t *conn, const char *id,
+                             apr_int64_t now_ms, const char **stored,
+                             apr_int64_t *version, const char **errmsg)
 {
-    request_rec *r = conn->r;
-    const ap_dbd_t *dbd;
+    apr_pool_t *pool = conn->r->pool;
     apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *dbrow = NULL;
+    const char *args[2], **values;
+
+    *stored = NULL;
+    *version = 0;
+    args[0] = id;
+    args[1] = orm_db_int64_text(pool, now_ms);
+    if (run(conn, ORM_STMT_LOCK, 2, args, NULL, &res, errmsg) != 0) {
+        return APR_SUCCESS;
+    }
+    /* data, updated_at, the data's stored size */
+    orm_db_first_row(pool, conn->dbd->driver, res, 3, &values);
+    if (values == NULL) {
+        return APR_SUCCESS;
+    }
+    if (orm_db_value(values[0]) && !whole(values[2], values[0])) {
+        return APR_EGENERAL;
+    }
+    *stored = values[0] ? values[0] : "";
+    if (!orm_db_int64_parse(values[1], version)) {
+        *version = 0;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t dbd_merge(orm_conn_t *handle, const char *id,
+                              orm_row_t *row, apr_int64_t now_ms,
+                              orm_store_merge_fn *merge, void *baton,
+                              int *found)
+{
+    dbd_conn_t *conn = handle->impl;
     const char *stored = NULL, *errmsg = NULL;
     apr_int64_t stored_version = 0;
     const char *args[5];
@@ -985,28 +982,15 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
         writer_leave(conn);
         return APR_EGENERAL;
     }
-    args[0] = id;
-    args[1] = int64_text(r->pool, now_ms);
-    if (run(conn, ORM_STMT_LOCK, 2, args, NULL, &res, &errmsg) == 0) {
-        dbd = conn->dbd;
-        if (apr_dbd_get_row(dbd->driver, r->pool, res, &dbrow, 1) == 0) {
-            const char *data = apr_dbd_get_entry(dbd->driver, dbrow, 0);
-
-            if (data && *data && !whole(dbd, dbrow, 2, data)) {
-                end(conn, 1);
-                writer_leave(conn);
-                return truncated(conn, id);
-            }
-            stored = apr_pstrdup(r->pool, data ? data : "");
-            if (!parse_int64(apr_dbd_get_entry(dbd->driver, dbrow, 1),
-                             &stored_version)) {
-                stored_version = 0;
-            }
-        }
+    if (lock_row(conn, id, now_ms, &stored, &stored_version, &errmsg)
+        != APR_SUCCESS) {
+        end(conn, 1);
+        writer_leave(conn);
+        return truncated(conn, id);
     }
     if (errmsg == NULL && stored != NULL) {
         *found = 1;
-        row->data = merge(baton, r->pool, stored);
+        row->data = merge(baton, conn->r->pool, stored);
     }
     if (row->data == NULL) {
         *found = -1;            /* merge says: leave the row as it is */
@@ -1015,11 +999,7 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
         if (row->updated_at_ms <= stored_version) {
             row->updated_at_ms = stored_version + 1;  /* a newer version */
         }
-        args[0] = row->data;
-        args[1] = int64_text(r->pool, row->expires_at_ms);
-        args[2] = row->user_name;
-        args[3] = int64_text(r->pool, row->updated_at_ms);
-        args[4] = id;
+        update_args(conn->r->pool, id, row, args);
         run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg);
     }
     end(conn, errmsg != NULL || stored == NULL || row->data == NULL);
@@ -1027,8 +1007,9 @@ apr_status_t orm_store_merge(orm_conn_t *conn, const char *id, orm_row_t *row,
     return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
 }
 
-apr_status_t orm_store_remove(orm_conn_t *conn, const char *id)
+static apr_status_t dbd_remove(orm_conn_t *handle, const char *id)
 {
+    dbd_conn_t *conn = handle->impl;
     const char *errmsg = NULL;
     int nrows = 0;
     apr_status_t rv;
@@ -1041,3 +1022,12 @@ apr_status_t orm_store_remove(orm_conn_t *conn, const char *id)
     }
     return APR_SUCCESS;
 }
+
+/* A request's connection: the session operations. */
+static const orm_store_ops_t session_ops = {
+    .load = dbd_load,
+    .save = dbd_save,
+    .update_if = dbd_update_if,
+    .merge = dbd_merge,
+    .remove = dbd_remove
+};

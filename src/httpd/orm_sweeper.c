@@ -1,51 +1,50 @@
 #include "apr_strings.h"
 #include "apr_optional.h"
 #include "apr_dbd.h"
-#include "apr_global_mutex.h"
-#include "apr_shm.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "util_mutex.h"
 #include "mod_dbd.h"
 
 #include "orm_log.h"
 #include "orm_bgthread.h"
 #include "orm_conf.h"
+#include "orm_db.h"
+#include "orm_gate.h"
+#include "orm_shared.h"
 #include "orm_store.h"
-#include "orm_purge.h"
 #include "orm_sweeper.h"
 #include "orm_watchdog.h"
 
 /* between two batches: long enough for waiting requests to get the table */
 #define SWEEP_PAUSE apr_time_from_msec(20)
 
-/** One table in one server's database. */
+/** One table in one server's database, and how it is swept. */
 typedef struct {
     server_rec *s;
     const orm_store_t *store;
+    apr_int64_t interval_ms;        /* SessionORMSweepInterval */
+    int batch;                      /* SessionORMSweepBatch */
 } sweep_target_t;
 
 /** Shared by all children, guarded by the cross-process lock. */
 typedef struct {
     apr_int64_t last_sweep_ms;
-    int in_outage;              /* the failure was logged; the next success
+    orm_outage_t outage;        /* the failure was logged; the next success
                                  * logs the recovery */
     int table_seen;             /* the table existed at an earlier sweep */
 } sweep_slot_t;
 
 typedef struct {
     apr_array_header_t *targets;    /* of sweep_target_t */
-    apr_global_mutex_t *mutex;
-    const char *mutex_file;
-    apr_shm_t *shm;                 /* a sweep_slot_t per target */
+    orm_shared_t *shared;           /* a sweep_slot_t per target, and the
+                                     * lock of the child that sweeps */
     apr_interval_time_t wake;       /* how often each child looks */
 } orm_sweeper_t;
 
 /** This child's thread and how to stop it. */
 typedef struct {
-    const orm_sweeper_t *sweeper;
-    apr_global_mutex_t *mutex;      /* this child's handle on the lock */
+    orm_sweeper_t *sweeper;
     apr_pool_t *pool;               /* the thread's own */
     orm_bgthread_t bg;
     /* the sweep's calls, bounded by SessionORMTimeout each */
@@ -53,71 +52,91 @@ typedef struct {
     orm_deadline_t *mark;
 } sweep_worker_t;
 
+/** One sweep of one target: its connection, under the watchdog from its
+ *  opening to its close. */
+typedef struct {
+    ap_dbd_t *dbd;
+    orm_conn_t conn;                /* the store over dbd */
+    int cut;                        /* calls the watchdog cut */
+    int locked;                     /* holds the farm's lock */
+} sweep_visit_t;
+
 static orm_server_conf_t *server_conf(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &session_orm_module);
 }
 
+/* Per-directory directives in the main server reach every vhost; a server
+ * without DBDriver (its own or the main server's) has no database to
+ * sweep. */
+static apr_array_header_t *list_targets(apr_pool_t *pconf, server_rec *s,
+                                        apr_int64_t *shortest_ms)
+{
+    apr_array_header_t *targets = apr_array_make(pconf, 4,
+                                                 sizeof(sweep_target_t));
+    int main_configured = server_conf(s)->sessions_configured;
+    server_rec *sp;
+
+    *shortest_ms = 0;
+    for (sp = s; sp; sp = sp->next) {
+        orm_server_conf_t *sconf = server_conf(sp);
+        apr_int64_t interval_ms = orm_server_sweep_seconds(sconf) * 1000;
+        sweep_target_t *target;
+
+        if (!(sconf->sessions_configured || main_configured)
+            || sconf->dbd_configured != 1 || interval_ms == 0) {
+            continue;
+        }
+        target = apr_array_push(targets);
+        target->s = sp;
+        target->store = sconf->store;
+        target->interval_ms = interval_ms;
+        target->batch = orm_server_sweep_batch(sconf);
+        if (*shortest_ms == 0 || interval_ms < *shortest_ms) {
+            *shortest_ms = interval_ms;
+        }
+    }
+    return targets;
+}
+
 apr_status_t orm_sweeper_post_config(apr_pool_t *pconf, server_rec *s)
 {
     orm_sweeper_t *sweeper = apr_pcalloc(pconf, sizeof(*sweeper));
-    int main_configured = server_conf(s)->sessions_configured;
-    apr_int64_t shortest = 0;
+    orm_shared_part_e failed;
+    apr_int64_t shortest_ms;
     apr_status_t rv;
-    server_rec *sp;
 
-    sweeper->targets = apr_array_make(pconf, 4, sizeof(sweep_target_t));
-    for (sp = s; sp; sp = sp->next) {
-        orm_server_conf_t *sconf = server_conf(sp);
-        const orm_store_t *store = sconf->store;
-        sweep_target_t *target;
-
-        /* per-directory directives in the main server reach every vhost;
-         * a server without DBDriver (its own or the main server's) has no
-         * database to sweep */
-        if (!(sconf->sessions_configured || main_configured)
-            || sconf->dbd_configured != 1 || store->sweep_seconds == 0) {
-            continue;
-        }
-        target = apr_array_push(sweeper->targets);
-        target->s = sp;
-        target->store = store;
-        if (shortest == 0 || store->sweep_seconds < shortest) {
-            shortest = store->sweep_seconds;
-        }
-    }
+    sweeper->targets = list_targets(pconf, s, &shortest_ms);
     server_conf(s)->sweeper = sweeper;
     if (sweeper->targets->nelts == 0) {
         return APR_SUCCESS;
     }
     /* look four times per interval, so a sweep is late by a quarter at most */
-    sweeper->wake = apr_time_from_sec(shortest) / 4;
+    sweeper->wake = apr_time_from_msec(shortest_ms) / 4;
     if (sweeper->wake < apr_time_from_sec(1)) {
         sweeper->wake = apr_time_from_sec(1);
     }
 
-    rv = ap_global_mutex_create(&sweeper->mutex, &sweeper->mutex_file,
-                                ORM_SWEEP_MUTEX_TYPE, NULL, s, pconf, 0);
-    if (rv != APR_SUCCESS) {
+    rv = orm_shared_create(pconf, s, ORM_SWEEP_MUTEX_TYPE,
+                           sizeof(sweep_slot_t), sweeper->targets->nelts,
+                           &sweeper->shared, &failed);
+    if (rv != APR_SUCCESS && failed == ORM_SHARED_LOCK) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0003)
                      "cannot create the sweep's cross-process lock");
         return rv;
     }
-    rv = apr_shm_create(&sweeper->shm,
-                        sizeof(sweep_slot_t) * sweeper->targets->nelts, NULL,
-                        pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0004)
                      "cannot create the sweep's shared memory");
         return rv;
     }
-    memset(apr_shm_baseaddr_get(sweeper->shm), 0,
-           sizeof(sweep_slot_t) * sweeper->targets->nelts);
     return APR_SUCCESS;
 }
 
-static int stop_requested(sweep_worker_t *worker)
+static int stop_requested(void *baton)
 {
+    sweep_worker_t *worker = baton;
+
     return orm_bgthread_stopping(&worker->bg);
 }
 
@@ -131,229 +150,187 @@ static int keep_sweeping(void *baton, apr_int64_t removed)
     return !stop_requested(worker);
 }
 
-/* One sweep per interval for the whole farm: the last sweep's time lives in
- * the table, and the host that moves it on sweeps. *errmsg set: failed. */
-static int claim_sweep(const sweep_target_t *target, ap_dbd_t *dbd,
-                       const orm_maintenance_sql_t *sql, apr_pool_t *pool,
-                       const char **errmsg)
+/* The sweep's outage: one line when it starts, whichever child sees it,
+ * not one per interval; one when a sweep works again. */
+static void note_outage(const sweep_target_t *target, sweep_slot_t *slot,
+                        apr_status_t rv, const char *what, const char *detail)
 {
-    const orm_store_t *store = target->store;
-    apr_dbd_prepared_t *claim = NULL, *mark = NULL;
-    int claimed = 0, attempt;
-
-    for (attempt = 0; attempt < 2; attempt++) {
-        *errmsg = NULL;
-        if (orm_store_prepare_once(dbd, store->claim_label, sql->sweep_claim,
-                                   &claim, errmsg) == APR_SUCCESS
-            && orm_store_prepare_once(dbd, store->mark_label, sql->sweep_mark,
-                                      &mark, errmsg) == APR_SUCCESS
-            && orm_purge_claim(pool, dbd->driver, dbd->handle, claim, mark,
-                               apr_time_as_msec(apr_time_now()),
-                               store->sweep_seconds * 1000, &claimed, errmsg)
-               == APR_SUCCESS) {
-            break;
-        }
-        /* prepared anew, as the sweep's own statement (a schema change, a
-         * reconnected connection) */
-        *errmsg = apr_pstrdup(pool, *errmsg);
-        apr_hash_set(dbd->prepared, store->claim_label, APR_HASH_KEY_STRING,
-                     NULL);
-        apr_hash_set(dbd->prepared, store->mark_label, APR_HASH_KEY_STRING,
-                     NULL);
+    if (!orm_outage_failure(&slot->outage, orm_now_ms())) {
+        return;
     }
-    if (*errmsg) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, target->s, ORM_LOGNO(0302)
+                 "expiry sweep of session table '%s': %s%s%s; retrying every "
+                 "%" APR_INT64_T_FMT "s (logged once until it recovers)",
+                 target->store->table, what, detail ? ": " : "",
+                 detail ? detail : "", target->interval_ms / 1000);
+}
+
+static void note_recovery(const sweep_target_t *target, sweep_slot_t *slot)
+{
+    apr_uint32_t failed_ms;
+
+    if (orm_outage_success(&slot->outage, orm_now_ms(), 0, &failed_ms)) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, target->s, ORM_LOGNO(0304)
+                     "expiry sweep of session table '%s' works again",
+                     target->store->table);
+    }
+}
+
+/* A connection of the target's server from mod_dbd, as the store; false,
+ * logged, when there is none. */
+static int open_visit(sweep_worker_t *worker, const sweep_target_t *target,
+                      sweep_slot_t *slot, apr_pool_t *pool,
+                      sweep_visit_t *visit)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    const orm_store_t *store = target->store;
+
+    memset(visit, 0, sizeof(*visit));
+    worker->store = store;
+    worker->mark = orm_watchdog_arm(store, NULL);
+    visit->dbd = dbd_open ? dbd_open(pool, target->s) : NULL;
+    visit->cut = orm_watchdog_disarm(store, worker->mark);
+    worker->mark = visit->dbd ? orm_watchdog_arm(store, visit->dbd) : NULL;
+    if (visit->dbd == NULL) {
+        note_outage(target, slot, APR_EGENERAL, "no database connection",
+                    "mod_dbd's messages say why");
+        return 0;
+    }
+    orm_store_attach(store, visit->dbd, target->batch, pool, &visit->conn);
+    return 1;
+}
+
+static void close_visit(sweep_worker_t *worker, const sweep_target_t *target,
+                        sweep_visit_t *visit, apr_pool_t *pool)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close =
+        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    const orm_store_t *store = target->store;
+
+    if (visit->locked) {
+        orm_store_unlock_sweep(&visit->conn, pool);
+    }
+    visit->cut += orm_watchdog_disarm(store, worker->mark);
+    worker->mark = NULL;
+    if (visit->cut) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0308)
+                     "expiry sweep of session table '%s': a database call "
+                     "still waiting after %" APR_INT64_T_FMT " s was cut",
+                     store->table, (apr_int64_t)apr_time_sec(store->timeout));
+    }
+    dbd_close(target->s, visit->dbd);
+}
+
+/* Two vhosts reaching one database and table sweep it once a round: true
+ * for the first visit of this round to it. */
+static int first_this_round(const sweep_target_t *target,
+                            sweep_visit_t *visit, apr_hash_t *swept,
+                            apr_pool_t *pool)
+{
+    const char *identity = NULL;
+
+    if (orm_store_identity(&visit->conn, pool, &identity) == APR_ENOTIMPL) {
+        identity = apr_psprintf(pool, "%pp", (void *)target);
+    }
+    identity = apr_pstrcat(pool, apr_dbd_name(visit->dbd->driver), ":",
+                           identity, "|", target->store->table, NULL);
+    if (apr_hash_get(swept, identity, APR_HASH_KEY_STRING)) {
+        return 0;
+    }
+    apr_hash_set(swept, identity, APR_HASH_KEY_STRING, "");
+    return 1;
+}
+
+/* Whether this host sweeps the target now: the table is there, no other
+ * vhost swept it this round, and it has the farm's lock (PostgreSQL) and
+ * turn. Why not is logged. */
+static int sweep_is_ours(const sweep_target_t *target, sweep_slot_t *slot,
+                         sweep_visit_t *visit, apr_hash_t *swept,
+                         apr_pool_t *pool)
+{
+    const char *table = target->store->table;
+    const char *errmsg = NULL;
+    int table_ok, claimed = 0;
+
+    table_ok = orm_store_table_exists(&visit->conn, pool);
+    if (!first_this_round(target, visit, swept, pool)) {
+        return 0;
+    }
+    if (!table_ok) {
+        if (slot->table_seen) {
+            note_outage(target, slot, APR_EGENERAL, "the table cannot be "
+                        "read", NULL);
+        }
+        return 0;               /* else no session was ever stored here */
+    }
+    slot->table_seen = 1;
+    if (orm_store_lock_sweep(&visit->conn, pool, &visit->locked)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0303)
+                     "sweep of '%s' skipped: another host holds its lock",
+                     table);
+        return 0;
+    }
+    /* one sweep per interval for the whole farm: the last sweep's time
+     * lives in the table, and the host that moves it on sweeps */
+    if (orm_store_claim_sweep(&visit->conn, pool, orm_now_ms(),
+                              target->interval_ms, &claimed, &errmsg)
+        != APR_SUCCESS) {
+        note_outage(target, slot, APR_EGENERAL, "taking the farm's turn to "
+                    "sweep failed", errmsg);
         return 0;
     }
     if (!claimed) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0307)
                      "sweep of '%s' skipped: another host swept it less "
-                     "than %" APR_INT64_T_FMT " s ago", store->table,
-                     store->sweep_seconds);
+                     "than %" APR_INT64_T_FMT " s ago", table,
+                     target->interval_ms / 1000);
     }
     return claimed;
 }
 
-static void note_outage(const sweep_target_t *target, sweep_slot_t *slot,
-                        apr_status_t rv, const char *what, const char *detail)
+static void purge_target(sweep_worker_t *worker, const sweep_target_t *target,
+                         sweep_slot_t *slot, sweep_visit_t *visit,
+                         apr_pool_t *pool)
 {
-    if (slot->in_outage) {
-        return;                 /* one line per outage, not per interval */
-    }
-    slot->in_outage = 1;
-    ap_log_error(APLOG_MARK, APLOG_ERR, rv, target->s, ORM_LOGNO(0302)
-                 "expiry sweep of session table '%s': %s%s%s; retrying every "
-                 "%" APR_INT64_T_FMT "s (logged once until it recovers)",
-                 target->store->table, what, detail ? ": " : "",
-                 detail ? detail : "", target->store->sweep_seconds);
-}
+    orm_purge_plan_t plan;
+    orm_purge_result_t result;
+    apr_time_t started = apr_time_now();
+    apr_status_t rv;
 
-/* A single value from a one-row query, or NULL. With no argument the
- * statement runs unprepared: SQLite keeps every prepared statement until
- * the connection closes, and this one runs once per sweep. The argument is
- * a number of ours, for PostgreSQL's advisory lock. */
-static const char *select_value(apr_pool_t *pool, const ap_dbd_t *dbd,
-                                const char *sql, const char *arg)
-{
-    apr_dbd_prepared_t *stmt = NULL;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    const char *value = NULL;
-    int err;
-
-    if (arg == NULL) {
-        err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql, 1);
+    plan.pause = SWEEP_PAUSE;
+    plan.progress = keep_sweeping;
+    plan.stopping = stop_requested;
+    plan.baton = worker;
+    rv = orm_store_purge(&visit->conn, pool, apr_time_as_msec(started),
+                         &plan, &result);
+    if (rv != APR_SUCCESS) {
+        note_outage(target, slot, rv, "deleting expired rows failed",
+                    result.errmsg);
+        return;
     }
-    else {
-        err = apr_dbd_prepare(dbd->driver, pool, dbd->handle, sql, NULL,
-                              &stmt)
-              || apr_dbd_pvselect(dbd->driver, pool, dbd->handle, &res, stmt,
-                                  1, arg);
-    }
-    if (err) {
-        return NULL;
-    }
-    /* random access: rows are numbered from 1 */
-    if (apr_dbd_get_row(dbd->driver, pool, res, &row, 1) == 0) {
-        value = apr_pstrdup(pool, apr_dbd_get_entry(dbd->driver, row, 0));
-    }
-    return value;
+    note_recovery(target, slot);
+    ap_log_error(APLOG_MARK, result.removed ? APLOG_INFO : APLOG_DEBUG, 0,
+                 target->s, ORM_LOGNO(0301) "swept %" APR_INT64_T_FMT
+                 " expired sessions from '%s' in %" APR_INT64_T_FMT " ms",
+                 result.removed, target->store->table,
+                 (apr_int64_t)apr_time_as_msec(apr_time_now() - started));
 }
 
 static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
                          sweep_slot_t *slot, apr_hash_t *swept,
                          apr_pool_t *pool)
 {
-    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close =
-        APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
-    const orm_store_t *store = target->store;
-    const orm_maintenance_sql_t *sql;
-    const char *identity, *errmsg = NULL, *lock_key = NULL;
-    orm_purge_t sweep;
-    apr_int64_t removed = 0;
-    apr_time_t started;
-    apr_status_t rv;
-    ap_dbd_t *dbd;
-    int attempt, cut, table_ok;
+    sweep_visit_t visit;
 
-    worker->store = store;
-    worker->mark = orm_watchdog_arm(store, NULL);
-    dbd = dbd_open ? dbd_open(pool, target->s) : NULL;
-    cut = orm_watchdog_disarm(store, worker->mark);
-    worker->mark = dbd ? orm_watchdog_arm(store, dbd) : NULL;
-    if (dbd == NULL) {
-        note_outage(target, slot, APR_EGENERAL, "no database connection",
-                    "mod_dbd's messages say why");
+    if (!open_visit(worker, target, slot, pool, &visit)) {
         return;
     }
-    sql = store->admin[orm_dialect_for_driver(apr_dbd_name(dbd->driver))];
-
-    /* A connection left idle while the database restarted is seen dead
-     * only by its first statement (mod_dbd's check and libpq see it alive
-     * until then): the driver's check then reconnects it, and the table is
-     * looked for again before a failure is reported. */
-    table_ok = orm_store_table_exists(pool, dbd, store);
-    if (!table_ok && apr_dbd_check_conn(dbd->driver, pool, dbd->handle)
-                     == APR_SUCCESS) {
-        table_ok = orm_store_table_exists(pool, dbd, store);
+    if (sweep_is_ours(target, slot, &visit, swept, pool)) {
+        purge_target(worker, target, slot, &visit, pool);
     }
-
-    /* two vhosts reaching one database and table sweep it once */
-    identity = sql->identity ? select_value(pool, dbd, sql->identity, NULL)
-                             : apr_psprintf(pool, "%pp", (void *)target);
-    identity = apr_pstrcat(pool, apr_dbd_name(dbd->driver), ":", identity,
-                           "|", store->table, NULL);
-    if (apr_hash_get(swept, identity, APR_HASH_KEY_STRING)) {
-        goto leave;
-    }
-    apr_hash_set(swept, identity, APR_HASH_KEY_STRING, "");
-
-    if (!table_ok) {
-        if (slot->table_seen) {
-            note_outage(target, slot, APR_EGENERAL, "the table cannot be "
-                        "read", NULL);
-        }
-        goto leave;             /* else no session was ever stored here */
-    }
-    slot->table_seen = 1;
-    /* hosts sharing a PostgreSQL database take turns */
-    if (sql->try_lock) {
-        const char *got;
-
-        lock_key = apr_psprintf(pool, "%" APR_INT64_T_FMT,
-                                orm_purge_lock_key(store->table));
-        got = select_value(pool, dbd, sql->try_lock, lock_key);
-        if (got == NULL || strcmp(got, "1")) {
-            lock_key = NULL;
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s,
-                         ORM_LOGNO(0303) "sweep of '%s' skipped: another "
-                         "host holds its lock", store->table);
-            goto leave;
-        }
-    }
-    if (!claim_sweep(target, dbd, sql, pool, &errmsg)) {
-        if (errmsg) {
-            note_outage(target, slot, APR_EGENERAL, "taking the farm's turn "
-                        "to sweep failed", errmsg);
-        }
-        goto leave;
-    }
-
-    sweep.driver = dbd->driver;
-    sweep.handle = dbd->handle;
-    sweep.batch = store->sweep_batch;
-    sweep.pause = SWEEP_PAUSE;
-    sweep.progress = keep_sweeping;
-    sweep.baton = worker;
-    started = apr_time_now();
-    for (attempt = 0; attempt < 2; attempt++) {
-        apr_int64_t batch_removed = 0;
-
-        rv = orm_store_prepare_once(dbd, store->sweep_label, sql->sweep,
-                                    &sweep.stmt, &errmsg);
-        if (rv == APR_SUCCESS) {
-            rv = orm_purge_run(pool, &sweep, apr_time_as_msec(started),
-                               &batch_removed, &errmsg);
-            removed += batch_removed;
-        }
-        if (rv == APR_SUCCESS || stop_requested(worker)) {
-            break;
-        }
-        /* once more with the statement prepared anew: SQLite's driver never
-         * re-prepares one after a schema change, and a reconnected
-         * PostgreSQL connection has lost it. Released first: on a
-         * connection that stayed open PostgreSQL still holds its name. */
-        errmsg = apr_pstrdup(pool, errmsg);
-        orm_store_release(pool, dbd, store->sweep_label);
-    }
-    if (rv != APR_SUCCESS) {
-        note_outage(target, slot, rv, "deleting expired rows failed", errmsg);
-        goto leave;
-    }
-    if (slot->in_outage) {
-        slot->in_outage = 0;
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, target->s, ORM_LOGNO(0304)
-                     "expiry sweep of session table '%s' works again",
-                     store->table);
-    }
-    ap_log_error(APLOG_MARK, removed ? APLOG_INFO : APLOG_DEBUG, 0, target->s,
-                 ORM_LOGNO(0301) "swept %" APR_INT64_T_FMT " expired sessions "
-                 "from '%s' in %" APR_INT64_T_FMT " ms", removed, store->table,
-                 (apr_int64_t)apr_time_as_msec(apr_time_now() - started));
-leave:
-    if (lock_key) {
-        select_value(pool, dbd, sql->unlock, lock_key);
-    }
-    cut += orm_watchdog_disarm(store, worker->mark);
-    worker->mark = NULL;
-    if (cut) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0308)
-                     "expiry sweep of session table '%s': a database call "
-                     "still waiting after %" APR_INT64_T_FMT " s was cut",
-                     store->table, (apr_int64_t)apr_time_sec(store->timeout));
-    }
-    dbd_close(target->s, dbd);
+    close_visit(worker, target, &visit, pool);
 }
 
 /* One look: if no other child is sweeping, sweep every table whose interval
@@ -361,26 +338,25 @@ leave:
 static void sweep_round(sweep_worker_t *worker, apr_pool_t *pool)
 {
     const orm_sweeper_t *sweeper = worker->sweeper;
-    sweep_slot_t *slots = apr_shm_baseaddr_get(sweeper->shm);
+    sweep_slot_t *slots = sweeper->shared->slots;
     apr_hash_t *swept = apr_hash_make(pool);
     int i;
 
-    if (apr_global_mutex_trylock(worker->mutex) != APR_SUCCESS) {
+    if (apr_global_mutex_trylock(sweeper->shared->mutex) != APR_SUCCESS) {
         return;
     }
     for (i = 0; i < sweeper->targets->nelts && !stop_requested(worker); i++) {
         const sweep_target_t *target =
             &APR_ARRAY_IDX(sweeper->targets, i, sweep_target_t);
-        apr_int64_t now = apr_time_as_msec(apr_time_now());
+        apr_int64_t now = orm_now_ms();
 
-        if (now - slots[i].last_sweep_ms
-            < target->store->sweep_seconds * 1000) {
+        if (now - slots[i].last_sweep_ms < target->interval_ms) {
             continue;
         }
         slots[i].last_sweep_ms = now;
         sweep_target(worker, target, &slots[i], swept, pool);
     }
-    apr_global_mutex_unlock(worker->mutex);
+    apr_global_mutex_unlock(sweeper->shared->mutex);
 }
 
 static void *APR_THREAD_FUNC sweep_thread(apr_thread_t *thread, void *data)
@@ -399,7 +375,7 @@ static void *APR_THREAD_FUNC sweep_thread(apr_thread_t *thread, void *data)
 
 void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    const orm_sweeper_t *sweeper = server_conf(s)->sweeper;
+    orm_sweeper_t *sweeper = server_conf(s)->sweeper;
     sweep_worker_t *worker;
     apr_status_t rv;
 
@@ -408,9 +384,7 @@ void orm_sweeper_child_init(apr_pool_t *pchild, server_rec *s)
     }
     worker = apr_pcalloc(pchild, sizeof(*worker));
     worker->sweeper = sweeper;
-    worker->mutex = sweeper->mutex;
-    rv = apr_global_mutex_child_init(&worker->mutex, sweeper->mutex_file,
-                                     pchild);
+    rv = orm_shared_attach(sweeper->shared, pchild);
     if (rv == APR_SUCCESS) {
         rv = apr_pool_create(&worker->pool, pchild);
     }

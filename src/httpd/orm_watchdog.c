@@ -218,23 +218,58 @@ static void default_pg_connect_timeout(apr_pool_t *pool,
     }
 }
 
+static orm_store_t *server_store(server_rec *s)
+{
+    orm_server_conf_t *sconf = ap_get_module_config(s->module_config,
+                                                    &session_orm_module);
+    return sconf->store;
+}
+
+/* The shortest timeout of all stores (0: there is none), and how many
+ * stores there are. */
+static apr_interval_time_t shortest_timeout(server_rec *s, int *nstores)
+{
+    apr_interval_time_t shortest = 0;
+    server_rec *sp;
+
+    *nstores = 0;
+    for (sp = s; sp; sp = sp->next) {
+        const orm_store_t *store = server_store(sp);
+
+        if (store && (shortest == 0 || store->timeout < shortest)) {
+            shortest = store->timeout;
+        }
+        *nstores += store != NULL;
+    }
+    return shortest;
+}
+
+/* Every store gets the watchdog, and a place for its server's address. */
+static void hand_to_stores(orm_watchdog_t *wd, server_rec *s,
+                           apr_pool_t *pool, int nstores)
+{
+    server_rec *sp;
+
+    wd->peers = apr_pcalloc(pool, nstores * sizeof(*wd->peers));
+    wd->npeers = 0;
+    for (sp = s; sp; sp = sp->next) {
+        orm_store_t *store = server_store(sp);
+
+        if (store) {
+            store->watchdog = wd;
+            wd->peers[wd->npeers++].store = store;
+        }
+    }
+}
+
 void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
 {
     orm_watchdog_t *wd = apr_pcalloc(pchild, sizeof(*wd));
     apr_pool_t *pool = NULL;
     apr_status_t rv;
-    server_rec *sp;
+    int nstores;
 
-    for (sp = s; sp; sp = sp->next) {
-        orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
-                                                        &session_orm_module);
-        const orm_store_t *store = sconf->store;
-
-        if (store && (wd->idle_wake == 0 || store->timeout < wd->idle_wake)) {
-            wd->idle_wake = store->timeout;
-        }
-        wd->npeers += store != NULL;
-    }
+    wd->idle_wake = shortest_timeout(s, &nstores);
     if (wd->idle_wake == 0) {
         return;                 /* no store: nothing to watch */
     }
@@ -269,18 +304,7 @@ void orm_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
      * thread's: it runs after that one, so a sweep stuck on a dead database
      * is still cut while the child waits for it to end */
     apr_pool_pre_cleanup_register(pchild, &wd->bg, orm_bgthread_stop);
-    wd->peers = apr_pcalloc(pool, wd->npeers * sizeof(*wd->peers));
-    wd->npeers = 0;
-    for (sp = s; sp; sp = sp->next) {
-        orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
-                                                        &session_orm_module);
-        orm_store_t *store = sconf->store;
-
-        if (store) {
-            store->watchdog = wd;
-            wd->peers[wd->npeers++].store = store;
-        }
-    }
+    hand_to_stores(wd, s, pool, nstores);
 }
 
 typedef struct {

@@ -7,6 +7,7 @@
 #include "orm_gate.h"
 
 #define T0 ((apr_uint64_t)1700000000000)   /* ms */
+#define QUIET ORM_OUTAGE_QUIET_MS              /* the store's */
 
 START_TEST(test_outage_one_pair)
 {
@@ -15,22 +16,20 @@ START_TEST(test_outage_one_pair)
 
     memset(&o, 0, sizeof(o));
     ck_assert(!orm_outage_on(&o));
-    ck_assert(!orm_outage_success(&o, T0, &failed));    /* no outage */
+    ck_assert(!orm_outage_success(&o, T0, QUIET, &failed)); /* no outage */
     ck_assert(orm_outage_failure(&o, T0));              /* starts */
     ck_assert(orm_outage_on(&o));
     ck_assert(!orm_outage_failure(&o, T0 + 10));        /* same outage */
     /* a server that flaps answers between failures: still one outage */
-    ck_assert(!orm_outage_success(&o, T0 + 20, &failed));
+    ck_assert(!orm_outage_success(&o, T0 + 20, QUIET, &failed));
     ck_assert(!orm_outage_failure(&o, T0 + 40));
-    ck_assert(!orm_outage_success(&o, T0 + 40 + ORM_OUTAGE_QUIET_MS - 1,
-                                  &failed));
+    ck_assert(!orm_outage_success(&o, T0 + 40 + QUIET - 1, QUIET, &failed));
     ck_assert(orm_outage_on(&o));
     /* quiet long enough: ends, once */
-    ck_assert(orm_outage_success(&o, T0 + 40 + ORM_OUTAGE_QUIET_MS,
-                                 &failed));
+    ck_assert(orm_outage_success(&o, T0 + 40 + QUIET, QUIET, &failed));
     ck_assert_uint_eq(failed, 40);
     ck_assert(!orm_outage_on(&o));
-    ck_assert(!orm_outage_success(&o, T0 + 100000, &failed));
+    ck_assert(!orm_outage_success(&o, T0 + 100000, QUIET, &failed));
     /* the next failure is a new outage */
     ck_assert(orm_outage_failure(&o, T0 + 200000));
 }
@@ -45,9 +44,27 @@ START_TEST(test_outage_wraps)
 
     memset(&o, 0, sizeof(o));
     ck_assert(orm_outage_failure(&o, t));
-    ck_assert(!orm_outage_success(&o, t + 600, &failed));
-    ck_assert(orm_outage_success(&o, t + ORM_OUTAGE_QUIET_MS, &failed));
+    ck_assert(!orm_outage_success(&o, t + 600, QUIET, &failed));
+    ck_assert(orm_outage_success(&o, t + QUIET, QUIET, &failed));
     ck_assert_uint_eq(failed, 0);
+}
+END_TEST
+
+START_TEST(test_outage_without_quiet_time)
+{
+    /* the sweep's: its first success after a failure ends the outage */
+    orm_outage_t o;
+    apr_uint32_t failed = 0;
+
+    memset(&o, 0, sizeof(o));
+    ck_assert(!orm_outage_success(&o, T0, 0, &failed));     /* no outage */
+    ck_assert(orm_outage_failure(&o, T0));                  /* logged */
+    ck_assert(!orm_outage_failure(&o, T0 + 300000));        /* not again */
+    ck_assert(orm_outage_success(&o, T0 + 300000, 0, &failed));
+    ck_assert_uint_eq(failed, 300000);
+    ck_assert(!orm_outage_on(&o));
+    ck_assert(!orm_outage_success(&o, T0 + 600000, 0, &failed));
+    ck_assert(orm_outage_failure(&o, T0 + 900000));         /* a new one */
 }
 END_TEST
 
@@ -83,6 +100,7 @@ TCase *tcase_gate(void)
 
     tcase_add_test(tc, test_outage_one_pair);
     tcase_add_test(tc, test_outage_wraps);
+    tcase_add_test(tc, test_outage_without_quiet_time);
     tcase_add_test(tc, test_log_gate);
     return tc;
 }

@@ -71,10 +71,10 @@ int main(void)
     Suite *suite = suite_create("mod_session_orm core");
     SRunner *runner;
     TCase *(*const cases[])(void) = {
-        tcase_bgthread, tcase_codec, tcase_conf, tcase_cookie,
-        tcase_deadline, tcase_gate, tcase_conffile, tcase_owner,
-        tcase_schema, tcase_sha256, tcase_sql, tcase_purge, tcase_token,
-        tcase_ttl
+        tcase_admin_store, tcase_bgthread, tcase_codec, tcase_conf,
+        tcase_cookie, tcase_db, tcase_deadline, tcase_gate, tcase_conffile,
+        tcase_owner, tcase_schema, tcase_sha256, tcase_sql, tcase_store_ops,
+        tcase_purge, tcase_token, tcase_ttl
     };
     const char *tmp = getenv("TMPDIR");
     size_t i;

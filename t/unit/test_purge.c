@@ -210,8 +210,22 @@ static void run_sweep(const orm_schema_t *schema, orm_dialect_e dialect,
 /* n expired rows (one of them expiring exactly now) and live ones, swept in
  * batches of batch: every expired row goes, every live one stays, in
  * n / batch full batches and a last, short one. */
-static void check_batches(int n, int live, int batch)
+static const struct {
+    int n, live, batch;
+} batch_cases[] = {
+    { 25, 7, 10 },                      /* 10, 10, 5 */
+    { 30, 3, 10 },                      /* 10, 10, 10, 0 */
+    { 5, 4, 10 },                       /* 5 */
+    { 3, 2, 1 },                        /* 1, 1, 1, 0 */
+    { 2500, 100, 1000 },                /* 1000, 1000, 500 */
+    { 0, 6, 10 },                       /* nothing expired: 0 */
+    { 0, 0, 1000 },                     /* an empty table */
+};
+
+START_TEST(test_sweep_batches)
 {
+    int n = batch_cases[_i].n, live = batch_cases[_i].live;
+    int batch = batch_cases[_i].batch;
     orm_schema_t none;
     outcome_t out;
     int full = n / batch, i;
@@ -246,192 +260,216 @@ static void check_batches(int n, int live, int batch)
                          n - (apr_int64_t)(i + 1) * batch);
     }
 }
-
-/* ---- tests -------------------------------------------------------------- */
-
-START_TEST(test_sweep_batches_partial_last)
-{
-    check_batches(25, 7, 10);           /* 10, 10, 5 */
-}
 END_TEST
 
-START_TEST(test_sweep_batches_exact_multiple)
-{
-    check_batches(30, 3, 10);           /* 10, 10, 10, 0 */
-}
-END_TEST
+/* ---- sweeps described by a table ---------------------------------------- */
 
-START_TEST(test_sweep_batches_small)
-{
-    check_batches(5, 4, 10);            /* 5 */
-}
-END_TEST
+#define UNCHECKED (-1)
+#define FOREVER APR_INT64_C(9223372036854775807)
 
-START_TEST(test_sweep_batches_one_by_one)
-{
-    check_batches(3, 2, 1);             /* 1, 1, 1, 0 */
-}
-END_TEST
+/** Rows inserted before a sweep; count 0 ends the list. */
+typedef struct {
+    int renamed;                        /* in the renamed mapping's table */
+    const char *prefix;
+    int count;
+    apr_int64_t first_exp, step;
+} rows_t;
 
-START_TEST(test_sweep_batches_large)
-{
-    check_batches(2500, 100, 1000);     /* 1000, 1000, 500 */
-}
-END_TEST
+/** Rows a sweep must have left; table NULL ends the list. */
+typedef struct {
+    const char *table, *where;
+    apr_int64_t count;
+} left_t;
 
-START_TEST(test_sweep_nothing_expired)
-{
-    check_batches(0, 6, 10);            /* 0 */
-}
-END_TEST
+/** One sweep, the table it starts from, and what it must do. */
+typedef struct {
+    const char *setup_sql;              /* run first (a trigger), or NULL */
+    rows_t rows[4];
+    /* the sweep */
+    int renamed;                        /* of the renamed mapping */
+    orm_dialect_e dialect;
+    int batch;                          /* 0: no such sweep */
+    apr_interval_time_t pause;
+    int with_progress, stop_at_call, drop_at_call;
+    /* what it did */
+    int fails;
+    const char *errmsg;                 /* failed: this text, NULL any */
+    apr_int64_t removed;
+    int deletes;                        /* DELETEs SQLite ran, or
+                                         * UNCHECKED */
+    int changes[3];                     /* rows each of the first removed,
+                                         * UNCHECKED past those known */
+    int progress_calls;
+    apr_int64_t first_progress;         /* what the first call was told,
+                                         * or UNCHECKED */
+    apr_interval_time_t min_elapsed, max_elapsed;  /* 0: any */
+    left_t left[4];
+} sweep_step_t;
 
-START_TEST(test_sweep_empty_table)
-{
-    check_batches(0, 0, 1000);
-}
-END_TEST
+/** A test: sweeps in turn on one database. */
+typedef struct {
+    const char *name;
+    sweep_step_t steps[2];
+} sweep_case_t;
 
-START_TEST(test_sweep_boundary)
+#define DEAD_25(prefix) { 0, prefix, 25, NOW - 30000, 1000 }
+#define NO_CHANGES { UNCHECKED, UNCHECKED, UNCHECKED }
+
+static const sweep_case_t sweep_cases[] = {
+    { "boundary: expiring at now is expired, a millisecond later is not",
+      { { NULL, { { 0, "at", 1, NOW, 0 }, { 0, "after", 1, NOW + 1, 0 },
+                  { 0, "before", 1, NOW - 1, 0 }, { 0, "ancient", 1, 0, 0 } },
+          0, ORM_DIALECT_SQLITE, 10, 0, 1, 0, 0,
+          0, NULL, 3, 1, { 3, UNCHECKED, UNCHECKED }, 0, UNCHECKED, 0, 0,
+          { { "session", "1 = 1", 1 }, { "session", "id = 'after-0'", 1 } } }
+      } },
+    { "renamed schema: the default table is not touched",
+      { { NULL, { { 1, "dead", 25, NOW - 30000, 1000 },
+                  { 1, "live", 4, NOW + 10, 1 },
+                  { 0, "other", 5, NOW - 5000, 1 } },
+          1, ORM_DIALECT_SQLITE, 10, 0, 1, 0, 0,
+          0, NULL, 25, 3, { 10, 10, 5 }, 2, 10, 0, 0,
+          { { "app_sessions", "1 = 1", 4 },
+            { "app_sessions", "sid LIKE 'live-%'", 4 },
+            { "session", "1 = 1", 5 } } }
+      } },
+    { "portable: no LIMIT, the first statement removes everything, the "
+      "second finds nothing left",
+      { { NULL, { DEAD_25("dead"), { 0, "live", 2, NOW + 10, 1 } },
+          0, ORM_DIALECT_PORTABLE, 10, 0, 1, 0, 0,
+          0, NULL, 25, 2, { 25, 0, UNCHECKED }, 1, 25, 0, 0,
+          { { "session", "1 = 1", 2 } } }
+      } },
+    { "without progress",
+      { { NULL, { DEAD_25("dead"), { 0, "live", 3, NOW + 10, 1 } },
+          0, ORM_DIALECT_SQLITE, 10, 0, 0, 0, 0,
+          0, NULL, 25, 3, { 10, 10, 5 }, 0, UNCHECKED, 0, 0,
+          { { "session", "1 = 1", 3 } } }
+      } },
+    { "progress stops it at the first call (one batch); the next sweep "
+      "goes on where it stopped, to the second call",
+      { { NULL, { DEAD_25("dead"), { 0, "live", 3, NOW + 10, 1 } },
+          0, ORM_DIALECT_SQLITE, 10, 0, 1, 1, 0,
+          0, NULL, 10, 1, { 10, UNCHECKED, UNCHECKED }, 1, 10, 0, 0,
+          { { "session", "id LIKE 'dead-%'", 15 },
+            { "session", "id LIKE 'live-%'", 3 } } },
+        { NULL, { { 0, NULL, 0, 0, 0 } },
+          0, ORM_DIALECT_SQLITE, 5, 0, 1, 2, 0,
+          0, NULL, 10, 2, { 5, 5, UNCHECKED }, 2, 5, 0, 0,
+          { { "session", "id LIKE 'dead-%'", 5 },
+            { "session", "id LIKE 'live-%'", 3 } } }
+      } },
+    { "pause: 10, 10, 5 pause twice (after the full batches), not after "
+      "the last; stopped at the first call, not at all",
+      { { NULL, { DEAD_25("dead") },
+          0, ORM_DIALECT_SQLITE, 10, apr_time_from_msec(40), 1, 0, 0,
+          0, NULL, 25, 3, { 10, 10, 5 }, 2, 10,
+          2 * apr_time_from_msec(40), 0,
+          { { "session", "1 = 1", 0 } } },
+        { NULL, { DEAD_25("dead2") },
+          0, ORM_DIALECT_SQLITE, 10, apr_time_from_sec(30), 1, 1, 0,
+          0, NULL, 10, 1, { 10, UNCHECKED, UNCHECKED }, 1, 10,
+          0, apr_time_from_sec(10),
+          { { "session", "1 = 1", 15 } } }
+      } },
+    { "the database's error: a trigger refuses one row in the third batch "
+      "(the two before count), then every row",
+      { { "CREATE TRIGGER keep_dead_22 BEFORE DELETE ON session "
+          "WHEN old.id = 'dead-22' BEGIN "
+          "SELECT RAISE(ABORT, 'row dead-22 is protected'); END",
+          { DEAD_25("dead"), { 0, "live", 2, NOW + 10, 1 } },
+          0, ORM_DIALECT_SQLITE, 10, 0, 1, 0, 0,
+          1, "row dead-22 is protected", 20, 3, { 10, 10, UNCHECKED }, 2,
+          10, 0, 0,
+          /* the failed statement removed nothing */
+          { { "session", "id LIKE 'dead-%'", 5 },
+            { "session", "id LIKE 'live-%'", 2 } } },
+        { "CREATE TRIGGER keep_all BEFORE DELETE ON session "
+          "BEGIN SELECT RAISE(ABORT, 'no deletes today'); END",
+          { { 0, NULL, 0, 0, 0 } },
+          0, ORM_DIALECT_SQLITE, 10, 0, 1, 0, 0,
+          1, "no deletes today", 0, 1, NO_CHANGES, 0, UNCHECKED, 0, 0,
+          { { "session", "1 = 1", 7 } } }
+      } },
+    { "the table goes away after the first batch: the rows removed so far "
+      "are reported with the error",
+      { { NULL, { DEAD_25("dead") },
+          0, ORM_DIALECT_SQLITE, 10, 0, 1, 0, 1,
+          1, NULL, 10, UNCHECKED, { 10, UNCHECKED, UNCHECKED }, 1, 10, 0, 0,
+          { { "sqlite_master", "name = 'session'", 0 } } }
+      } },
+};
+
+static void run_step(const sweep_case_t *c, const sweep_step_t *step)
 {
-    /* expiring at now is expired; a millisecond later is not */
-    orm_schema_t none;
+    orm_schema_t none, renamed = test_renamed_schema();
     outcome_t out;
+    int i;
 
     memset(&none, 0, sizeof(none));
     memset(&out, 0, sizeof(out));
-    insert_rows(&none, "at", 1, NOW, 0);
-    insert_rows(&none, "after", 1, NOW + 1, 0);
-    insert_rows(&none, "before", 1, NOW - 1, 0);
-    insert_rows(&none, "ancient", 1, 0, 0);
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, 0, 1, &out);
-    ck_assert_int_eq(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 3);
-    ck_assert_int_eq(count_rows("session", "1 = 1"), 1);
-    ck_assert_int_eq(count_rows("session", "id = 'after-0'"), 1);
+    if (step->setup_sql) {
+        test_db_exec(db, step->setup_sql);
+    }
+    for (i = 0; i < 4 && step->rows[i].count; i++) {
+        const rows_t *rows = &step->rows[i];
+
+        insert_rows(rows->renamed ? &renamed : &none, rows->prefix,
+                    rows->count, rows->first_exp, rows->step);
+    }
+    out.progress.stop_at_call = step->stop_at_call;
+    out.progress.drop_at_call = step->drop_at_call;
+    run_sweep(step->renamed ? &renamed : &none, step->dialect, step->batch,
+              step->pause, step->with_progress, &out);
+
+    if (step->fails) {
+        ck_assert_msg(out.rv != APR_SUCCESS, "%s: succeeded", c->name);
+        ck_assert_ptr_nonnull(out.errmsg);
+        ck_assert(strlen(out.errmsg) > 0);
+        if (step->errmsg) {
+            ck_assert_str_eq(out.errmsg, step->errmsg);
+        }
+    }
+    else {
+        ck_assert_msg(out.rv == APR_SUCCESS, "%s: %s", c->name, out.errmsg);
+        ck_assert_ptr_null(out.errmsg);
+    }
+    ck_assert_msg(out.removed == step->removed, "%s: removed %"
+                  APR_INT64_T_FMT, c->name, out.removed);
+    if (step->deletes != UNCHECKED) {
+        ck_assert_int_eq(out.trace.deletes, step->deletes);
+    }
+    for (i = 0; i < 3 && step->changes[i] != UNCHECKED; i++) {
+        ck_assert_int_eq(out.trace.changes[i], step->changes[i]);
+    }
+    ck_assert_int_eq(out.progress.calls, step->progress_calls);
+    if (step->first_progress != UNCHECKED) {
+        ck_assert_int_eq(out.progress.removed[0], step->first_progress);
+    }
+    if (step->min_elapsed) {
+        ck_assert_msg(out.elapsed >= step->min_elapsed,
+                      "took %" APR_TIME_T_FMT " us", out.elapsed);
+    }
+    if (step->max_elapsed) {
+        ck_assert_msg(out.elapsed < step->max_elapsed,
+                      "paused after being told to stop");
+    }
+    for (i = 0; i < 4 && step->left[i].table; i++) {
+        const left_t *left = &step->left[i];
+
+        ck_assert_msg(count_rows(left->table, left->where) == left->count,
+                      "%s: %s WHERE %s", c->name, left->table, left->where);
+    }
 }
-END_TEST
 
-START_TEST(test_sweep_renamed_schema)
+START_TEST(test_sweep_cases)
 {
-    orm_schema_t renamed = test_renamed_schema(), none;
-    outcome_t out;
+    const sweep_case_t *c = &sweep_cases[_i];
+    int i;
 
-    memset(&none, 0, sizeof(none));
-    memset(&out, 0, sizeof(out));
-    insert_rows(&renamed, "dead", 25, NOW - 30000, 1000);
-    insert_rows(&renamed, "live", 4, NOW + 10, 1);
-    /* the default table is not touched by the renamed mapping's sweep */
-    insert_rows(&none, "other", 5, NOW - 5000, 1);
-    run_sweep(&renamed, ORM_DIALECT_SQLITE, 10, 0, 1, &out);
-    ck_assert_int_eq(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 25);
-    ck_assert_int_eq(count_rows("app_sessions", "1 = 1"), 4);
-    ck_assert_int_eq(count_rows("app_sessions", "sid LIKE 'live-%'"), 4);
-    ck_assert_int_eq(count_rows("session", "1 = 1"), 5);
-    ck_assert_int_eq(out.trace.deletes, 3);
-    ck_assert_int_eq(out.progress.calls, 2);
-}
-END_TEST
-
-START_TEST(test_sweep_portable_statement)
-{
-    /* no LIMIT: the first statement removes everything, the second finds
-     * nothing left */
-    orm_schema_t none;
-    outcome_t out;
-
-    memset(&none, 0, sizeof(none));
-    memset(&out, 0, sizeof(out));
-    insert_rows(&none, "dead", 25, NOW - 30000, 1000);
-    insert_rows(&none, "live", 2, NOW + 10, 1);
-    run_sweep(&none, ORM_DIALECT_PORTABLE, 10, 0, 1, &out);
-    ck_assert_int_eq(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 25);
-    ck_assert_int_eq(count_rows("session", "1 = 1"), 2);
-    ck_assert_int_eq(out.trace.deletes, 2);
-    ck_assert_int_eq(out.trace.changes[0], 25);
-    ck_assert_int_eq(out.trace.changes[1], 0);
-    ck_assert_int_eq(out.progress.calls, 1);
-    ck_assert_int_eq(out.progress.removed[0], 25);
-}
-END_TEST
-
-START_TEST(test_sweep_without_progress)
-{
-    orm_schema_t none;
-    outcome_t out;
-
-    memset(&none, 0, sizeof(none));
-    memset(&out, 0, sizeof(out));
-    insert_rows(&none, "dead", 25, NOW - 30000, 1000);
-    insert_rows(&none, "live", 3, NOW + 10, 1);
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, 0, 0, &out);
-    ck_assert_int_eq(out.rv, APR_SUCCESS);
-    ck_assert_ptr_null(out.errmsg);
-    ck_assert_int_eq(out.removed, 25);
-    ck_assert_int_eq(count_rows("session", "1 = 1"), 3);
-    ck_assert_int_eq(out.trace.deletes, 3);
-    ck_assert_int_eq(out.progress.calls, 0);
-}
-END_TEST
-
-START_TEST(test_sweep_progress_stops_it)
-{
-    orm_schema_t none;
-    outcome_t out;
-
-    memset(&none, 0, sizeof(none));
-    /* stop at the first call: one batch only */
-    memset(&out, 0, sizeof(out));
-    insert_rows(&none, "dead", 25, NOW - 30000, 1000);
-    insert_rows(&none, "live", 3, NOW + 10, 1);
-    out.progress.stop_at_call = 1;
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, 0, 1, &out);
-    ck_assert_int_eq(out.rv, APR_SUCCESS);
-    ck_assert_ptr_null(out.errmsg);
-    ck_assert_int_eq(out.removed, 10);
-    ck_assert_int_eq(out.progress.calls, 1);
-    ck_assert_int_eq(out.trace.deletes, 1);
-    ck_assert_int_eq(count_rows("session", "id LIKE 'dead-%'"), 15);
-    ck_assert_int_eq(count_rows("session", "id LIKE 'live-%'"), 3);
-
-    /* the next sweep goes on where it stopped; stop at the second call */
-    memset(&out, 0, sizeof(out));
-    out.progress.stop_at_call = 2;
-    run_sweep(&none, ORM_DIALECT_SQLITE, 5, 0, 1, &out);
-    ck_assert_int_eq(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 10);
-    ck_assert_int_eq(out.progress.calls, 2);
-    ck_assert_int_eq(out.trace.deletes, 2);
-    ck_assert_int_eq(count_rows("session", "id LIKE 'dead-%'"), 5);
-    ck_assert_int_eq(count_rows("session", "id LIKE 'live-%'"), 3);
-}
-END_TEST
-
-START_TEST(test_sweep_pause_between_batches)
-{
-    /* 10, 10, 5: two pauses (after the full batches), none after the last */
-    orm_schema_t none;
-    outcome_t out;
-    apr_interval_time_t pause = apr_time_from_msec(40);
-
-    memset(&none, 0, sizeof(none));
-    memset(&out, 0, sizeof(out));
-    insert_rows(&none, "dead", 25, NOW - 30000, 1000);
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, pause, 1, &out);
-    ck_assert_int_eq(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 25);
-    ck_assert_msg(out.elapsed >= 2 * pause, "took %" APR_TIME_T_FMT " us",
-                  out.elapsed);
-
-    /* stopped at the first call: no pause at all */
-    memset(&out, 0, sizeof(out));
-    insert_rows(&none, "dead2", 25, NOW - 30000, 1000);
-    out.progress.stop_at_call = 1;
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, apr_time_from_sec(30), 1, &out);
-    ck_assert_int_eq(out.removed, 10);
-    ck_assert_msg(out.elapsed < apr_time_from_sec(10),
-                  "paused after being told to stop");
+    for (i = 0; i < 2 && c->steps[i].batch; i++) {
+        run_step(c, &c->steps[i]);
+    }
 }
 END_TEST
 
@@ -477,64 +515,6 @@ START_TEST(test_sweep_missing_table)
                   "error: %s", out.errmsg);
     /* the table really is gone */
     ck_assert_int_eq(count_rows("sqlite_master", "name = 'session'"), 0);
-}
-END_TEST
-
-START_TEST(test_sweep_error_message_from_database)
-{
-    /* a trigger refuses to delete one row, in the third batch: the two
-     * batches before it count, the error is SQLite's RAISE message */
-    orm_schema_t none;
-    outcome_t out;
-
-    memset(&none, 0, sizeof(none));
-    memset(&out, 0, sizeof(out));
-    insert_rows(&none, "dead", 25, NOW - 30000, 1000);
-    insert_rows(&none, "live", 2, NOW + 10, 1);
-    test_db_exec(db, "CREATE TRIGGER keep_dead_22 BEFORE DELETE ON session "
-                 "WHEN old.id = 'dead-22' BEGIN "
-                 "SELECT RAISE(ABORT, 'row dead-22 is protected'); END");
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, 0, 1, &out);
-    ck_assert_int_ne(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 20);
-    ck_assert_int_eq(out.progress.calls, 2);
-    ck_assert_int_eq(out.trace.deletes, 3);
-    ck_assert_ptr_nonnull(out.errmsg);
-    ck_assert_str_eq(out.errmsg, "row dead-22 is protected");
-    /* the failed statement removed nothing */
-    ck_assert_int_eq(count_rows("session", "id LIKE 'dead-%'"), 5);
-    ck_assert_int_eq(count_rows("session", "id LIKE 'live-%'"), 2);
-
-    /* on the first batch: nothing removed, the error reported */
-    memset(&out, 0, sizeof(out));
-    test_db_exec(db, "CREATE TRIGGER keep_all BEFORE DELETE ON session "
-                 "BEGIN SELECT RAISE(ABORT, 'no deletes today'); END");
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, 0, 1, &out);
-    ck_assert_int_ne(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 0);
-    ck_assert_int_eq(out.progress.calls, 0);
-    ck_assert_str_eq(out.errmsg, "no deletes today");
-    ck_assert_int_eq(count_rows("session", "1 = 1"), 7);
-}
-END_TEST
-
-START_TEST(test_sweep_error_after_some_batches)
-{
-    /* the table goes away after the first batch: the rows removed so far
-     * are still reported, with the error */
-    orm_schema_t none;
-    outcome_t out;
-
-    memset(&none, 0, sizeof(none));
-    memset(&out, 0, sizeof(out));
-    insert_rows(&none, "dead", 25, NOW - 30000, 1000);
-    out.progress.drop_at_call = 1;
-    run_sweep(&none, ORM_DIALECT_SQLITE, 10, 0, 1, &out);
-    ck_assert_int_ne(out.rv, APR_SUCCESS);
-    ck_assert_int_eq(out.removed, 10);
-    ck_assert_int_eq(out.progress.calls, 1);
-    ck_assert_ptr_nonnull(out.errmsg);
-    ck_assert(strlen(out.errmsg) > 0);
 }
 END_TEST
 
@@ -633,22 +613,11 @@ TCase *tcase_purge(void)
 
     tcase_add_checked_fixture(tc, sweep_setup, sweep_teardown);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_sweep_batches_partial_last);
-    tcase_add_test(tc, test_sweep_batches_exact_multiple);
-    tcase_add_test(tc, test_sweep_batches_small);
-    tcase_add_test(tc, test_sweep_batches_one_by_one);
-    tcase_add_test(tc, test_sweep_batches_large);
-    tcase_add_test(tc, test_sweep_nothing_expired);
-    tcase_add_test(tc, test_sweep_empty_table);
-    tcase_add_test(tc, test_sweep_boundary);
-    tcase_add_test(tc, test_sweep_renamed_schema);
-    tcase_add_test(tc, test_sweep_portable_statement);
-    tcase_add_test(tc, test_sweep_without_progress);
-    tcase_add_test(tc, test_sweep_progress_stops_it);
-    tcase_add_test(tc, test_sweep_pause_between_batches);
+    tcase_add_loop_test(tc, test_sweep_batches, 0,
+                        sizeof(batch_cases) / sizeof(batch_cases[0]));
+    tcase_add_loop_test(tc, test_sweep_cases, 0,
+                        sizeof(sweep_cases) / sizeof(sweep_cases[0]));
     tcase_add_test(tc, test_sweep_missing_table);
-    tcase_add_test(tc, test_sweep_error_after_some_batches);
-    tcase_add_test(tc, test_sweep_error_message_from_database);
     tcase_add_test(tc, test_sweep_lock_key);
     tcase_add_test(tc, test_sweep_lock_key_differs_per_table);
     tcase_add_test(tc, test_sweep_claim_once_per_interval);

@@ -20,6 +20,7 @@ const char *test_mkdtemp(apr_pool_t *pool);
 /* Removes path and everything below it; 0 on success. */
 int test_rmtree(const char *path);
 
+TCase *tcase_admin_store(void);
 TCase *tcase_bgthread(void);
 TCase *tcase_codec(void);
 /* Every table and column renamed, for the SQL and sweep tests. */
@@ -27,6 +28,7 @@ orm_schema_t test_renamed_schema(void);
 
 TCase *tcase_conf(void);
 TCase *tcase_cookie(void);
+TCase *tcase_db(void);
 TCase *tcase_deadline(void);
 TCase *tcase_gate(void);
 TCase *tcase_conffile(void);
@@ -34,6 +36,7 @@ TCase *tcase_owner(void);
 TCase *tcase_schema(void);
 TCase *tcase_sha256(void);
 TCase *tcase_sql(void);
+TCase *tcase_store_ops(void);
 TCase *tcase_purge(void);
 TCase *tcase_token(void);
 TCase *tcase_ttl(void);

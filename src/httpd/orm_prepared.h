@@ -1,0 +1,34 @@
+/**
+ * Statements kept prepared on a pooled mod_dbd connection, filed under a
+ * label in the connection's table of prepared statements (where mod_dbd
+ * files its own) for every later use of that connection to find. Each
+ * lives in a pool of its own below the connection's, which holds its copy
+ * of the label too, so a label need only live for the call that files it;
+ * releasing it closes the driver's handle and, where the server names the
+ * statement (PostgreSQL), deallocates it there, so the label can be
+ * prepared again on a connection that stayed open. Labels double as
+ * PostgreSQL statement names: plain identifiers, never request data.
+ */
+#ifndef ORM_PREPARED_H
+#define ORM_PREPARED_H
+
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+
+/** The statement filed under label on this connection, prepared from sql
+ *  the first time; on failure *errmsg holds the driver's message (until
+ *  its next call). */
+apr_status_t orm_prepared_once(ap_dbd_t *dbd, const char *label,
+                               const char *sql, apr_dbd_prepared_t **stmt,
+                               const char **errmsg);
+
+/** Releases the statement filed under label on this connection (none is
+ *  fine). */
+void orm_prepared_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label);
+
+/** Forgets the statement filed under label without releasing it: the next
+ *  orm_prepared_once prepares it anew, and this one stays with the
+ *  connection until it closes. */
+void orm_prepared_forget(ap_dbd_t *dbd, const char *label);
+
+#endif

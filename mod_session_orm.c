@@ -13,8 +13,8 @@
 #include "http_request.h"
 #include "mod_session.h"
 
-
 #include "orm_directives.h"
+#include "orm_lifecycle.h"
 #include "orm_provider.h"
 #include "orm_store.h"
 #include "orm_sweeper.h"

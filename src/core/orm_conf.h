@@ -15,6 +15,11 @@
 
 #define ORM_UNSET (-1)
 
+/* What post_config builds for a server; defined in src/httpd, which this
+ * header may not include. */
+struct orm_store_t;
+struct orm_sweeper_t;
+
 #define ORM_DEFAULT_SWEEP_SECONDS 300
 #define ORM_DEFAULT_SWEEP_BATCH   1000
 #define ORM_MAX_SWEEP_BATCH       100000
@@ -69,11 +74,11 @@ typedef struct {
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */
-    void *store;                    /* the store built for this server in
-                                     * post_config (orm_store_t) */
-    void *sweeper;                  /* main server only: the sweep targets,
-                                     * lock and shared state (orm_sweeper_t)
-                                     * built in post_config */
+    struct orm_store_t *store;      /* the store built for this server in
+                                     * post_config */
+    struct orm_sweeper_t *sweeper;  /* main server only: the sweep targets,
+                                     * lock and shared state built in
+                                     * post_config */
 } orm_server_conf_t;
 
 orm_dir_conf_t *orm_dir_conf_create(apr_pool_t *pool);

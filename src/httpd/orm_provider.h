@@ -1,6 +1,12 @@
 /**
  * The storage provider: mod_session's session_load and session_save hooks,
- * the cookie that carries the token, and the per-request record cache.
+ * the glue between httpd and the session policy (orm_policy.h). It reads
+ * the request (its cookies, r->user, the top request that caches its
+ * record), asks the policy what a load concludes and what a save does,
+ * runs the store calls that follow (conditional writes, the merge after a
+ * lost race, the rotation of a token), evaluates SessionORMTTL, logs, and
+ * sends the one Set-Cookie. Each top-level request loads its session at
+ * most once; subrequests and internal redirects share that record.
  */
 #ifndef ORM_PROVIDER_H
 #define ORM_PROVIDER_H
@@ -17,13 +23,5 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z);
 /** fixups, after mod_session's: answers 503 when the session could not be
  *  loaded and SessionORMOnError is fail. */
 int orm_fixups(request_rec *r);
-
-/** pre_config: registers our cross-process locks for the Mutex
- *  directive. */
-int orm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
-
-/** post_config: builds each server's store and sets up the sweep. */
-int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
-                    server_rec *s);
 
 #endif

@@ -58,7 +58,7 @@ typedef struct {
  *  for all stores); child_init attaches each child to it. */
 #define ORM_WRITER_MUTEX_TYPE "session-orm-sqlite"
 
-typedef struct {
+typedef struct orm_store_t {
     const char *table;                      /* for log messages */
     const orm_schema_t *schema;
     int create_schema;

@@ -35,7 +35,7 @@ typedef struct {
     int table_seen;             /* the table existed at an earlier sweep */
 } sweep_slot_t;
 
-typedef struct {
+typedef struct orm_sweeper_t {
     apr_array_header_t *targets;    /* of sweep_target_t */
     orm_shared_t *shared;           /* a sweep_slot_t per target, and the
                                      * lock of the child that sweeps */

@@ -33,6 +33,7 @@ TCase *tcase_deadline(void);
 TCase *tcase_gate(void);
 TCase *tcase_conffile(void);
 TCase *tcase_owner(void);
+TCase *tcase_policy(void);
 TCase *tcase_schema(void);
 TCase *tcase_sha256(void);
 TCase *tcase_sql(void);

@@ -1,0 +1,63 @@
+#include "apr_optional.h"
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "util_mutex.h"
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+
+#include "orm_log.h"
+#include "orm_conf.h"
+#include "orm_store.h"
+#include "orm_sweeper.h"
+#include "orm_lifecycle.h"
+
+int orm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    static const char *const types[] = { ORM_SWEEP_MUTEX_TYPE,
+                                         ORM_WRITER_MUTEX_TYPE };
+    apr_size_t i;
+    (void)plog;
+    (void)ptemp;
+
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (ap_mutex_register(pconf, types[i], NULL, APR_LOCK_DEFAULT, 0)
+            != APR_SUCCESS) {
+            return !OK;
+        }
+    }
+    return OK;
+}
+
+int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                    server_rec *s)
+{
+    int have_dbd = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire) != NULL;
+    apr_array_header_t *stores = apr_array_make(ptemp, 4,
+                                                sizeof(orm_store_t *));
+    server_rec *sp;
+    (void)plog;
+
+    for (sp = s; sp; sp = sp->next) {
+        orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
+                                                        &session_orm_module);
+
+        /* a warning, not a refusal (those are in orm_check_config): here
+         * it reaches the error log, which is not open in check_config */
+        if (sconf->dbd_configured == 1 && !have_dbd) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, ORM_LOGNO(0006)
+                         "DBDriver is set but mod_dbd is not loaded");
+        }
+        /* vhosts without directives of ours share the main server's record */
+        if (sconf->store == NULL) {
+            sconf->store = orm_store_create(pconf, sconf, stores->nelts);
+            APR_ARRAY_PUSH(stores, orm_store_t *) = sconf->store;
+        }
+    }
+    if (orm_store_share(pconf, s, (orm_store_t **)stores->elts,
+                        stores->nelts) != APR_SUCCESS
+        || orm_sweeper_post_config(pconf, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}

@@ -53,7 +53,7 @@ orm_reached_e orm_load_search_next(orm_load_search_t *search,
     return ORM_REACHED_SESSION;
 }
 
-int orm_load_dirty(const orm_load_search_t *search, const orm_stored_t *found,
+int orm_load_dirty(const orm_load_search_t *search, const orm_row_t *found,
                    apr_int64_t now_ms, apr_int64_t touch_seconds)
 {
     if (found == NULL) {
@@ -130,7 +130,7 @@ apr_int64_t orm_policy_next_version(apr_int64_t now_ms, apr_int64_t version)
  * too big. rotate: its owner changed. */
 static orm_save_e write_kind(const orm_save_facts_t *facts, int rotate)
 {
-    const orm_stored_t *stored = facts->stored;
+    const orm_row_t *stored = facts->stored;
 
     if (rotate) {
         return ORM_SAVE_ROTATE;
@@ -138,7 +138,7 @@ static orm_save_e write_kind(const orm_save_facts_t *facts, int rotate)
     /* per user, the row written is the request's user's: a row the load
      * found for another r->user is not updated, a new one is saved */
     if (stored && (facts->mode == ORM_KEY_COOKIE
-                   || !strcmp(facts->user_id, stored->id))) {
+                   || !strcmp(facts->user_id, facts->stored_id))) {
         return ORM_SAVE_UPDATE;
     }
     return ORM_SAVE_NEW;
@@ -146,7 +146,7 @@ static orm_save_e write_kind(const orm_save_facts_t *facts, int rotate)
 
 orm_save_e orm_policy_save(const orm_save_facts_t *facts)
 {
-    const orm_stored_t *stored = facts->stored;
+    const orm_row_t *stored = facts->stored;
     int rotate;
 
     if (facts->load_failed) {
@@ -164,7 +164,7 @@ orm_save_e orm_policy_save(const orm_save_facts_t *facts)
         return ORM_SAVE_REMOVE;
     }
     rotate = facts->mode == ORM_KEY_COOKIE && stored
-             && !orm_policy_same_owner(stored->owner, facts->owner);
+             && !orm_policy_same_owner(stored->user_name, facts->owner);
     if (!rotate && !facts->dirty && stored
         && !orm_touch_due(facts->now_ms, stored->updated_at_ms,
                           stored->expires_at_ms, facts->touch_seconds,

@@ -28,6 +28,7 @@
 
 #include "orm_codec.h"
 #include "orm_conf.h"
+#include "orm_store_ops.h"
 
 /** What the row of a token rotated away by a login or logout holds for
  *  SessionORMRotateGrace: a marker that names nothing, so the old token
@@ -41,15 +42,6 @@
 /** A sibling domain can plant cookies of our name beside ours (cookie
  *  tossing): this many well-formed ones are tried, in the order sent. */
 #define ORM_MAX_COOKIE_TOKENS 4
-
-/** The row a request loaded or last saved, as the policy sees it. */
-typedef struct {
-    const char *id;             /* NULL: the request has no row */
-    const char *data;
-    const char *owner;          /* its owner column, NULL: not owned */
-    apr_int64_t updated_at_ms;  /* its version */
-    apr_int64_t expires_at_ms;
-} orm_stored_t;
 
 /** True when stored data is the marker of a rotation. Control characters
  *  never occur in mod_session's encodings, plain or encrypted: any data
@@ -98,7 +90,7 @@ orm_reached_e orm_load_search_next(orm_load_search_t *search,
  *  NULL): when the client sent a cookie that is not honoured, so that it
  *  is answered and the client stops sending it; not when its token was
  *  rotated away, for the browser may hold the new token by now. */
-int orm_load_dirty(const orm_load_search_t *search, const orm_stored_t *found,
+int orm_load_dirty(const orm_load_search_t *search, const orm_row_t *found,
                    apr_int64_t now_ms, apr_int64_t touch_seconds);
 
 /** The login mod_auth_form keeps in the session, under "<AuthName>-user"
@@ -151,7 +143,9 @@ typedef struct {
     int rotated_away;           /* its token was rotated away */
     const char *user_id;        /* per user: the row id of the request's
                                  * user; NULL without one */
-    const orm_stored_t *stored; /* its row; NULL when it has none */
+    const char *stored_id;      /* the id of its row, as loaded or last
+                                 * saved; NULL when it has none */
+    const orm_row_t *stored;    /* that row */
     const apr_table_t *entries; /* the session's entries */
     const char *data;           /* their encoding, as it would be stored */
     const char *owner;          /* the owner column it would be stored with */

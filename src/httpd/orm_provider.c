@@ -37,8 +37,8 @@ typedef struct {
     const char *token;          /* the cookie token of the stored row; NULL
                                  * when unknown (new, or reached through a
                                  * rotated-away token) */
-    orm_stored_t stored;        /* the stored row as loaded or last saved;
-                                 * its id NULL when none */
+    const char *id;             /* the stored row's id, NULL when none */
+    const orm_row_t *row;       /* the stored row as loaded or last saved */
     int cookie_presented;       /* the client sent our cookie */
     int rotated_away;           /* its token was rotated away by a login
                                  * or logout: nothing is loaded, and
@@ -87,17 +87,15 @@ static void remember_session(orm_request_t *state, const char *id,
                              const char *token, const orm_row_t *row)
 {
     state->token = token;
-    state->stored.id = id;
-    state->stored.data = row->data;
-    state->stored.owner = row->user_name;
-    state->stored.updated_at_ms = row->updated_at_ms;
-    state->stored.expires_at_ms = row->expires_at_ms;
+    state->id = id;
+    state->row = row;
 }
 
 static void forget_session(orm_request_t *state)
 {
     state->token = NULL;
-    memset(&state->stored, 0, sizeof(state->stored));
+    state->id = NULL;
+    state->row = NULL;
 }
 
 static void log_malformed_cookie(void *baton, const char *value)
@@ -225,7 +223,7 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
 {
     orm_request_t *state = apr_pcalloc(top->pool, sizeof(*state));
     session_rec *z = apr_pcalloc(top->pool, sizeof(*z));
-    const orm_stored_t *found;
+    const orm_row_t *found;
     orm_load_search_t search;
     apr_status_t rv;
 
@@ -239,13 +237,13 @@ static orm_request_t *load_session(request_rec *r, request_rec *top,
         state->load_failed = 1;
         return state;
     }
-    found = state->stored.id ? &state->stored : NULL;
+    found = state->row;
     z->dirty = orm_load_dirty(&search, found, orm_now_ms(),
                               orm_dir_touch_seconds(dconf));
     if (found) {
         z->encoded = found->data;
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0201)
-                      "loaded session %.*s", ORM_ID_PREFIX_LEN, found->id);
+                      "loaded session %.*s", ORM_ID_PREFIX_LEN, state->id);
     }
     return state;
 }
@@ -338,14 +336,14 @@ static void remove_session(request_rec *r, const orm_dir_conf_t *dconf,
 {
     orm_conn_t conn;
 
-    if (state->stored.id) {
+    if (state->id) {
         if (orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS
-            || orm_store_remove(&conn, state->stored.id) != APR_SUCCESS) {
+            || orm_store_remove(&conn, state->id) != APR_SUCCESS) {
             return;             /* logged by the store, once per outage */
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0207)
                       "deleted emptied session %.*s", ORM_ID_PREFIX_LEN,
-                      state->stored.id);
+                      state->id);
     }
     if (orm_policy_remove_expires_cookie(facts)) {
         send_cookie(r, dconf, "", 0);
@@ -418,7 +416,7 @@ static void merge_init(request_rec *r, const orm_request_t *state,
                        orm_merge_t *merge)
 {
     orm_merge_init(merge, r->pool, ours, state->z->entries,
-                   state->stored.data, orm_dir_max_size(dconf));
+                   state->row->data, orm_dir_max_size(dconf));
 }
 
 /* After a lost race: reads the row again and applies this request's
@@ -431,7 +429,7 @@ static apr_status_t merge_again(request_rec *r, orm_conn_t *conn,
                                 apr_int64_t now, apr_int64_t *version,
                                 write_outcome_e *outcome)
 {
-    const char *id = state->stored.id;
+    const char *id = state->id;
     orm_row_t *stored = NULL;
     apr_status_t rv;
 
@@ -473,11 +471,11 @@ static apr_status_t merge_unlocked(request_rec *r, orm_conn_t *conn,
             return rv;
         }
         row->updated_at_ms = orm_policy_next_version(now, version);
-        rv = orm_store_update_if(conn, state->stored.id, row, version,
+        rv = orm_store_update_if(conn, state->id, row, version,
                                  &matched);
         if (rv != APR_SUCCESS || matched) {
             if (rv == APR_SUCCESS) {
-                log_merged(r, state->stored.id, merge, 0);
+                log_merged(r, state->id, merge, 0);
             }
             return rv;
         }
@@ -492,7 +490,7 @@ static apr_status_t merge_locked(request_rec *r, orm_conn_t *conn,
                                  orm_merge_t *merge, orm_row_t *row,
                                  apr_int64_t now, write_outcome_e *outcome)
 {
-    const char *id = state->stored.id;
+    const char *id = state->id;
     int found = 0;
     apr_status_t rv = orm_store_merge(conn, id, row, now,
                                       orm_merge_into_stored, merge, &found);
@@ -523,16 +521,15 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
                                    const orm_dir_conf_t *dconf,
                                    apr_int64_t now, write_outcome_e *outcome)
 {
-    const orm_stored_t *loaded = &state->stored;
+    apr_int64_t version = state->row->updated_at_ms;
     orm_merge_t merge;
     int matched = 0, done;
     apr_status_t rv;
 
     *outcome = WRITE_SAVED;
     row->updated_at_ms = orm_policy_next_version(row->updated_at_ms,
-                                                 loaded->updated_at_ms);
-    rv = orm_store_update_if(conn, loaded->id, row, loaded->updated_at_ms,
-                             &matched);
+                                                 version);
+    rv = orm_store_update_if(conn, state->id, row, version, &matched);
     if (rv != APR_SUCCESS || matched) {
         return rv;
     }
@@ -540,7 +537,8 @@ static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
     if (orm_merge_changes_nothing(&merge)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)
                       "session %.*s was written concurrently; this "
-                      "request changed nothing", ORM_ID_PREFIX_LEN, loaded->id);
+                      "request changed nothing", ORM_ID_PREFIX_LEN,
+                      state->id);
         return APR_SUCCESS;
     }
     rv = merge_unlocked(r, conn, state, &merge, row, now, outcome, &done);
@@ -562,8 +560,8 @@ static apr_status_t mark_rotated(request_rec *r, orm_conn_t *conn,
                                  const orm_dir_conf_t *dconf,
                                  apr_int64_t now, write_outcome_e *outcome)
 {
-    const char *id = state->stored.id;
-    apr_int64_t version = state->stored.updated_at_ms;
+    const char *id = state->id;
+    apr_int64_t version = state->row->updated_at_ms;
     orm_merge_t merge;
     orm_row_t marker;
     int matched = 0, attempt;
@@ -605,7 +603,7 @@ static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
                                    const orm_dir_conf_t *dconf,
                                    apr_int64_t now, write_outcome_e *outcome)
 {
-    const char *id = state->stored.id;
+    const char *id = state->id;
     apr_status_t rv;
 
     *outcome = WRITE_SAVED;
@@ -638,7 +636,7 @@ static const char *write_target(request_rec *r, const orm_request_t *state,
     }
     if (action == ORM_SAVE_UPDATE) {
         *token = state->token;
-        return state->stored.id;
+        return state->id;
     }
     if ((rv = orm_token_generate(r->pool, random_bytes, token))
         != APR_SUCCESS) {
@@ -748,7 +746,8 @@ static void save_facts(request_rec *r, const orm_dir_conf_t *dconf,
     if (mode == ORM_KEY_USER && r->user) {
         facts->user_id = orm_user_digest(r->pool, r->user);
     }
-    facts->stored = state->stored.id ? &state->stored : NULL;
+    facts->stored_id = state->id;
+    facts->stored = state->row;
     facts->entries = z->entries;
     facts->data = z->encoded ? z->encoded : "";
     facts->owner = orm_owner_column(r->pool,
@@ -796,7 +795,7 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z)
     case ORM_SAVE_UNCHANGED:
         break;
     case ORM_SAVE_TOO_BIG:
-        log_size_refused(r, state->stored.id, facts.data, facts.max_size);
+        log_size_refused(r, state->id, facts.data, facts.max_size);
         break;
     case ORM_SAVE_ROTATE:
     case ORM_SAVE_UPDATE:

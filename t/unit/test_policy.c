@@ -167,7 +167,7 @@ START_TEST(test_load_search)
         { 0, "s", 1, 1, 0, 0 },
     };
     /* a session found was written just now: its touch is not due */
-    orm_stored_t found = { "id", "a=1", NULL, T0, EXP(86400) };
+    orm_row_t found = { "a=1", EXP(86400), T0, NULL };
     size_t i;
 
     for (i = 0; i < N_OF(cases); i++) {
@@ -196,7 +196,7 @@ END_TEST
 START_TEST(test_load_dirty_when_touch_due)
 {
     orm_load_search_t search;
-    orm_stored_t found = { "id", "a=1", NULL, T0, EXP(86400) };
+    orm_row_t found = { "a=1", EXP(86400), T0, NULL };
 
     orm_load_search_init(&search, 1);
     ck_assert_int_eq(orm_load_search_next(&search, "a=1"),
@@ -370,13 +370,12 @@ typedef struct {
     orm_save_e action;
 } save_case_t;
 
-static orm_save_facts_t facts_of(const save_case_t *c, orm_stored_t *row)
+static orm_save_facts_t facts_of(const save_case_t *c, orm_row_t *row)
 {
     orm_save_facts_t f;
 
-    row->id = c->row_id ? c->row_id : ROW_ID;
     row->data = c->row_data ? c->row_data : "a=1";
-    row->owner = c->row_owner;
+    row->user_name = c->row_owner;
     row->updated_at_ms = T0;
     row->expires_at_ms = EXP(86400);
     memset(&f, 0, sizeof(f));
@@ -385,6 +384,7 @@ static orm_save_facts_t facts_of(const save_case_t *c, orm_stored_t *row)
     f.cookie_presented = c->presented;
     f.rotated_away = c->rotated_away;
     f.user_id = c->user_id;
+    f.stored_id = c->no_row ? NULL : c->row_id ? c->row_id : ROW_ID;
     f.stored = c->no_row ? NULL : row;
     f.entries = entries_of(c->entries ? c->entries : "a=1");
     f.data = c->entries ? c->entries : "a=1";
@@ -480,7 +480,7 @@ START_TEST(test_save_decision)
     size_t i;
 
     for (i = 0; i < N_OF(cases); i++) {
-        orm_stored_t row;
+        orm_row_t row;
         orm_save_facts_t facts = facts_of(&cases[i], &row);
         orm_save_e action = orm_policy_save(&facts);
 
@@ -506,7 +506,7 @@ START_TEST(test_remove_expires_cookie)
     size_t i;
 
     for (i = 0; i < N_OF(cases); i++) {
-        orm_stored_t row;
+        orm_row_t row;
         orm_save_facts_t facts = facts_of(&cases[i].save, &row);
 
         ck_assert_int_eq(orm_policy_save(&facts), ORM_SAVE_REMOVE);

@@ -21,7 +21,8 @@
 
 /* Lost races merged without a lock before the row lock is taken: each
  * costs a read and a conditional write; the lock costs a transaction.
- * (t/sanitize-e2e builds with 0, so that its pass takes the lock.) */
+ * Defined as 0 when building, every lost race takes the lock at once, so
+ * that a test pass covers the locked path. */
 #ifndef ORM_MERGE_ATTEMPTS
 #define ORM_MERGE_ATTEMPTS 3
 #endif

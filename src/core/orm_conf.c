@@ -5,18 +5,27 @@
 
 #define MERGED(field) (child->field != ORM_UNSET ? child->field : parent->field)
 
+/* The members that are ORM_UNSET until a directive sets them and merge as
+ * "the child's if set, else the parent's", listed once for create and
+ * merge. The others (the cookie name with its attributes, the TTL with its
+ * expression, the schema, sessions_configured) merge by rules of their own
+ * below. */
+#define DIR_PLAIN_MEMBERS(X) \
+    X(per_user) X(cookie_remove) X(touch_seconds) X(on_error) X(max_size) \
+    X(grace_seconds)
+#define SERVER_PLAIN_MEMBERS(X) \
+    X(create_schema) X(portable_sql) X(sweep_seconds) X(sweep_batch) \
+    X(retry_seconds) X(timeout_seconds) X(dbd_configured)
+#define SET_UNSET(member) conf->member = ORM_UNSET;
+#define MERGE_PLAIN(member) merged->member = MERGED(member);
+
 orm_dir_conf_t *orm_dir_conf_create(apr_pool_t *pool)
 {
     orm_dir_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
 
     orm_cookie_attrs_init(&conf->cookie_attrs);
-    conf->per_user = ORM_UNSET;
-    conf->cookie_remove = ORM_UNSET;
     conf->ttl_seconds = ORM_UNSET;
-    conf->touch_seconds = ORM_UNSET;
-    conf->on_error = ORM_UNSET;
-    conf->max_size = ORM_UNSET;
-    conf->grace_seconds = ORM_UNSET;
+    DIR_PLAIN_MEMBERS(SET_UNSET)
     return conf;
 }
 
@@ -36,16 +45,11 @@ orm_dir_conf_t *orm_dir_conf_merge(apr_pool_t *pool,
         merged->cookie_name = parent->cookie_name;
         merged->cookie_attrs = parent->cookie_attrs;
     }
-    merged->per_user = MERGED(per_user);
-    merged->cookie_remove = MERGED(cookie_remove);
+    DIR_PLAIN_MEMBERS(MERGE_PLAIN)
     /* a fixed TTL and an expression are one setting: the child's wins whole */
     merged->ttl_seconds = child_sets_ttl ? child->ttl_seconds
                                          : parent->ttl_seconds;
     merged->ttl_expr = child_sets_ttl ? child->ttl_expr : parent->ttl_expr;
-    merged->touch_seconds = MERGED(touch_seconds);
-    merged->on_error = MERGED(on_error);
-    merged->max_size = MERGED(max_size);
-    merged->grace_seconds = MERGED(grace_seconds);
     return merged;
 }
 
@@ -53,13 +57,7 @@ orm_server_conf_t *orm_server_conf_create(apr_pool_t *pool)
 {
     orm_server_conf_t *conf = apr_pcalloc(pool, sizeof(*conf));
 
-    conf->create_schema = ORM_UNSET;
-    conf->portable_sql = ORM_UNSET;
-    conf->sweep_seconds = ORM_UNSET;
-    conf->sweep_batch = ORM_UNSET;
-    conf->retry_seconds = ORM_UNSET;
-    conf->timeout_seconds = ORM_UNSET;
-    conf->dbd_configured = ORM_UNSET;
+    SERVER_PLAIN_MEMBERS(SET_UNSET)
     return conf;
 }
 
@@ -70,13 +68,7 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     orm_server_conf_t *merged = apr_pcalloc(pool, sizeof(*merged));
 
     orm_schema_merge(&merged->schema, &parent->schema, &child->schema);
-    merged->create_schema = MERGED(create_schema);
-    merged->portable_sql = MERGED(portable_sql);
-    merged->sweep_seconds = MERGED(sweep_seconds);
-    merged->sweep_batch = MERGED(sweep_batch);
-    merged->retry_seconds = MERGED(retry_seconds);
-    merged->timeout_seconds = MERGED(timeout_seconds);
-    merged->dbd_configured = MERGED(dbd_configured);
+    SERVER_PLAIN_MEMBERS(MERGE_PLAIN)
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }

@@ -497,15 +497,8 @@ static apr_status_t prepare_connection(dbd_conn_t *conn)
     }
     if (apr_hash_get(conn->dbd->prepared, conn->store->labels[ORM_STMT_LOAD],
                      APR_HASH_KEY_STRING) == NULL) {
-        /* a new connection's set-up and the table's creation are writes
-         * (SQLite's journal mode, the DDL): queued with the other writers,
-         * the children that meet an empty SQLite database together do not
-         * race to create it, nor find its file locked */
-        writer_enter(conn);
         tune_connection(conn);
-        rv = ensure_table(conn);
-        writer_leave(conn);
-        if (rv != APR_SUCCESS) {
+        if ((rv = ensure_table(conn)) != APR_SUCCESS) {
             return rv;
         }
     }

@@ -402,6 +402,28 @@ static void tune_connection(dbd_conn_t *conn)
     }
 }
 
+/* Children meeting an empty SQLite database together would each switch it
+ * to WAL and create the table and its indexes, statement by statement: the
+ * switch fails with 'database is locked', and a statement prepared before
+ * another child's CREATE commits fails with 'database schema has changed'
+ * (apr_dbd's driver does not prepare it again). So a connection that
+ * cannot read the table queues on the writers' lock before its set-up and
+ * the table's creation, and finds the table there after the first. One
+ * that can read it (every later connection) does not queue, and neither
+ * does one whose request already holds the lock (a write re-creating a
+ * dropped table): the lock is not taken twice. 1 when taken here. */
+static int creation_enter(dbd_conn_t *conn)
+{
+    int err;
+
+    if (conn->sql->dialect != ORM_DIALECT_SQLITE || conn->writer_held
+        || table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
+        return 0;
+    }
+    writer_enter(conn);
+    return conn->writer_held;
+}
+
 /** A store's statements on one pooled connection, kept in the
  *  connection's pool: every later request finds them with one lookup. */
 typedef struct {
@@ -497,8 +519,14 @@ static apr_status_t prepare_connection(dbd_conn_t *conn)
     }
     if (apr_hash_get(conn->dbd->prepared, conn->store->labels[ORM_STMT_LOAD],
                      APR_HASH_KEY_STRING) == NULL) {
+        int queued = creation_enter(conn);
+
         tune_connection(conn);
-        if ((rv = ensure_table(conn)) != APR_SUCCESS) {
+        rv = ensure_table(conn);
+        if (queued) {
+            writer_leave(conn);
+        }
+        if (rv != APR_SUCCESS) {
             return rv;
         }
     }

@@ -120,6 +120,45 @@ def test_sqlite_many_writers(httpd, sqlite_server):
     assert db.sql("PRAGMA journal_mode")[0][0].lower() == "wal"
 
 
+PREFORK_32_STARTED = """
+StartServers 32
+MinSpareServers 32
+MaxSpareServers 32
+ServerLimit 32
+MaxRequestWorkers 32
+"""
+
+
+def test_sqlite_empty_database_met_by_many_children(httpd, sqlite_server):
+    """32 children started together each meet an empty database with their
+    first write: one switches it to WAL and creates the table and its
+    indexes, the others queue on the writers' lock and find them made. Not
+    one of them fails ('database schema has changed', ORM0103) or logs
+    'database is locked'. A race: a few rounds, each on a new database."""
+    for attempt in range(3):
+        db = sqlite_server.new_database("empty%d" % attempt)
+        srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"
+                                   "SessionORMTimeout 60")
+                          + PREFORK_32_STARTED, mpm="prefork", debug=True)
+        clients = [srv.client() for _ in range(32)]
+        barrier = threading.Barrier(len(clients))
+
+        def first_write(c):
+            barrier.wait(30)
+            return c.get("/probe?op=set&key=k&value=v")
+
+        with concurrent.futures.ThreadPoolExecutor(len(clients)) as pool:
+            answers = list(pool.map(first_write, clients))
+        assert [r.status for r in answers] == [200] * len(clients), answers
+        assert db.count() == len(clients)
+        log = srv.log_text()
+        assert len(re.findall(r"ORM0104:", log)) == 1, log
+        for bad in ("ORM0103", "ORM0111", "database is locked",
+                    "schema has changed"):
+            assert bad not in log, (attempt, bad)
+        srv.stop()
+
+
 def test_sqlite_writers_queue_on_the_lock(httpd, sqlite_server):
     """SQLite writes take the cross-process lock placed by `Mutex ...
     session-orm-sqlite`; reads do not. The lock is held here from outside

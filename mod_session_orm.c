@@ -64,8 +64,8 @@ static const command_rec session_orm_cmds[] = {
                  RSRC_CONF,
                  "On (default) to create the table and indexes if missing"),
     AP_INIT_TAKE1("SessionORMDialect", orm_cmd_dialect, NULL, RSRC_CONF,
-                  "auto (default) for the driver's native upsert, portable "
-                  "for update-then-insert in a transaction"),
+                  "the SQL to write: auto (default: the driver's, or under "
+                  "odbc the database's), sqlite, pgsql, mysql or portable"),
     /* per server: the expiry sweep */
     AP_INIT_TAKE1("SessionORMSweepInterval", orm_cmd_sweep_interval, NULL,
                   RSRC_CONF,

@@ -92,6 +92,10 @@ static const char usage_text[] =
 "  --column FIELD=NAME  as in SessionORMColumn; may be repeated\n"
 "  --timeout SECONDS    give up when the database does not answer a call\n"
 "                       within this time (default: SessionORMTimeout, else 5)\n"
+"  --dialect NAME       the SQL to write, as SessionORMDialect: auto (the\n"
+"                       driver's, or under odbc the database's), sqlite,\n"
+"                       pgsql, mysql or portable (default: SessionORMDialect,\n"
+"                       else auto)\n"
 "\n"
 "  -q, --quiet          no progress, only the summary\n"
 "  -h, --help           this text\n"
@@ -111,6 +115,7 @@ typedef struct {
     int timeout_ms;             /* 0: SessionORMTimeout, else the default */
     const char *driver_name;
     const char *params;
+    const char *dialect;        /* NULL: auto */
     orm_schema_t schema;
     const char *user;
     int all;
@@ -333,6 +338,8 @@ static const option_t option_table[] = {
       APR_OFFSETOF(options_t, dry_run) },
     { { "batch", LONG_ONLY, 1, NULL }, store_batch, 0 },
     { { "pause", LONG_ONLY, 1, NULL }, store_pause, 0 },
+    { { "dialect", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, dialect) },
 };
 
 #define OPTION_COUNT (sizeof(option_table) / sizeof(option_table[0]))
@@ -490,6 +497,20 @@ static int read_httpd_conf(apr_pool_t *pool, const options_t *opt,
     return EXIT_DONE;
 }
 
+static int known_dialect(const char *name)
+{
+    orm_dialect_e ignored;
+
+    return !strcasecmp(name, "auto") || orm_dialect_by_name(name, &ignored);
+}
+
+/* The dialect named by --dialect or SessionORMDialect into *dialect; 0
+ * for auto. */
+static int named_dialect(const options_t *opt, orm_dialect_e *dialect)
+{
+    return opt->dialect && orm_dialect_by_name(opt->dialect, dialect);
+}
+
 /* The configuration first, then what the command line says on top of it.
  * Without --config the platform's file is read, unless --driver says the
  * connection is given on the command line. */
@@ -522,6 +543,14 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     if (opt->params == NULL) {
         opt->params = conf.params;
     }
+    if (opt->dialect == NULL) {
+        opt->dialect = conf.dialect;
+    }
+    if (opt->dialect && !known_dialect(opt->dialect)) {
+        return usage_error("%s '%s' is none of auto, sqlite, pgsql, mysql, "
+                           "portable", opt->dialect == conf.dialect
+                           ? "SessionORMDialect" : "--dialect", opt->dialect);
+    }
     if (opt->batch == 0) {
         opt->batch = conf.sweep_batch > 0 ? conf.sweep_batch
                                           : ORM_DEFAULT_SWEEP_BATCH;
@@ -549,12 +578,18 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     return EXIT_DONE;
 }
 
+/* Without a connection: through odbc the database is not known, and
+ * portable SQL is what it gets unless a dialect is named. */
 static int print_schema(apr_pool_t *pool, const options_t *opt)
 {
-    orm_dialect_e dialect = orm_dialect_for_driver(opt->driver_name);
-    const orm_sql_t *sql = orm_sql_build(pool, &opt->schema, dialect, 0);
+    orm_dialect_e dialect;
+    const orm_sql_t *sql;
     int i;
 
+    if (!named_dialect(opt, &dialect)) {
+        dialect = orm_dialect_for_driver(opt->driver_name);
+    }
+    sql = orm_sql_build(pool, &opt->schema, dialect);
     printf("-- session table for %s (%s dialect)\n", opt->driver_name,
            orm_dialect_name(dialect));
     for (i = 0; i < sql->ddl->nelts; i++) {
@@ -730,7 +765,15 @@ static int db_open(apr_pool_t *pool, const options_t *opt, db_t *db)
                 opt->driver_name, orm_db_message(err));
         return EXIT_DB;
     }
-    db->dialect = orm_dialect_for_driver(opt->driver_name);
+    if (!named_dialect(opt, &db->dialect)) {
+        db->dialect = orm_dialect_for_driver(opt->driver_name);
+        if (db->dialect == ORM_DIALECT_PORTABLE) {
+            /* a driver like odbc: the database behind it says which */
+            db->dialect = orm_db_identify(pool, db->driver, db->handle,
+                                          orm_sql_dialect_probes(pool),
+                                          ORM_DIALECT_PORTABLE);
+        }
+    }
     db->table = orm_schema_table(&opt->schema);
     orm_admin_store_open(pool, db->driver, db->handle, &opt->schema,
                          db->dialect, opt->batch, &db->store);

@@ -311,6 +311,7 @@ static const struct {
     { "SessionORMSweepBatch", read_count,
       APR_OFFSETOF(orm_conffile_t, sweep_batch) },
     { "SessionORMTimeout", read_text, APR_OFFSETOF(orm_conffile_t, timeout) },
+    { "SessionORMDialect", read_text, APR_OFFSETOF(orm_conffile_t, dialect) },
 };
 
 /* Index in our_directives of a directive the tool takes (names are
@@ -497,8 +498,8 @@ static apr_status_t check_resolved(apr_pool_t *pool,
                                    const orm_conffile_t *conf,
                                    const char **errmsg)
 {
-    const char *values[ORM_FIELD_COUNT + 4];
-    const char *names[ORM_FIELD_COUNT + 4];
+    const char *values[ORM_FIELD_COUNT + 5];
+    const char *names[ORM_FIELD_COUNT + 5];
     int i, n = 0;
 
     names[n] = "DBDriver";
@@ -509,6 +510,8 @@ static apr_status_t check_resolved(apr_pool_t *pool,
     values[n++] = conf->schema.table;
     names[n] = "SessionORMTimeout";
     values[n++] = conf->timeout;
+    names[n] = "SessionORMDialect";
+    values[n++] = conf->dialect;
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
         names[n] = "SessionORMColumn";
         values[n++] = conf->schema.columns[i];

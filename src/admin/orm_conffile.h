@@ -29,6 +29,7 @@ typedef struct {
     orm_schema_t schema;        /* SessionORMTable and SessionORMColumn */
     int sweep_batch;            /* SessionORMSweepBatch, 0 when not found */
     const char *timeout;        /* SessionORMTimeout as written, or NULL */
+    const char *dialect;        /* SessionORMDialect as written, or NULL */
     int vhost_found;            /* the vhost asked for was seen */
 } orm_conffile_t;
 

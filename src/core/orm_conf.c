@@ -14,7 +14,7 @@
     X(per_user) X(cookie_remove) X(touch_seconds) X(on_error) X(max_size) \
     X(grace_seconds)
 #define SERVER_PLAIN_MEMBERS(X) \
-    X(create_schema) X(portable_sql) X(sweep_seconds) X(sweep_batch) \
+    X(create_schema) X(sweep_seconds) X(sweep_batch) \
     X(retry_seconds) X(timeout_seconds) X(dbd_configured)
 #define SET_UNSET(member) conf->member = ORM_UNSET;
 #define MERGE_PLAIN(member) merged->member = MERGED(member);
@@ -69,6 +69,7 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
 
     orm_schema_merge(&merged->schema, &parent->schema, &child->schema);
     SERVER_PLAIN_MEMBERS(MERGE_PLAIN)
+    merged->dialect = child->dialect ? child->dialect : parent->dialect;
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }
@@ -97,9 +98,9 @@ int orm_server_create_schema(const orm_server_conf_t *conf)
     return conf->create_schema != 0;
 }
 
-int orm_server_portable_sql(const orm_server_conf_t *conf)
+const char *orm_server_dialect(const orm_server_conf_t *conf)
 {
-    return conf->portable_sql == 1;
+    return conf->dialect ? conf->dialect : "auto";
 }
 
 apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf)

@@ -61,7 +61,8 @@ typedef struct {
 typedef struct {
     orm_schema_t schema;
     int create_schema;              /* ORM_UNSET, 0 or 1 */
-    int portable_sql;               /* ORM_UNSET, 0 or 1 */
+    const char *dialect;            /* NULL (unset), "auto" or a dialect's
+                                     * name, checked by the directive */
     apr_int64_t sweep_seconds;      /* ORM_UNSET, 0 (off) or the interval */
     int sweep_batch;                /* ORM_UNSET or rows per DELETE */
     apr_int64_t retry_seconds;      /* ORM_UNSET or how long requests skip
@@ -98,7 +99,7 @@ orm_on_error_e orm_dir_on_error(const orm_dir_conf_t *conf);  /* anonymous */
 apr_int64_t orm_dir_max_size(const orm_dir_conf_t *conf);       /* 0: none */
 apr_int64_t orm_dir_grace_seconds(const orm_dir_conf_t *conf);  /* 5 */
 int orm_server_create_schema(const orm_server_conf_t *conf);    /* On */
-int orm_server_portable_sql(const orm_server_conf_t *conf);     /* Off */
+const char *orm_server_dialect(const orm_server_conf_t *conf);  /* auto */
 apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf); /* 300 */
 int orm_server_sweep_batch(const orm_server_conf_t *conf);      /* 1000 */
 apr_int64_t orm_server_retry_seconds(const orm_server_conf_t *conf); /* 2 */

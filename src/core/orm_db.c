@@ -1,5 +1,8 @@
 #include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
 #include <apr_strings.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 
 #include "orm_db.h"
@@ -42,21 +45,130 @@ int orm_db_int64_parse(const char *text, apr_int64_t *value)
     return errno == 0 && end != NULL && *end == '\0';
 }
 
-void orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
-                      apr_dbd_results_t *res, int ncols,
-                      const char ***values)
+/* apr_dbd_odbc's marks: the value it cannot hand back (a column passed
+ * over on a driver that reads columns only in order), and the words its
+ * message has when an ODBC call ended with SQL_NO_DATA (apr-util 1.6's
+ * check_error: "<call> returned SQL_NO_DATA (100)"). */
+#define ODBC_UNREADABLE ((const char *)-1)
+#define ODBC_NO_DATA " returned SQL_NO_DATA ("
+
+static int is_odbc(const apr_dbd_driver_t *driver)
 {
+    return strcmp(apr_dbd_name(driver), "odbc") == 0;
+}
+
+/* The last call on an ODBC handle found no row: nothing matched, or no
+ * row is left. */
+static int odbc_no_data(const apr_dbd_driver_t *driver, apr_dbd_t *handle)
+{
+    const char *text;
+
+    if (!is_odbc(driver)) {
+        return 0;
+    }
+    text = apr_dbd_error(driver, handle, 1);
+    return text != NULL && strstr(text, ODBC_NO_DATA) != NULL;
+}
+
+int orm_db_sequential(const apr_dbd_driver_t *driver)
+{
+    return is_odbc(driver);
+}
+
+int orm_db_select(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                  apr_dbd_t *handle, apr_dbd_results_t **res,
+                  const char *sql)
+{
+    return apr_dbd_select(driver, pool, handle, res, sql,
+                          !orm_db_sequential(driver));
+}
+
+int orm_db_pselect(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                   apr_dbd_t *handle, apr_dbd_results_t **res,
+                   apr_dbd_prepared_t *stmt, int nargs,
+                   const char *const *args)
+{
+    return apr_dbd_pselect(driver, pool, handle, res, stmt,
+                           !orm_db_sequential(driver), nargs,
+                           (const char **)args);
+}
+
+int orm_db_pquery(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                  apr_dbd_t *handle, int *nrows, apr_dbd_prepared_t *stmt,
+                  int nargs, const char *const *args)
+{
+    int err = apr_dbd_pquery(driver, pool, handle, nrows, stmt, nargs,
+                             (const char **)args);
+
+    if (err && odbc_no_data(driver, handle)) {
+        *nrows = 0;
+        return 0;
+    }
+    return err;
+}
+
+/* One value into *value (NULL for NULL); on apr_dbd_odbc every piece of
+ * it, each call handing the next until NULL. Nonzero when unreadable. */
+static int read_value(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                      apr_dbd_row_t *row, int col, const char **value)
+{
+    const char *piece = apr_dbd_get_entry(driver, row, col);
+    apr_array_header_t *pieces;
+
+    *value = NULL;
+    if (piece == ODBC_UNREADABLE && is_odbc(driver)) {
+        return 1;
+    }
+    if (piece == NULL || !is_odbc(driver)) {
+        *value = apr_pstrdup(pool, piece);
+        return 0;
+    }
+    pieces = apr_array_make(pool, 4, sizeof(struct iovec));
+    while (piece != NULL) {
+        struct iovec *v;
+
+        if (piece == ODBC_UNREADABLE) {
+            return 1;
+        }
+        v = apr_array_push(pieces);
+        v->iov_base = (void *)piece;
+        v->iov_len = strlen(piece);
+        piece = apr_dbd_get_entry(driver, row, col);
+    }
+    *value = apr_pstrcatv(pool, (const struct iovec *)pieces->elts,
+                          pieces->nelts, NULL);
+    return 0;
+}
+
+int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                     apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
+                     const char ***values)
+{
+    int sequential = orm_db_sequential(driver);
     apr_dbd_row_t *row = NULL;
-    int i;
+    int i, failed = 0;
 
     *values = NULL;
-    if (apr_dbd_get_row(driver, pool, res, &row, 1) != 0) {
-        return;
+    if (apr_dbd_get_row(driver, pool, res, &row, sequential ? -1 : 1)) {
+        /* in order, the end of the rows and a failed fetch look alike */
+        return sequential && !odbc_no_data(driver, handle);
     }
-    *values = apr_pcalloc(pool, sizeof(const char *) * ncols);
-    for (i = 0; i < ncols; i++) {
-        (*values)[i] = apr_pstrdup(pool, apr_dbd_get_entry(driver, row, i));
+    *values = apr_pcalloc(pool, sizeof(const char *) * (ncols ? ncols : 1));
+    /* in column order: some ODBC drivers read columns only so */
+    for (i = 0; i < ncols && !failed; i++) {
+        failed = read_value(pool, driver, row, i, &(*values)[i]);
     }
+    if (sequential) {
+        /* to the end, which closes the cursor for the statement's next
+         * run */
+        while (apr_dbd_get_row(driver, pool, res, &row, -1) == 0) {
+            continue;
+        }
+    }
+    if (failed) {
+        *values = NULL;
+    }
+    return failed;
 }
 
 int orm_db_select_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
@@ -70,17 +182,36 @@ int orm_db_select_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
 
     *values = NULL;
     if (nargs == 0) {
-        err = apr_dbd_select(driver, pool, handle, &res, sql, 1);
+        err = orm_db_select(pool, driver, handle, &res, sql);
     }
     else {
         err = apr_dbd_prepare(driver, pool, handle, sql, NULL, &stmt);
         if (!err) {
-            err = apr_dbd_pselect(driver, pool, handle, &res, stmt, 1, nargs,
-                                  (const char **)args);
+            err = orm_db_pselect(pool, driver, handle, &res, stmt, nargs,
+                                 args);
         }
     }
     if (!err) {
-        orm_db_first_row(pool, driver, res, ncols, values);
+        err = orm_db_first_row(pool, driver, handle, res, ncols, values);
     }
     return err;
+}
+
+int orm_db_identify(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                    apr_dbd_t *handle, const orm_db_probe_t *probes,
+                    int fallback)
+{
+    const orm_db_probe_t *probe;
+
+    for (probe = probes; probe->sql; probe++) {
+        const char **values = NULL;
+
+        if (orm_db_select_row(pool, driver, handle, probe->sql, 0, NULL, 1,
+                              &values) == 0
+            && values && values[0]
+            && strstr(values[0], probe->answer_has)) {
+            return probe->database;
+        }
+    }
+    return fallback;
 }

@@ -5,11 +5,19 @@
  * apr_dbd only; the module's store, its sweeper and the admin tool all read
  * rows through these.
  *
- * Every select is asked for random access: PostgreSQL's sequential mode
+ * How results are read depends on the driver, and only here. Selects on
+ * the native drivers ask for random access: PostgreSQL's sequential mode
  * reports errors only when rows are fetched, and the whole result is read
- * at once, so nothing needs draining. Rows are then numbered from 1 (all
- * drivers refuse -1, "next", on random results: MySQL).
- */
+ * at once, so nothing needs draining; rows are numbered from 1 (all drivers
+ * refuse -1, "next", on random results: MySQL). apr_dbd_odbc asks the ODBC
+ * driver for a scrollable cursor on random access, which psqlODBC refuses
+ * and MariaDB's driver refuses on a prepared statement: its results are
+ * read in order and drained, so the statement's cursor is closed for its
+ * next run. It also hands a long text column back in pieces (about 8 KB,
+ * DBDParams bufsize), one per call: every piece is read. And an UPDATE or
+ * DELETE that matched no row comes back as SQL_NO_DATA, a failure to
+ * apr_dbd: here it is success with no rows.
+  */
 #ifndef ORM_DB_H
 #define ORM_DB_H
 
@@ -42,12 +50,35 @@ const char *orm_db_int64_text(apr_pool_t *pool, apr_int64_t value);
 /** Strict: true when text is a whole number and nothing else. */
 int orm_db_int64_parse(const char *text, apr_int64_t *value);
 
-/** The first row of a random-access result as ncols copies in pool,
- *  exactly as the driver gave them (NULL for NULL; see orm_db_value);
- *  *values is NULL when there is no row. */
-void orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
-                      apr_dbd_results_t *res, int ncols,
-                      const char ***values);
+/** The driver reads results in order (apr_dbd_odbc): see above. */
+int orm_db_sequential(const apr_dbd_driver_t *driver);
+
+/** apr_dbd_select with the access the driver supports. */
+int orm_db_select(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                  apr_dbd_t *handle, apr_dbd_results_t **res,
+                  const char *sql);
+
+/** apr_dbd_pselect with the access the driver supports. */
+int orm_db_pselect(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                   apr_dbd_t *handle, apr_dbd_results_t **res,
+                   apr_dbd_prepared_t *stmt, int nargs,
+                   const char *const *args);
+
+/** apr_dbd_pquery, where a statement that matched no row succeeds with
+ *  *nrows 0 on every driver. */
+int orm_db_pquery(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                  apr_dbd_t *handle, int *nrows, apr_dbd_prepared_t *stmt,
+                  int nargs, const char *const *args);
+
+/** The first row of a result of orm_db_select/orm_db_pselect as ncols
+ *  copies in pool, exactly as the driver gave them (NULL for NULL; see
+ *  orm_db_value), every piece of a long value joined; *values is NULL when
+ *  there is no row. The rest of the result is drained. Returns 0, or
+ *  nonzero when the row or one of its values could not be read (the
+ *  driver's message then says why, see orm_db_error). */
+int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                     apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
+                     const char ***values);
 
 /** Runs a select that answers with one row and reads that row as
  *  orm_db_first_row does. Without arguments sql runs unprepared (SQLite
@@ -58,5 +89,20 @@ int orm_db_select_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                       apr_dbd_t *handle, const char *sql, int nargs,
                       const char *const *args, int ncols,
                       const char ***values);
+
+/** One question that tells databases apart: the first probe whose sql
+ *  answers with a first value containing answer_has names the database. */
+typedef struct {
+    const char *sql;            /* NULL ends a list */
+    const char *answer_has;     /* "" for any answer */
+    int database;               /* what the caller calls that database */
+} orm_db_probe_t;
+
+/** Asks the probes in order on the connection; the database of the first
+ *  that matches, or fallback when none does. A failed probe is no error:
+ *  run outside a transaction, it leaves the connection as it was. */
+int orm_db_identify(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                    apr_dbd_t *handle, const orm_db_probe_t *probes,
+                    int fallback);
 
 #endif

@@ -30,8 +30,8 @@ apr_status_t orm_purge_run(apr_pool_t *pool, const orm_purge_t *sweep,
         int nrows = 0;
 
         apr_pool_clear(batch_pool);     /* a million rows, a thousand batches */
-        err = apr_dbd_pvquery(sweep->driver, batch_pool, sweep->handle,
-                              &nrows, sweep->stmt, now);
+        err = orm_db_pquery(batch_pool, sweep->driver, sweep->handle,
+                            &nrows, sweep->stmt, 1, &now);
         if (err) {
             break;
         }
@@ -57,23 +57,28 @@ apr_status_t orm_purge_claim(apr_pool_t *pool, const apr_dbd_driver_t *driver,
 {
     const char *now = orm_db_int64_text(pool, now_ms);
     const char *due = orm_db_int64_text(pool, now_ms - interval_ms);
+    const char *claim_args[3], *mark_args[4];
     int nrows = 0, err;
 
     *claimed = 0;
     *errmsg = NULL;
     /* one statement decides: the row lock makes a second host wait and
      * then find the time it just wrote */
-    err = apr_dbd_pvquery(driver, pool, handle, &nrows, claim, now,
-                          ORM_SWEEP_MARKER_ID, due);
+    claim_args[0] = now;
+    claim_args[1] = ORM_SWEEP_MARKER_ID;
+    claim_args[2] = due;
+    err = orm_db_pquery(pool, driver, handle, &nrows, claim, 3, claim_args);
     if (err) {
         return driver_failed(driver, handle, err, errmsg);
     }
     if (nrows == 0) {
         /* not due, or no marker yet: the first sweep of this table creates
          * it; of two hosts creating it at once one fails on the key */
-        err = apr_dbd_pvquery(driver, pool, handle, &nrows, mark,
-                              ORM_SWEEP_MARKER_ID, now, now,
-                              ORM_SWEEP_MARKER_ID);
+        mark_args[0] = ORM_SWEEP_MARKER_ID;
+        mark_args[1] = now;
+        mark_args[2] = now;
+        mark_args[3] = ORM_SWEEP_MARKER_ID;
+        err = orm_db_pquery(pool, driver, handle, &nrows, mark, 4, mark_args);
     }
     *claimed = !err && nrows > 0;
     return APR_SUCCESS;

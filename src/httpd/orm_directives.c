@@ -14,6 +14,7 @@
 #include "orm_integer.h"
 #include "orm_ttl.h"
 #include "orm_directives.h"
+#include "orm_sql.h"
 
 void *orm_create_dir_config(apr_pool_t *pool, char *dir)
 {
@@ -176,16 +177,18 @@ const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg)
 {
     (void)dconf;
 
+    orm_dialect_e dialect;
+
     if (!strcasecmp(arg, "auto")) {
-        server_conf(cmd)->portable_sql = 0;
+        server_conf(cmd)->dialect = "auto";
     }
-    else if (!strcasecmp(arg, "portable")) {
-        server_conf(cmd)->portable_sql = 1;
+    else if (orm_dialect_by_name(arg, &dialect)) {
+        server_conf(cmd)->dialect = orm_dialect_name(dialect);
     }
     else {
-        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is "
-                                                 "neither auto nor portable",
-                                                 arg));
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is none "
+                                                 "of auto, sqlite, pgsql, "
+                                                 "mysql, portable", arg));
     }
     return NULL;
 }

@@ -54,8 +54,3 @@ void orm_prepared_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label)
         apr_dbd_query(dbd->driver, dbd->handle, &nrows, release);
     }
 }
-
-void orm_prepared_forget(ap_dbd_t *dbd, const char *label)
-{
-    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, NULL);
-}

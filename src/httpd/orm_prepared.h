@@ -26,9 +26,5 @@ apr_status_t orm_prepared_once(ap_dbd_t *dbd, const char *label,
  *  fine). */
 void orm_prepared_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label);
 
-/** Forgets the statement filed under label without releasing it: the next
- *  orm_prepared_once prepares it anew, and this one stays with the
- *  connection until it closes. */
-void orm_prepared_forget(ap_dbd_t *dbd, const char *label);
 
 #endif

@@ -20,7 +20,8 @@ typedef struct {
     request_rec *r;
     const orm_store_t *store;
     ap_dbd_t *dbd;
-    const orm_sql_t *sql;
+    orm_dialect_e database;                 /* what the database is */
+    const orm_sql_t *sql;                   /* what we say to it */
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
     apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
     int writer_held;                        /* holds the writers' lock */
@@ -30,7 +31,8 @@ typedef struct {
 } dbd_conn_t;
 
 static const char *const stmt_names[ORM_STMT_COUNT] = {
-    "load", "upsert", "update", "insert", "remove", "update_if", "lock"
+    "load", "upsert", "update", "insert", "remove", "update_if", "lock",
+    "lock_touch"
 };
 
 static const char *stmt_text(const orm_sql_t *sql, orm_stmt_e which)
@@ -43,6 +45,7 @@ static const char *stmt_text(const orm_sql_t *sql, orm_stmt_e which)
     case ORM_STMT_REMOVE:    return sql->remove;
     case ORM_STMT_UPDATE_IF: return sql->update_if;
     case ORM_STMT_LOCK:      return sql->lock;
+    case ORM_STMT_LOCK_TOUCH: return sql->lock_touch;
     default:                 return NULL;
     }
 }
@@ -51,7 +54,7 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                               int seq)
 {
     orm_store_t *store = apr_pcalloc(pool, sizeof(*store));
-    int portable = orm_server_portable_sql(conf);
+    orm_dialect_e dialect;
     int i;
 
     store->table = orm_schema_table(&conf->schema);
@@ -59,8 +62,11 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     store->create_schema = orm_server_create_schema(conf);
     store->retry_seconds = orm_server_retry_seconds(conf);
     store->timeout = apr_time_from_sec(orm_server_timeout_seconds(conf));
+    /* the directive let only a dialect's name or auto through */
+    store->dialect = orm_dialect_by_name(orm_server_dialect(conf), &dialect)
+                     ? (int)dialect : -1;
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
-        store->sql[i] = orm_sql_build(pool, &conf->schema, i, portable);
+        store->sql[i] = orm_sql_build(pool, &conf->schema, i);
     }
     /* labels double as PostgreSQL statement names: plain identifiers */
     store->conn_key = apr_psprintf(pool, "session_orm_%d", seq);
@@ -135,7 +141,7 @@ static void writer_enter(dbd_conn_t *conn)
     const orm_shared_t *writers = conn->store->writers;
     apr_status_t rv;
 
-    if (conn->sql->dialect != ORM_DIALECT_SQLITE || writers == NULL
+    if (conn->database != ORM_DIALECT_SQLITE || writers == NULL
         || writers->mutex == NULL) {
         return;
     }
@@ -310,9 +316,10 @@ static void unwatch(dbd_conn_t *conn, orm_deadline_t *mark)
 static int table_exists(apr_pool_t *pool, const ap_dbd_t *dbd,
                         const orm_sql_t *sql, int *err)
 {
-    apr_dbd_results_t *res = NULL;
+    const char **values = NULL;
 
-    *err = apr_dbd_select(dbd->driver, pool, dbd->handle, &res, sql->probe, 1);
+    *err = orm_db_select_row(pool, dbd->driver, dbd->handle, sql->probe, 0,
+                             NULL, 0, &values);
     return *err == 0;
 }
 
@@ -372,12 +379,12 @@ static apr_status_t ensure_table(dbd_conn_t *conn)
 static void run_setting(dbd_conn_t *conn, const orm_sql_setting_t *setting)
 {
     const ap_dbd_t *dbd = conn->dbd;
-    apr_dbd_results_t *res = NULL;
+    const char **values = NULL;
     int nrows, err;
 
     if (setting->answers_row) {
-        err = apr_dbd_select(dbd->driver, conn->r->pool, dbd->handle, &res,
-                             setting->sql, 1);
+        err = orm_db_select_row(conn->r->pool, dbd->driver, dbd->handle,
+                                setting->sql, 0, NULL, 0, &values);
     }
     else {
         err = apr_dbd_query(dbd->driver, dbd->handle, &nrows, setting->sql);
@@ -393,7 +400,7 @@ static void run_setting(dbd_conn_t *conn, const orm_sql_setting_t *setting)
 static void tune_connection(dbd_conn_t *conn)
 {
     const apr_array_header_t *setup = orm_sql_connection_setup(
-        conn->r->pool, conn->sql->dialect,
+        conn->r->pool, conn->database,
         apr_time_as_msec(conn->store->timeout));
     int i;
 
@@ -416,7 +423,7 @@ static int creation_enter(dbd_conn_t *conn)
 {
     int err;
 
-    if (conn->sql->dialect != ORM_DIALECT_SQLITE || conn->writer_held
+    if (conn->database != ORM_DIALECT_SQLITE || conn->writer_held
         || table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
         return 0;
     }
@@ -445,14 +452,20 @@ static orm_conn_state_t *our_state(const dbd_conn_t *conn)
  * never the same for two sessions, a server restart between them or not):
  * it changes when the driver reconnects the handle, which loses every
  * statement prepared on it. NULL when unknown. */
+static const char *session_id_sql(const dbd_conn_t *conn)
+{
+    /* the database's question, whatever SQL the statements are in */
+    return conn->store->sql[conn->database]->session_id;
+}
+
 static const char *session_id(dbd_conn_t *conn)
 {
     const ap_dbd_t *dbd = conn->dbd;
     const char **values = NULL;
 
-    if (conn->sql->session_id == NULL
+    if (session_id_sql(conn) == NULL
         || orm_db_select_row(conn->r->pool, dbd->driver, dbd->handle,
-                             conn->sql->session_id, 0, NULL, 1, &values)
+                             session_id_sql(conn), 0, NULL, 1, &values)
         || values == NULL) {
         return NULL;
     }
@@ -581,7 +594,7 @@ static int recover_connection(dbd_conn_t *conn)
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOTIMPL(rv)) {
         return FAULT_OUTAGE;
     }
-    if (conn->sql->session_id) {
+    if (session_id_sql(conn)) {
         if ((session = session_id(conn)) == NULL) {
             return FAULT_OUTAGE;
         }
@@ -591,7 +604,7 @@ static int recover_connection(dbd_conn_t *conn)
         }
     }
     if (table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
-        if (conn->sql->dialect != ORM_DIALECT_SQLITE) {
+        if (conn->database != ORM_DIALECT_SQLITE) {
             return FAULT_DATA;
         }
         /* apr_dbd_sqlite3 prepares with the legacy sqlite3_prepare: after
@@ -637,14 +650,77 @@ static ap_dbd_t *acquire(dbd_conn_t *conn)
     return dbd;
 }
 
+orm_dialect_e orm_store_database_dialect(apr_pool_t *pool, ap_dbd_t *dbd,
+                                         int *asked)
+{
+    static const char key[] = "session_orm_database";
+    orm_dialect_e native = orm_dialect_for_driver(apr_dbd_name(dbd->driver));
+    void *kept = NULL;
+    int *database;
+
+    *asked = 0;
+    if (native != ORM_DIALECT_PORTABLE) {
+        return native;
+    }
+    apr_pool_userdata_get(&kept, key, dbd->pool);
+    if (kept) {
+        return *(int *)kept;
+    }
+    database = apr_palloc(dbd->pool, sizeof(*database));
+    *database = orm_db_identify(pool, dbd->driver, dbd->handle,
+                                orm_sql_dialect_probes(pool),
+                                ORM_DIALECT_PORTABLE);
+    /* "none" from a database that did not answer at all is asked again */
+    if (*database != ORM_DIALECT_PORTABLE
+        || apr_dbd_check_conn(dbd->driver, pool, dbd->handle) == APR_SUCCESS) {
+        apr_pool_userdata_setn(database, key, NULL, dbd->pool);
+        *asked = 1;
+    }
+    return *database;
+}
+
+orm_dialect_e orm_store_statements_dialect(const orm_store_t *store,
+                                           orm_dialect_e database)
+{
+    return store->dialect >= 0 ? (orm_dialect_e)store->dialect : database;
+}
+
+/* What the database behind the connection is, and the statements to say
+ * to it. */
+static void choose_statements(dbd_conn_t *conn)
+{
+    int asked;
+
+    conn->database = orm_store_database_dialect(conn->r->pool, conn->dbd,
+                                                &asked);
+    conn->sql = conn->store->sql[orm_store_statements_dialect(
+                                     conn->store, conn->database)];
+    if (asked && conn->database == ORM_DIALECT_PORTABLE) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, conn->r, ORM_LOGNO(0120)
+                      "session table '%s': the database behind this %s "
+                      "connection answers to no dialect's question: "
+                      "portable SQL (SessionORMDialect names one)",
+                      conn->store->table, apr_dbd_name(conn->dbd->driver));
+    }
+    else if (asked) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0119)
+                      "session table '%s': the database behind this %s "
+                      "connection is %s", conn->store->table,
+                      apr_dbd_name(conn->dbd->driver),
+                      orm_dialect_name(conn->database));
+    }
+}
+
 /* Our statements on the connection, prepared or recovered under the time
  * bound. */
 static apr_status_t make_ready(dbd_conn_t *conn)
 {
     orm_deadline_t *mark = watch(conn, conn->dbd);
-    apr_status_t rv = prepare_connection(conn);
+    apr_status_t rv;
     int fault;
 
+    choose_statements(conn);
+    rv = prepare_connection(conn);
     if (rv != APR_SUCCESS && !conn->timed_out) {
         fault = recover_connection(conn);
         if (fault == FAULT_REPAIRED || fault == FAULT_STALE) {
@@ -675,8 +751,6 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
                        "messages say why; check DBDriver and DBDParams)");
         return APR_ECONNREFUSED;
     }
-    conn->sql = store->sql[orm_dialect_for_driver(
-                               apr_dbd_name(conn->dbd->driver))];
     if ((rv = make_ready(conn)) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, ORM_LOGNO(0118)
                       "session table '%s': the connection cannot be used",
@@ -713,12 +787,12 @@ static apr_status_t run(dbd_conn_t *conn, orm_stmt_e which, int nargs,
 
         if (res) {
             *res = NULL;
-            err = apr_dbd_pselect(dbd->driver, conn->r->pool, dbd->handle,
-                                  res, conn->stmt[which], 1, nargs, args);
+            err = orm_db_pselect(conn->r->pool, dbd->driver, dbd->handle,
+                                 res, conn->stmt[which], nargs, args);
         }
         else {
-            err = apr_dbd_pquery(dbd->driver, conn->r->pool, dbd->handle,
-                                 nrows, conn->stmt[which], nargs, args);
+            err = orm_db_pquery(conn->r->pool, dbd->driver, dbd->handle,
+                                nrows, conn->stmt[which], nargs, args);
         }
         if (err) {
             /* a copy: the driver's text changes with its next call */
@@ -776,16 +850,32 @@ static apr_status_t statement_failed(dbd_conn_t *conn, const char *what,
     return APR_EGENERAL;
 }
 
-/* True when the data column came back whole: size is its size as stored.
+/* Characters of UTF-8 text: its bytes but those that continue one. */
+static apr_int64_t utf8_length(const char *text)
+{
+    apr_int64_t n = 0;
+
+    for (; *text; text++) {
+        n += ((unsigned char)*text & 0xC0) != 0x80;
+    }
+    return n;
+}
+
+/* True when the data column came back whole: size is its size as stored,
+ * in bytes, or where the dialect's size may count characters (portable
+ * LENGTH: characters on most databases, bytes on MySQL) in either.
  * apr_dbd_mysql fetches a text column into a buffer of its field size
  * (fldsz in DBDParams, 1 MB by default) and hands back what fits, with no
  * error. */
-static int whole(const char *size, const char *data)
+static int whole(const orm_sql_t *sql, const char *size, const char *data)
 {
     apr_int64_t stored;
 
-    return orm_db_int64_parse(size, &stored)
-           && stored == (apr_int64_t)strlen(data);
+    if (!orm_db_int64_parse(size, &stored)) {
+        return 0;
+    }
+    return stored == (apr_int64_t)strlen(data)
+           || (sql->size_in_chars && stored == utf8_length(data));
 }
 
 /* A session that came back cut is never handed on nor written over: the
@@ -817,7 +907,11 @@ static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
         return statement_failed(conn, "loading", id, errmsg);
     }
     /* data, expires_at, updated_at, user_name, the data's stored size */
-    orm_db_first_row(r->pool, conn->dbd->driver, res, 5, &values);
+    if (orm_db_first_row(r->pool, conn->dbd->driver, conn->dbd->handle, res,
+                         5, &values)) {
+        return statement_failed(conn, "reading", id, apr_pstrdup(r->pool,
+                                dbd_error_text(conn->dbd, 1)));
+    }
     if (values == NULL) {
         return APR_SUCCESS;
     }
@@ -833,7 +927,7 @@ static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
                       "as absent", ORM_ID_PREFIX_LEN, id);
         return APR_SUCCESS;
     }
-    if (!whole(values[4], found->data)) {
+    if (!whole(conn->sql, values[4], found->data)) {
         return truncated(conn, id);
     }
     /* no owner is named "" */
@@ -975,15 +1069,27 @@ static apr_status_t lock_row(dbd_conn_t *conn, const char *id,
     *version = 0;
     args[0] = id;
     args[1] = orm_db_int64_text(pool, now_ms);
+    if (conn->stmt[ORM_STMT_LOCK_TOUCH]) {
+        int nrows = 0;
+
+        if (run(conn, ORM_STMT_LOCK_TOUCH, 2, args, &nrows, NULL, errmsg)) {
+            return APR_SUCCESS;
+        }
+    }
     if (run(conn, ORM_STMT_LOCK, 2, args, NULL, &res, errmsg) != 0) {
         return APR_SUCCESS;
     }
     /* data, updated_at, the data's stored size */
-    orm_db_first_row(pool, conn->dbd->driver, res, 3, &values);
+    if (orm_db_first_row(pool, conn->dbd->driver, conn->dbd->handle, res, 3,
+                         &values)) {
+        *errmsg = apr_pstrdup(pool, dbd_error_text(conn->dbd, 1));
+        return APR_SUCCESS;
+    }
     if (values == NULL) {
         return APR_SUCCESS;
     }
-    if (orm_db_value(values[0]) && !whole(values[2], values[0])) {
+    if (orm_db_value(values[0])
+        && !whole(conn->sql, values[2], values[0])) {
         return APR_EGENERAL;
     }
     *stored = values[0] ? values[0] : "";

@@ -44,6 +44,7 @@ typedef enum {
     ORM_STMT_REMOVE,
     ORM_STMT_UPDATE_IF,
     ORM_STMT_LOCK,
+    ORM_STMT_LOCK_TOUCH,
     ORM_STMT_COUNT
 } orm_stmt_e;
 
@@ -62,6 +63,9 @@ typedef struct orm_store_t {
     const char *table;                      /* for log messages */
     const orm_schema_t *schema;
     int create_schema;
+    int dialect;                            /* SessionORMDialect: an
+                                             * orm_dialect_e, or -1 (auto):
+                                             * the database's */
     orm_sql_t *sql[ORM_DIALECT_COUNT];
     const char *labels[ORM_STMT_COUNT];     /* unique per store */
     const char *conn_key;                   /* our state on a connection,
@@ -94,6 +98,19 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s);
 int orm_store_log_due(const orm_store_t *store, orm_gate_e which,
                       apr_uint32_t *suppressed);
 
+/** The dialect of the database behind dbd, a connection of mod_dbd: the
+ *  native driver's, or, through a driver that reaches any database (odbc),
+ *  the one the database answers to (orm_sql_dialect_probes). That is asked
+ *  once per connection and kept in its pool; *asked says it was asked now.
+ *  A database that answers none gets portable SQL. */
+orm_dialect_e orm_store_database_dialect(apr_pool_t *pool, ap_dbd_t *dbd,
+                                         int *asked);
+
+/** The dialect of the statements the store runs on a database of
+ *  database's dialect: SessionORMDialect's, unless that is auto. */
+orm_dialect_e orm_store_statements_dialect(const orm_store_t *store,
+                                           orm_dialect_e database);
+
 /** Acquires the request's connection from mod_dbd and makes sure the table
  *  exists and our statements are prepared on it; conn then offers the
  *  session operations. APR_EAGAIN without trying while the database is
@@ -103,8 +120,9 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
 
 /** A connection mod_dbd opened outside a request (ap_dbd_open), as conn:
  *  the upkeep operations, their purges deleting at most batch rows per
- *  statement. Nothing is asked of the database yet; what conn needs lives
- *  in pool. */
+ *  statement. Nothing is asked of the database yet but, through a driver
+ *  like odbc, which database it is (orm_store_database_dialect); what conn
+ *  needs lives in pool. */
 void orm_store_attach(const orm_store_t *store, ap_dbd_t *dbd, int batch,
                       apr_pool_t *pool, orm_conn_t *conn);
 

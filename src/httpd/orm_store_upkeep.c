@@ -31,10 +31,10 @@ typedef struct {
 
 static int probe(apr_pool_t *pool, const upkeep_conn_t *up)
 {
-    apr_dbd_results_t *res = NULL;
+    const char **values = NULL;
 
-    return apr_dbd_select(up->dbd->driver, pool, up->dbd->handle, &res,
-                          up->sql->probe, 1) == 0;
+    return orm_db_select_row(pool, up->dbd->driver, up->dbd->handle,
+                             up->sql->probe, 0, NULL, 0, &values) == 0;
 }
 
 /* A connection left idle while the database restarted is seen dead only
@@ -103,7 +103,8 @@ static void upkeep_unlock_sweep(orm_conn_t *conn, apr_pool_t *pool)
 }
 
 /* Tried twice: the second time with the statements prepared anew (a
- * schema change, a reconnected connection). */
+ * schema change, a reconnected connection), released first: on a
+ * connection that stayed open PostgreSQL still holds their names. */
 static apr_status_t upkeep_claim_sweep(orm_conn_t *conn, apr_pool_t *pool,
                                        apr_int64_t now_ms,
                                        apr_int64_t interval_ms, int *claimed,
@@ -126,8 +127,8 @@ static apr_status_t upkeep_claim_sweep(orm_conn_t *conn, apr_pool_t *pool,
             return APR_SUCCESS;
         }
         *errmsg = apr_pstrdup(pool, *errmsg);
-        orm_prepared_forget(dbd, up->claim_label);
-        orm_prepared_forget(dbd, up->mark_label);
+        orm_prepared_release(pool, dbd, up->claim_label);
+        orm_prepared_release(pool, dbd, up->mark_label);
     }
     return APR_EGENERAL;
 }
@@ -188,7 +189,9 @@ void orm_store_attach(const orm_store_t *store, ap_dbd_t *dbd, int batch,
                       apr_pool_t *pool, orm_conn_t *conn)
 {
     upkeep_conn_t *up = apr_pcalloc(pool, sizeof(*up));
-    orm_dialect_e dialect = orm_dialect_for_driver(apr_dbd_name(dbd->driver));
+    int asked;
+    orm_dialect_e dialect = orm_store_statements_dialect(
+        store, orm_store_database_dialect(pool, dbd, &asked));
 
     up->store = store;
     up->dbd = dbd;

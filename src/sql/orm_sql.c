@@ -45,6 +45,44 @@ const char *orm_dialect_name(orm_dialect_e dialect)
     return dialects[dialect]->name;
 }
 
+int orm_dialect_by_name(const char *name, orm_dialect_e *dialect)
+{
+    int i;
+
+    for (i = 0; i < ORM_DIALECT_COUNT; i++) {
+        if (!strcasecmp(name, dialects[i]->name)) {
+            *dialect = i;
+            return 1;
+        }
+    }
+    /* "sqlite3" is the driver's name; the database's will do */
+    if (!strcasecmp(name, "sqlite")) {
+        *dialect = ORM_DIALECT_SQLITE;
+        return 1;
+    }
+    return 0;
+}
+
+/* The dialects' own questions in the table's order: SQLite's fails
+ * elsewhere, and PostgreSQL's answer names it, so MySQL's, which takes any
+ * answer to the same question, comes after it. */
+const orm_db_probe_t *orm_sql_dialect_probes(apr_pool_t *pool)
+{
+    orm_db_probe_t *probes = apr_pcalloc(pool, sizeof(*probes)
+                                               * (ORM_DIALECT_COUNT + 1));
+    int i, n = 0;
+
+    for (i = 0; i < ORM_DIALECT_COUNT; i++) {
+        if (dialects[i]->detect_sql) {
+            probes[n].sql = dialects[i]->detect_sql;
+            probes[n].answer_has = dialects[i]->detect_answer;
+            probes[n].database = i;
+            n++;
+        }
+    }
+    return probes;
+}
+
 /* Quoted identifier. Names were validated, so they contain no quote. */
 static const char *quoted(apr_pool_t *pool, const orm_sql_dialect_t *d,
                           const char *name)
@@ -149,14 +187,23 @@ static void build_reads(apr_pool_t *pool, const orm_sql_dialect_t *d,
     sql->lock = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
                             col[ORM_FIELD_UPDATED_AT], ", ", octets, live,
                             d->lock_clause, NULL);
+    if (d->lock_by_update) {
+        /* updated_at = updated_at: the row as it was, held until commit */
+        sql->lock_touch = apr_pstrcat(pool, "UPDATE ", names->table, " SET ",
+                                      col[ORM_FIELD_UPDATED_AT], " = ",
+                                      col[ORM_FIELD_UPDATED_AT], " WHERE ",
+                                      col[ORM_FIELD_ID], " = %s AND ",
+                                      col[ORM_FIELD_EXPIRES_AT], " > %lld",
+                                      NULL);
+    }
+    sql->size_in_chars = d->octets_in_chars;
     sql->probe = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_ID], " FROM ",
                              names->table, " WHERE 1 = 0", NULL);
 }
 
 /* insert, update, update_if, upsert and remove */
 static void build_writes(apr_pool_t *pool, const orm_sql_dialect_t *d,
-                         const quoted_names_t *names, int portable_writes,
-                         orm_sql_t *sql)
+                         const quoted_names_t *names, orm_sql_t *sql)
 {
     const char *const *col = names->col;
     const char *table = names->table;
@@ -177,7 +224,7 @@ static void build_writes(apr_pool_t *pool, const orm_sql_dialect_t *d,
                               col[ORM_FIELD_ID], " = %s", NULL);
     sql->update_if = apr_pstrcat(pool, sql->update, " AND ",
                                  col[ORM_FIELD_UPDATED_AT], " = %lld", NULL);
-    if (d->upsert != ORM_UPSERT_NONE && !portable_writes) {
+    if (d->upsert != ORM_UPSERT_NONE) {
         sql->upsert = build_upsert(pool, d, sql->insert, col);
     }
     sql->remove = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
@@ -185,7 +232,7 @@ static void build_writes(apr_pool_t *pool, const orm_sql_dialect_t *d,
 }
 
 orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
-                         orm_dialect_e dialect, int portable_writes)
+                         orm_dialect_e dialect)
 {
     const orm_sql_dialect_t *d = dialects[dialect];
     orm_sql_t *sql = apr_pcalloc(pool, sizeof(*sql));
@@ -194,7 +241,7 @@ orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
     quote_names(pool, d, schema, &names);
     sql->dialect = dialect;
     build_reads(pool, d, &names, sql);
-    build_writes(pool, d, &names, portable_writes, sql);
+    build_writes(pool, d, &names, sql);
     sql->ddl = build_ddl(pool, d, orm_schema_table(schema), &names);
     sql->session_id = d->session_id;
     return sql;

@@ -17,6 +17,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "orm_db.h"
 #include "orm_purge.h"
 #include "orm_schema.h"
 
@@ -24,12 +25,24 @@ typedef enum {
     ORM_DIALECT_SQLITE = 0,
     ORM_DIALECT_PGSQL,
     ORM_DIALECT_MYSQL,
-    ORM_DIALECT_PORTABLE,   /* odbc, oracle, freetds, anything else */
+    ORM_DIALECT_PORTABLE,   /* standard SQL, for any other database */
     ORM_DIALECT_COUNT
 } orm_dialect_e;
 
-/** Dialect for an apr_dbd driver name ("sqlite3", "pgsql", "mysql", ...). */
+/** The dialect a native apr_dbd driver ("sqlite3", "pgsql", "mysql")
+ *  speaks; ORM_DIALECT_PORTABLE for a driver that reaches databases of any
+ *  kind (odbc) or one no dialect names (oracle, freetds). */
 orm_dialect_e orm_dialect_for_driver(const char *driver_name);
+
+/** The dialect of a name ("sqlite3" or "sqlite", "pgsql", "mysql",
+ *  "portable"; any case): 0 when no dialect has it. */
+int orm_dialect_by_name(const char *name, orm_dialect_e *dialect);
+
+/** The questions that tell the database behind a connection of a driver
+ *  like odbc (orm_dialect_for_driver gives portable): each dialect's own,
+ *  in the order to ask them, answered with its orm_dialect_e (see
+ *  orm_db_identify, which falls back to portable). */
+const orm_db_probe_t *orm_sql_dialect_probes(apr_pool_t *pool);
 
 /** Short name of a dialect, for logs and the schema tool. */
 const char *orm_dialect_name(orm_dialect_e dialect);
@@ -43,7 +56,7 @@ typedef struct {
      * MariaDB's at its field size) */
     const char *load;
     /* (id, data, expires_at, user_name, created_at, updated_at); NULL when
-     * the dialect has no single-statement upsert or portable SQL is forced */
+     * the dialect has no single-statement upsert */
     const char *upsert;
     /* portable write, in one transaction: update first ... */
     const char *update;      /* (data, expires_at, user_name, updated_at, id) */
@@ -58,6 +71,13 @@ typedef struct {
     /* inside a transaction: the live row, locked until commit where the
      * dialect can (id, now_ms) -> data, updated_at, data's size in bytes */
     const char *lock;
+    /* (id, now_ms): run before lock where the dialect has no row lock
+     * clause that every database takes; an UPDATE that changes nothing
+     * but holds the row (or the database) until commit. NULL elsewhere */
+    const char *lock_touch;
+    /* the size load and lock read back counts characters, not bytes
+     * (LENGTH of the portable dialect, on databases that count so) */
+    int size_in_chars;
     /* succeeds exactly when the table exists; returns no row */
     const char *probe;
     /* CREATE TABLE and its two indexes, one statement each */
@@ -132,9 +152,8 @@ const apr_array_header_t *orm_sql_connection_setup(apr_pool_t *pool,
                                                    orm_dialect_e dialect,
                                                    apr_int64_t timeout_ms);
 
-/** Generates the statements for schema on dialect. With portable_writes the
- *  write path uses update-then-insert even where a native upsert exists. */
+/** Generates the statements for schema on dialect. */
 orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
-                         orm_dialect_e dialect, int portable_writes);
+                         orm_dialect_e dialect);
 
 #endif

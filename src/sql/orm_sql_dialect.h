@@ -59,8 +59,18 @@ typedef struct {
     /* reads and writes */
     orm_upsert_form_e upsert;
     const char *lock_clause;    /* row lock for a SELECT in a transaction */
+    int lock_by_update;         /* no such clause every database takes: an
+                                 * UPDATE that changes nothing locks first */
     const char *octets_open;    /* around a text column: its size in */
     const char *octets_close;   /* bytes, whatever the character set */
+    int octets_in_chars;        /* ... or in characters where the database
+                                 * counts so (portable LENGTH) */
+
+    /* telling the database behind a connection (orm_sql_dialect_probes):
+     * a select whose one value contains detect_answer ("" for any) only on
+     * this dialect's databases, or NULL */
+    const char *detect_sql;
+    const char *detect_answer;
 
     /* the connection */
     const char *session_id;     /* orm_sql_t's session_id */

@@ -39,6 +39,10 @@ const orm_sql_dialect_t orm_sql_dialect_mysql = {
     .lock_clause = " FOR UPDATE",
     .octets_open = "OCTET_LENGTH(",
     .octets_close = ")",
+    /* any answer: asked after PostgreSQL's same question (MariaDB answers
+     * "10.11.6-MariaDB-...", MySQL "8.0.36") */
+    .detect_sql = "SELECT version()",
+    .detect_answer = "",
     /* connection ids start again at 1 after a restart, so a reconnected
      * handle can get the id it had: a mark of our own, in a variable of the
      * session that a new session does not have, tells it apart */

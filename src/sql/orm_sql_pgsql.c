@@ -32,6 +32,8 @@ const orm_sql_dialect_t orm_sql_dialect_pgsql = {
     .lock_clause = " FOR UPDATE",
     .octets_open = "OCTET_LENGTH(",
     .octets_close = ")",
+    .detect_sql = "SELECT version()",
+    .detect_answer = "PostgreSQL",
     /* a backend's pid may come again after a restart: with the start time
      * of the server it may not */
     .session_id = "SELECT CAST(pg_backend_pid() AS text) || '@' || "

@@ -1,5 +1,11 @@
-/* Standard SQL, for every other apr_dbd driver (odbc, oracle, freetds):
- * standard types, no upsert, no LIMIT, nothing on the connection. */
+/* Standard SQL, for a database no other dialect describes (through odbc,
+ * oracle, freetds) or when SessionORMDialect says portable: what
+ * PostgreSQL, MariaDB/MySQL and SQLite all take, and the standard besides.
+ * Names unquoted (double quotes are no quote to MySQL without ANSI_QUOTES,
+ * backquotes none to the others): they passed orm_identifier_check, and
+ * must not be reserved words of the database. TEXT, which every common
+ * database has (Oracle's is CLOB): MySQL's holds 64 KB. No upsert, no
+ * LIMIT, no IF NOT EXISTS, nothing set on the connection. */
 #include "orm_sql_dialect.h"
 
 /* the fallback: no driver is named */
@@ -8,17 +14,25 @@ static const char *const drivers[] = { NULL };
 const orm_sql_dialect_t orm_sql_dialect_portable = {
     .name = "portable",
     .drivers = drivers,
-    .quote = "\"",
+    .quote = "",
     .id_type = "VARCHAR(64)",
-    .data_type = "CLOB",
+    .data_type = "TEXT",
     .bigint_type = "BIGINT",
     .if_not_exists = 0,
     .inline_indexes = 0,
     .table_options = "",
     .upsert = ORM_UPSERT_NONE,
-    .lock_clause = " FOR UPDATE",
-    .octets_open = "OCTET_LENGTH(",
+    /* SQLite has no FOR UPDATE; an UPDATE locks everywhere */
+    .lock_clause = "",
+    .lock_by_update = 1,
+    /* no function counts bytes everywhere (SQLite before 3.43 has no
+     * OCTET_LENGTH): LENGTH counts characters on most, bytes on MySQL */
+    .octets_open = "LENGTH(",
     .octets_close = ")",
+    .octets_in_chars = 1,
+    /* it is the fallback: nothing to ask */
+    .detect_sql = NULL,
+    .detect_answer = NULL,
     /* no standard function names the server's session */
     .session_id = NULL,
     .release = NULL,

@@ -37,6 +37,9 @@ const orm_sql_dialect_t orm_sql_dialect_sqlite = {
     /* LENGTH counts characters of text, bytes of a blob */
     .octets_open = "LENGTH(CAST(",
     .octets_close = " AS BLOB))",
+    /* a function no other database has */
+    .detect_sql = "SELECT sqlite_version()",
+    .detect_answer = "",
     /* the driver never reconnects a handle */
     .session_id = NULL,
     /* statements are the driver's alone, nothing on a server */

@@ -29,7 +29,7 @@ static void store_setup(void)
 
     schema = test_renamed_schema();
     db = test_db_open();
-    sql = orm_sql_build(db->pool, &schema, ORM_DIALECT_SQLITE, 0);
+    sql = orm_sql_build(db->pool, &schema, ORM_DIALECT_SQLITE);
     for (i = 0; i < sql->ddl->nelts; i++) {
         test_db_exec(db, APR_ARRAY_IDX(sql->ddl, i, const char *));
     }
@@ -46,7 +46,7 @@ static void store_teardown(void)
 static void insert_row(const char *id, const char *owner,
                        apr_int64_t expires_ms)
 {
-    orm_sql_t *sql = orm_sql_build(test_pool, &schema, ORM_DIALECT_SQLITE, 0);
+    orm_sql_t *sql = orm_sql_build(test_pool, &schema, ORM_DIALECT_SQLITE);
     const char *args[6];
 
     args[0] = id;

@@ -72,7 +72,7 @@ START_TEST(test_server_conf_create)
         ck_assert_ptr_null(s->schema.columns[i]);
     }
     ck_assert_int_eq(s->create_schema, ORM_UNSET);
-    ck_assert_int_eq(s->portable_sql, ORM_UNSET);
+    ck_assert_ptr_null(s->dialect);
     ck_assert_int_eq(s->sessions_configured, 0);
     ck_assert_ptr_null(s->store);
 }
@@ -367,15 +367,15 @@ START_TEST(test_server_getters_defaults)
     orm_server_conf_t *s = orm_server_conf_create(test_pool);
 
     ck_assert_int_eq(orm_server_create_schema(s), 1);
-    ck_assert_int_eq(orm_server_portable_sql(s), 0);
+    ck_assert_str_eq(orm_server_dialect(s), "auto");
     s->create_schema = 0;
     ck_assert_int_eq(orm_server_create_schema(s), 0);
     s->create_schema = 1;
     ck_assert_int_eq(orm_server_create_schema(s), 1);
-    s->portable_sql = 1;
-    ck_assert_int_eq(orm_server_portable_sql(s), 1);
-    s->portable_sql = 0;
-    ck_assert_int_eq(orm_server_portable_sql(s), 0);
+    s->dialect = "portable";
+    ck_assert_str_eq(orm_server_dialect(s), "portable");
+    s->dialect = "auto";
+    ck_assert_str_eq(orm_server_dialect(s), "auto");
 }
 END_TEST
 
@@ -392,9 +392,9 @@ START_TEST(test_server_merge)
     ck_assert_ptr_ne(m, c);
     ck_assert_ptr_null(m->schema.table);
     ck_assert_int_eq(m->create_schema, ORM_UNSET);
-    ck_assert_int_eq(m->portable_sql, ORM_UNSET);
+    ck_assert_ptr_null(m->dialect);
     ck_assert_int_eq(orm_server_create_schema(m), 1);
-    ck_assert_int_eq(orm_server_portable_sql(m), 0);
+    ck_assert_str_eq(orm_server_dialect(m), "auto");
     ck_assert_str_eq(orm_schema_table(&m->schema), "session");
 
     /* schema per column */
@@ -413,28 +413,28 @@ START_TEST(test_server_merge)
     m = orm_server_conf_merge(test_pool, p, c);
     ck_assert_str_eq(m->schema.table, "vhost_sessions");
 
-    /* create_schema / portable_sql: child if set, else parent */
+    /* create_schema / dialect: child if set, else parent */
     p->create_schema = 0;
-    p->portable_sql = 1;
+    p->dialect = "pgsql";
     m = orm_server_conf_merge(test_pool, p, c);
     ck_assert_int_eq(m->create_schema, 0);
-    ck_assert_int_eq(m->portable_sql, 1);
+    ck_assert_str_eq(m->dialect, "pgsql");
     ck_assert_int_eq(orm_server_create_schema(m), 0);
-    ck_assert_int_eq(orm_server_portable_sql(m), 1);
+    ck_assert_str_eq(orm_server_dialect(m), "pgsql");
     c->create_schema = 1;
-    c->portable_sql = 0;
+    c->dialect = "auto";
     m = orm_server_conf_merge(test_pool, p, c);
     ck_assert_int_eq(m->create_schema, 1);
-    ck_assert_int_eq(m->portable_sql, 0);
+    ck_assert_str_eq(m->dialect, "auto");
     ck_assert_int_eq(orm_server_create_schema(m), 1);
-    ck_assert_int_eq(orm_server_portable_sql(m), 0);
+    ck_assert_str_eq(orm_server_dialect(m), "auto");
     p->create_schema = ORM_UNSET;
-    p->portable_sql = ORM_UNSET;
+    p->dialect = NULL;
     c->create_schema = 0;
-    c->portable_sql = 1;
+    c->dialect = "portable";
     m = orm_server_conf_merge(test_pool, p, c);
     ck_assert_int_eq(orm_server_create_schema(m), 0);
-    ck_assert_int_eq(orm_server_portable_sql(m), 1);
+    ck_assert_str_eq(orm_server_dialect(m), "portable");
 }
 END_TEST
 
@@ -672,7 +672,7 @@ START_TEST(test_new_getters_defaults)
 
     /* the old getters are unaffected by the new members */
     ck_assert_int_eq(orm_server_create_schema(s), 1);
-    ck_assert_int_eq(orm_server_portable_sql(s), 0);
+    ck_assert_str_eq(orm_server_dialect(s), "auto");
 }
 END_TEST
 

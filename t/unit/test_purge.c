@@ -79,7 +79,7 @@ static test_db_t *db;
 
 static void create_table(const orm_schema_t *schema)
 {
-    orm_sql_t *sql = orm_sql_build(db->pool, schema, ORM_DIALECT_SQLITE, 0);
+    orm_sql_t *sql = orm_sql_build(db->pool, schema, ORM_DIALECT_SQLITE);
     int i;
 
     for (i = 0; i < sql->ddl->nelts; i++) {
@@ -108,7 +108,7 @@ static void sweep_teardown(void)
 static void insert_rows(const orm_schema_t *schema, const char *prefix,
                         int count, apr_int64_t first_exp, apr_int64_t step)
 {
-    orm_sql_t *sql = orm_sql_build(db->pool, schema, ORM_DIALECT_SQLITE, 0);
+    orm_sql_t *sql = orm_sql_build(db->pool, schema, ORM_DIALECT_SQLITE);
     apr_dbd_prepared_t *insert = test_db_prepare(db, sql->insert);
     apr_pool_t *pool;
     int i;

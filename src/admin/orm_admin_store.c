@@ -135,11 +135,8 @@ static apr_status_t tool_revoke(orm_conn_t *conn, apr_pool_t *pool,
                           user_name ? tool->sql->revoke_user
                                     : tool->sql->revoke_all, NULL, &stmt);
     if (!err) {
-        err = user_name
-            ? apr_dbd_pvquery(tool->driver, pool, tool->handle, revoked,
-                              stmt, user_name)
-            : apr_dbd_pvquery(tool->driver, pool, tool->handle, revoked,
-                              stmt);
+        err = orm_db_pquery(pool, tool->driver, tool->handle, revoked, stmt,
+                            user_name != NULL, &user_name);
     }
     return err ? failed(tool, pool, err, errmsg) : APR_SUCCESS;
 }

@@ -52,9 +52,18 @@ int orm_db_int64_parse(const char *text, apr_int64_t *value)
 #define ODBC_UNREADABLE ((const char *)-1)
 #define ODBC_NO_DATA " returned SQL_NO_DATA ("
 
+const char *orm_db_driver_name(const apr_dbd_driver_t *driver)
+{
+    const char *name = apr_dbd_name(driver);
+
+    /* apr-util 1.6's ODBC driver names itself by its macro's name (its
+     * STRINGIFY does not expand the macro): the name it is loaded by */
+    return strcmp(name, "ODBC_DRIVER_NAME") ? name : "odbc";
+}
+
 static int is_odbc(const apr_dbd_driver_t *driver)
 {
-    return strcmp(apr_dbd_name(driver), "odbc") == 0;
+    return strcmp(orm_db_driver_name(driver), "odbc") == 0;
 }
 
 /* The last call on an ODBC handle found no row: nothing matched, or no

@@ -50,6 +50,10 @@ const char *orm_db_int64_text(apr_pool_t *pool, apr_int64_t value);
 /** Strict: true when text is a whole number and nothing else. */
 int orm_db_int64_parse(const char *text, apr_int64_t *value);
 
+/** The driver's name, as DBDriver gives it ("odbc", where apr_dbd_name
+ *  says "ODBC_DRIVER_NAME"). */
+const char *orm_db_driver_name(const apr_dbd_driver_t *driver);
+
 /** The driver reads results in order (apr_dbd_odbc): see above. */
 int orm_db_sequential(const apr_dbd_driver_t *driver);
 

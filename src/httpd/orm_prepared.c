@@ -38,7 +38,7 @@ apr_status_t orm_prepared_once(ap_dbd_t *dbd, const char *label,
 void orm_prepared_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label)
 {
     const char *release = orm_sql_release(
-        pool, orm_dialect_for_driver(apr_dbd_name(dbd->driver)), label);
+        pool, orm_dialect_for_driver(orm_db_driver_name(dbd->driver)), label);
     void *stmt_pool = NULL;
     int nrows = 0;
 

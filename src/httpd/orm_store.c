@@ -654,7 +654,7 @@ orm_dialect_e orm_store_database_dialect(apr_pool_t *pool, ap_dbd_t *dbd,
                                          int *asked)
 {
     static const char key[] = "session_orm_database";
-    orm_dialect_e native = orm_dialect_for_driver(apr_dbd_name(dbd->driver));
+    orm_dialect_e native = orm_dialect_for_driver(orm_db_driver_name(dbd->driver));
     void *kept = NULL;
     int *database;
 
@@ -700,13 +700,13 @@ static void choose_statements(dbd_conn_t *conn)
                       "session table '%s': the database behind this %s "
                       "connection answers to no dialect's question: "
                       "portable SQL (SessionORMDialect names one)",
-                      conn->store->table, apr_dbd_name(conn->dbd->driver));
+                      conn->store->table, orm_db_driver_name(conn->dbd->driver));
     }
     else if (asked) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0119)
                       "session table '%s': the database behind this %s "
                       "connection is %s", conn->store->table,
-                      apr_dbd_name(conn->dbd->driver),
+                      orm_db_driver_name(conn->dbd->driver),
                       orm_dialect_name(conn->database));
     }
 }

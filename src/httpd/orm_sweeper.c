@@ -233,7 +233,7 @@ static int first_this_round(const sweep_target_t *target,
     if (orm_store_identity(&visit->conn, pool, &identity) == APR_ENOTIMPL) {
         identity = apr_psprintf(pool, "%pp", (void *)target);
     }
-    identity = apr_pstrcat(pool, apr_dbd_name(visit->dbd->driver), ":",
+    identity = apr_pstrcat(pool, orm_db_driver_name(visit->dbd->driver), ":",
                            identity, "|", target->store->table, NULL);
     if (apr_hash_get(swept, identity, APR_HASH_KEY_STRING)) {
         return 0;

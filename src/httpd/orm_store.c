@@ -382,7 +382,9 @@ static void run_setting(dbd_conn_t *conn, const orm_sql_setting_t *setting)
     const char **values = NULL;
     int nrows, err;
 
-    if (setting->answers_row) {
+    /* read as a select where a result can be read at random: in order
+     * (odbc), a PRAGMA that sets a value answers with no result to read */
+    if (setting->answers_row && !orm_db_sequential(dbd->driver)) {
         err = orm_db_select_row(conn->r->pool, dbd->driver, dbd->handle,
                                 setting->sql, 0, NULL, 0, &values);
     }

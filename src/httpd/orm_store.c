@@ -450,16 +450,17 @@ static orm_conn_state_t *our_state(const dbd_conn_t *conn)
     return state;
 }
 
+/* The select session_id runs: the database's own, whatever SQL the
+ * statements are in. */
+static const char *session_id_sql(const dbd_conn_t *conn)
+{
+    return conn->store->sql[conn->database]->session_id;
+}
+
 /* The server's id of the connection's session (orm_sql_t's session_id:
  * never the same for two sessions, a server restart between them or not):
  * it changes when the driver reconnects the handle, which loses every
  * statement prepared on it. NULL when unknown. */
-static const char *session_id_sql(const dbd_conn_t *conn)
-{
-    /* the database's question, whatever SQL the statements are in */
-    return conn->store->sql[conn->database]->session_id;
-}
-
 static const char *session_id(dbd_conn_t *conn)
 {
     const ap_dbd_t *dbd = conn->dbd;

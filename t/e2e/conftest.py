@@ -8,9 +8,10 @@ Environment:
   ORM_PROBE_MODULE    path of mod_session_probe.so (default: as above; when
                       that is missing the probe is built with apxs)
   APACHE2             httpd binary (default /usr/sbin/apache2)
-  ORM_E2E_DBS         databases to test, comma-separated (sqlite,pgsql,mysql)
+  ORM_E2E_DBS         databases to test, comma-separated (sqlite,pgsql,mysql,
+                      odbc-sqlite,odbc-pgsql,odbc-mariadb; default all)
   ORM_E2E_ALLOW_SKIP  1: skip (instead of fail) tests whose database server
-                      binaries are missing
+                      binaries (or ODBC driver) are missing
   ORM_KEEP_TMP        1: keep the temporary directory when a test failed
 """
 
@@ -27,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.common import (HTTPD_USER, IS_ROOT, HarnessError,  # noqa: E402
                             make_dir)
 from harness.databases import (SERVER_CLASSES, allow_skip,  # noqa: E402
-                               selected_dbs)
+                               backend_of, selected_dbs, server_of_kind)
 from harness.httpd import HttpdFactory, Session  # noqa: E402
 
 _state = {"failed": False, "basedir": None, "servers": {}, "errors": {}}
@@ -48,14 +49,15 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    if "db" in metafunc.fixturenames:
-        metafunc.parametrize("db", selected_dbs(), indirect=True)
     explicit = set()
     for mark in metafunc.definition.iter_markers("parametrize"):
         names = mark.args[0]
         if isinstance(names, str):
             names = [n.strip() for n in names.split(",")]
         explicit.update(names)
+    # a test may name its kinds itself (indirect=True)
+    if "db" in metafunc.fixturenames and "db" not in explicit:
+        metafunc.parametrize("db", selected_dbs(), indirect=True)
     if "mpm" in metafunc.fixturenames and "mpm" not in explicit:
         m = metafunc.definition.get_closest_marker("mpms")
         mpms = list(m.args) if m else ["event"]
@@ -100,18 +102,19 @@ def pytest_runtest_call(item):
         fac.check_logs()
 
 
-def db_server(kind):
-    """The shared server of one kind, started on first use."""
-    if kind in _state["errors"]:
-        raise _state["errors"][kind]
-    srv = _state["servers"].get(kind)
+def db_server(backend):
+    """The shared server of one database behind (sqlite, pgsql, mysql),
+    started on first use; the ODBC kinds use it too."""
+    if backend in _state["errors"]:
+        raise _state["errors"][backend]
+    srv = _state["servers"].get(backend)
     if srv is None:
         try:
-            srv = SERVER_CLASSES[kind](_basedir())
+            srv = SERVER_CLASSES[backend](_basedir())
         except HarnessError as e:
-            _state["errors"][kind] = e
+            _state["errors"][backend] = e
             raise
-        _state["servers"][kind] = srv
+        _state["servers"][backend] = srv
     return srv
 
 
@@ -139,9 +142,11 @@ def httpd(workdir, session_state):
     fac.stop_all()
 
 
-def get_db_server(kind):
+def get_db_server(kind, session=None):
+    """The shared server as kind sees it (for an ODBC kind: behind the
+    data sources of session, the run's Session)."""
     try:
-        return db_server(kind)
+        return server_of_kind(kind, db_server(backend_of(kind)), session)
     except HarnessError as e:
         if allow_skip():
             pytest.skip("%s unavailable: %s" % (kind, e))
@@ -150,10 +155,19 @@ def get_db_server(kind):
 
 
 @pytest.fixture
-def db(request):
-    """A fresh database on the selected server (parametrized)."""
-    srv = get_db_server(request.param)
+def db(request, session_state):
+    """A fresh database of the selected kind (parametrized)."""
+    srv = get_db_server(request.param, session_state)
     return srv.new_database(re.sub(r"\[.*", "", request.node.name))
+
+
+@pytest.fixture
+def new_db(session_state):
+    """Factory: new_db(kind, name), a fresh database of kind (any of
+    harness.databases.KINDS) on the shared server of its backend."""
+    def make(kind, name):
+        return get_db_server(kind, session_state).new_database(name)
+    return make
 
 
 @pytest.fixture

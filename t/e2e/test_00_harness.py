@@ -1,9 +1,15 @@
 """Self-tests of the harness and the probe (no mod_session_orm involved):
-mod_session_cookie + the probe, and the database helpers."""
+mod_session_cookie + the probe, the database helpers and the ODBC data
+sources."""
 
+import re
+import subprocess
 import urllib.parse
 
 import pytest
+
+from harness.common import HTTPD_USER
+from harness.databases import driver_of, selected_dbs
 
 COOKIE_CONF = """
 <Location /probe>
@@ -100,3 +106,39 @@ def test_db_helpers(db):
     assert rows == [("a", "1700000000000", None), ("b'x", "2", "tab\there")]
     assert db.count("t1") == 2
     assert db.count("t1", "n > 5") == 1
+
+
+ODBC_KINDS = [k for k in selected_dbs() if driver_of(k) == "odbc"]
+
+
+@pytest.mark.parametrize("db", ODBC_KINDS, indirect=True)
+def test_odbc_data_source(db, session_state):
+    """The data source the harness wrote for an ODBC kind reaches the
+    database behind it: unixODBC reads the run's own files, isql connects
+    with the login of DBDParams (also as the user httpd runs as), and what
+    the native client writes is read through ODBC and the other way
+    round."""
+    odbc = session_state.odbc
+    res = subprocess.run(["odbcinst", "-j"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True)
+    assert res.returncode == 0, res.stdout
+    for what, path in (("DRIVERS", odbc.odbcinst_ini),
+                       ("SYSTEM DATA SOURCES", odbc.odbc_ini),
+                       ("USER DATA SOURCES", odbc.odbc_ini)):
+        assert re.search(r"^%s\.*: %s$" % (what, re.escape(path)),
+                         res.stdout, re.M), res.stdout
+    login = ",user=%s,password=%s" % db.login if db.login else ""
+    assert db.dbd_conf() == 'DBDriver odbc\nDBDParams "datasource=%s%s"' % (
+        db.dsn, login)
+    assert db.isql("SELECT 1") == [("1",)]
+    assert db.isql("SELECT 1", runas=HTTPD_USER) == [("1",)]
+
+    db.sql("CREATE TABLE harness_odbc (id VARCHAR(64) PRIMARY KEY, "
+           "n BIGINT, s TEXT NULL)")
+    db.sql("INSERT INTO harness_odbc VALUES ('a', 1700000000000, 'x y')")
+    assert db.isql("SELECT id, n, s FROM harness_odbc") == [
+        ("a", "1700000000000", "x y")]
+    db.isql("INSERT INTO harness_odbc VALUES ('b', 2, NULL)",
+            runas=HTTPD_USER)
+    assert sorted(db.rows("harness_odbc")) == [
+        ("a", "1700000000000", "x y"), ("b", "2", None)]

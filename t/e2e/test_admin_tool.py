@@ -14,7 +14,8 @@ from harness.common import (HTTPD_USER, IS_ROOT, builddir, chown_to, free_port,
                             make_dir, now_ms, sha256_hex, sql_quote)
 from harness.conf import AUTH_MODULES, COOKIE, make_htpasswd, orm_conf
 from harness.databases import (MARIADB, PSQL, SERVER_CLASSES, SqliteDatabase,
-                               selected_dbs)
+                               backend_of, selected_dbs, selected_on,
+                               server_of_kind)
 
 TOOL = os.environ.get("ORM_SESSION_ORM") or os.path.join(builddir(),
                                                           "session-orm")
@@ -106,9 +107,9 @@ def driver_name(db):
 
 def feed_cli(db, text):
     """Run SQL text through the database's own command-line client."""
-    if db.kind == "sqlite":
+    if db.backend == "sqlite":
         args = ["sqlite3", "-bail", db.path]
-    elif db.kind == "pgsql":
+    elif db.backend == "pgsql":
         s = db.server
         args = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", s.sock,
                 "-p", str(s.port), "-U", s.user, "-d", db.name, "-f", "-"]
@@ -117,7 +118,7 @@ def feed_cli(db, text):
                 "root", "-D", db.name]
     res = subprocess.run(args, input=text, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, universal_newlines=True)
-    if db.kind == "sqlite":
+    if db.backend == "sqlite":
         chown_to(db.path, HTTPD_USER)
     return res
 
@@ -181,7 +182,7 @@ def test_stats(db):
     assert st.get("oldest expiry") == iso(min(exps)), res.stdout
     assert st.get("newest expiry") == iso(max(exps)), res.stdout
     assert "table size" in st, res.stdout
-    if db.kind in ("pgsql", "mysql"):
+    if db.backend in ("pgsql", "mysql"):
         assert re.match(r"^\d+ bytes$", st["table size"]), res.stdout
         assert int(st["table size"].split()[0]) > 0
     else:
@@ -550,13 +551,13 @@ def test_database_errors_exit_1(db):
                                 "x", "stats"])
     # a server that cannot be reached (a SQLite file that is not there is
     # a usage error: see test_never_creates_a_sqlite_database)
-    if db.kind != "sqlite":
-        bad = re.sub(r"port=\d+", "port=%d" % free_port(), params)
+    if db.backend != "sqlite":
+        bad = db.dbd_params(port=free_port())
         for cmd in (["purge"], ["stats"], ["revoke", "--all"]):
             expect_1("unreachable: %s" % " ".join(cmd),
                      ["--driver", driver, "--params", bad] + cmd)
     # wrong password
-    if db.kind != "sqlite":
+    if db.backend != "sqlite":
         expect_1("bad password", ["--driver", driver, "--params",
                                   re.sub(r"(pass(word)?=)\S+", r"\1wrong",
                                          params), "stats"])
@@ -568,10 +569,6 @@ def test_database_errors_exit_1(db):
 # for its configuration (apachectl -t -D DUMP_CONFIG), so conditional
 # sections, -D flags, Include, ${NAME} and long lines are what httpd makes
 # of them.
-
-SERVER_FIXTURES = {"sqlite": "sqlite_server", "pgsql": "pg_server",
-                   "mysql": "mysql_server"}
-
 
 DECOYS = {
     # a module that is not loaded
@@ -586,10 +583,9 @@ DECOYS = {
 
 
 @pytest.mark.parametrize("where", sorted(DECOYS))
-def test_config_ignores_what_httpd_ignores(httpd, db, request, where):
+def test_config_ignores_what_httpd_ignores(httpd, db, where):
     """httpd uses db; a decoy's DBDParams follows in a place httpd skips."""
-    decoy = request.getfixturevalue(SERVER_FIXTURES[db.kind]).new_database(
-        "decoy")
+    decoy = db.another_database("decoy")
     decoy.create_session_table()
     insert_rows(decoy, [("d%d" % i, now_ms() + HOUR, None) for i in range(7)])
     srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0") + "\n"
@@ -735,15 +731,14 @@ def test_unset_variable_in_dbdparams(httpd, workdir):
 # issue 9 item 6 (the tool's part): a bound on each database call
 
 
-@pytest.mark.parametrize("kind", ["pgsql", "mysql"])
+@pytest.mark.parametrize("kind", selected_on("pgsql", "mysql"))
 def test_timeout_on_a_stopped_database(kind, session_state):
     """Every process of a private server stopped (SIGSTOP): the tool gives
     up after --timeout (default 5 s), says so, and exits 1."""
-    if kind not in selected_dbs():
-        pytest.skip("%s is not among ORM_E2E_DBS" % kind)
     base = make_dir(os.path.join(session_state.basedir,
                                  "admin-stalled-%s" % kind))
-    server = SERVER_CLASSES[kind](base)
+    server = server_of_kind(kind, SERVER_CLASSES[backend_of(kind)](base),
+                            session_state)
     try:
         db = server.new_database("stalled")
         db.create_session_table()

@@ -36,6 +36,7 @@ from harness.client import TOKEN_RE
 from harness.common import (HTTPD_USER, builddir, chown_to, sha256_hex,
                             sql_quote)
 from harness.conf import COOKIE, orm_conf
+from harness.databases import selected_on
 
 ROTATED = "\x01rotated"
 
@@ -74,8 +75,13 @@ MaxRequestWorkers 64
 """
 
 
-def test_sqlite_many_writers(httpd, sqlite_server):
-    db = sqlite_server.new_database("writers")
+# the SQLite tests run on every selected kind with SQLite behind (the
+# writers' lock and WAL follow the database, not the driver)
+SQLITE_KINDS = selected_on("sqlite")
+
+
+@pytest.mark.parametrize("db", SQLITE_KINDS, indirect=True)
+def test_sqlite_many_writers(httpd, db):
     # the queue of 64 writers, not the time bound, is under test here: a
     # writer waits for the queue's lock at most SessionORMTimeout, then
     # writes without it, and under t/sanitize-e2e's slower build 64 writes
@@ -129,14 +135,16 @@ MaxRequestWorkers 32
 """
 
 
-def test_sqlite_empty_database_met_by_many_children(httpd, sqlite_server):
+@pytest.mark.parametrize("db", SQLITE_KINDS, indirect=True)
+def test_sqlite_empty_database_met_by_many_children(httpd, db):
     """32 children started together each meet an empty database with their
     first write: one switches it to WAL and creates the table and its
     indexes, the others queue on the writers' lock and find them made. Not
     one of them fails ('database schema has changed', ORM0103) or logs
     'database is locked'. A race: a few rounds, each on a new database."""
+    first = db
     for attempt in range(3):
-        db = sqlite_server.new_database("empty%d" % attempt)
+        db = first.another_database("empty%d" % attempt)
         srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"
                                    "SessionORMTimeout 60")
                           + PREFORK_32_STARTED, mpm="prefork", debug=True)
@@ -159,13 +167,13 @@ def test_sqlite_empty_database_met_by_many_children(httpd, sqlite_server):
         srv.stop()
 
 
-def test_sqlite_writers_queue_on_the_lock(httpd, sqlite_server):
+@pytest.mark.parametrize("db", SQLITE_KINDS, indirect=True)
+def test_sqlite_writers_queue_on_the_lock(httpd, db):
     """SQLite writes take the cross-process lock placed by `Mutex ...
     session-orm-sqlite`; reads do not. The lock is held here from outside
     httpd (flock on its file, which that mechanism keeps): a write waits
     for it, a read does not, and the write completes once it is
     released."""
-    db = sqlite_server.new_database("writerlock")
     lockdir = tempfile.mkdtemp(dir=httpd.workdir)
     os.chmod(lockdir, 0o777)
     srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"
@@ -193,8 +201,8 @@ def test_sqlite_writers_queue_on_the_lock(httpd, sqlite_server):
     assert c.get("/probe?op=get&key=a").value("a") == "2"
 
 
-def test_sqlite_writer_lock_cannot_be_created(httpd, sqlite_server):
-    db = sqlite_server.new_database("nolock")
+@pytest.mark.parametrize("db", SQLITE_KINDS, indirect=True)
+def test_sqlite_writer_lock_cannot_be_created(httpd, db):
     # a directory that exists (httpd checks that) where not even root can
     # create the lock's file
     srv = httpd.new(orm_conf(db, server="Mutex flock:/proc "
@@ -397,7 +405,7 @@ def session_orm(db, *args):
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, universal_newlines=True,
                          timeout=60)
-    if db.kind == "sqlite":
+    if db.backend == "sqlite":
         # whatever SQLite created as root must stay writable by httpd
         for suffix in ("", "-wal", "-shm", "-journal"):
             if os.path.exists(db.path + suffix):

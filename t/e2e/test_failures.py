@@ -11,7 +11,8 @@ ORM0114 when it ends.
 
 PostgreSQL and MariaDB outages need a server the test can stop and start
 again: the shared servers of the harness are left alone, this module starts
-its own (one per kind, with the harness' classes, reused by its tests).
+its own (one per database behind, with the harness' classes, reused by its
+tests; the ODBC kinds reach the same one through data sources).
 """
 
 import concurrent.futures
@@ -31,7 +32,8 @@ from harness.client import TOKEN_RE
 from harness.common import (HarnessError, make_dir, sha256_hex, sql_quote,
                             wait_for)
 from harness.conf import AUTH_MODULES, COOKIE, HTPASSWD, orm_conf
-from harness.databases import SERVER_CLASSES, allow_skip, selected_dbs
+from harness.databases import (SERVER_CLASSES, allow_skip, backend_of,
+                               selected_dbs, selected_on, server_of_kind)
 
 # mod_dbd reports every failed connection attempt itself (AH00629 can't
 # connect, AH00630 DBD error, AH00632/AH00633 no connection from the pool)
@@ -45,22 +47,23 @@ RETRY_AFTER = 3
 
 @pytest.fixture(scope="module")
 def db_servers(session_state):
-    """kind -> a private server of the harness class for `kind` (it can be
-    stopped and started again), started on first use, stopped at the end of
-    the module."""
+    """kind -> a private server of the harness class for the database
+    behind `kind` (it can be stopped and started again), as `kind` sees it;
+    started on first use, stopped at the end of the module."""
     servers = {}
 
     def get(kind):
-        if kind not in servers:
-            d = make_dir(os.path.join(session_state.basedir,
-                                      "restartable-%s" % kind))
-            try:
-                servers[kind] = SERVER_CLASSES[kind](d)
-            except HarnessError as e:
-                if allow_skip():
-                    pytest.skip("%s unavailable: %s" % (kind, e))
-                raise
-        srv = servers[kind]
+        backend = backend_of(kind)
+        try:
+            if backend not in servers:
+                d = make_dir(os.path.join(session_state.basedir,
+                                          "restartable-%s" % backend))
+                servers[backend] = SERVER_CLASSES[backend](d)
+            srv = server_of_kind(kind, servers[backend], session_state)
+        except HarnessError as e:
+            if allow_skip():
+                pytest.skip("%s unavailable: %s" % (kind, e))
+            raise
         if not srv.running:         # a failed test left it stopped
             srv.start_server()
         return srv
@@ -95,8 +98,8 @@ class Outage:
 def outage_setup(kind, request, db_servers, name, retry):
     """(db, Outage, server-scope directives) for an outage test of `kind`."""
     server = "SessionORMSweepInterval 0\nSessionORMRetryAfter %d\n" % retry
-    if kind == "sqlite":
-        db = request.getfixturevalue("sqlite_server").new_database(name)
+    if backend_of(kind) == "sqlite":
+        db = request.getfixturevalue("new_db")(kind, name)
         # with SessionORMCreateSchema On the module would create a new table
         # in place of the renamed one (and the rename back would fail)
         db.create_session_table()
@@ -127,7 +130,8 @@ def assert_one_error(srv, kind, mark):
                        mark)
     assert len(errs) == 1, "not exactly one error line for the outage:\n" \
         + "\n".join(errs)
-    ids = ("ORM0112:", "ORM0102:") if kind == "sqlite" else ("ORM0112:",)
+    ids = (("ORM0112:", "ORM0102:") if backend_of(kind) == "sqlite"
+           else ("ORM0112:",))
     assert any(i in errs[0] for i in ids), errs[0]
     assert_clean_message(errs[0])
 
@@ -164,7 +168,7 @@ def test_outage_anonymous(httpd, request, db_servers, kind):
                                       retry)
     srv = httpd.new(orm_conf(db, server=server), debug=True)
     srv.expect_log(r"ORM0112:", DBD_LINES)
-    if kind == "sqlite":
+    if backend_of(kind) == "sqlite":
         # the missing table, met first as "cannot be read and
         # SessionORMCreateSchema is Off" (see assert_one_error)
         srv.expect_log(r"ORM0102:")
@@ -249,7 +253,7 @@ def test_outage_fail(httpd, request, db_servers, kind):
     srv = httpd.new(orm_conf(db, server=server,
                              scope="SessionORMOnError fail"))
     srv.expect_log(r"ORM0112:", DBD_LINES)
-    if kind == "sqlite":
+    if backend_of(kind) == "sqlite":
         srv.expect_log(r"ORM0102:")
     srv.start()
 
@@ -302,11 +306,10 @@ def _acked(resp, token, key):
 
 
 # the servers a test can stop (SQLite has none)
-STALL_DBS = [k for k in selected_dbs() if k in ("pgsql", "mysql")]
+STALL_DBS = selected_on("pgsql", "mysql")
 
 
-@pytest.mark.parametrize("kind", [k for k in selected_dbs()
-                                  if k in ("pgsql", "mysql")])
+@pytest.mark.parametrize("kind", STALL_DBS)
 def test_restart_under_load(httpd, db_servers, kind):
     own = db_servers(kind)
     db = own.new_database("load")
@@ -576,9 +579,9 @@ def test_duplicate_cookies(httpd, db):
 # corrupted stored rows
 
 def make_nullable(db):
-    if db.kind == "pgsql":
+    if db.backend == "pgsql":
         db.sql('ALTER TABLE "session" ALTER COLUMN data DROP NOT NULL')
-    elif db.kind == "mysql":
+    elif db.backend == "mysql":
         db.sql("ALTER TABLE session MODIFY data MEDIUMTEXT NULL")
 
 
@@ -608,7 +611,7 @@ def test_corrupted_rows(httpd, db):
         assert c.get("/probe?op=dump").entries() == {"after": "1"}, what
 
     # non-numeric times (SQLite's column affinity keeps the text)
-    if db.kind == "sqlite":
+    if db.backend == "sqlite":
         c, where = new_session("key=a&value=1")
         db.sql("UPDATE session SET expires_at = 'abc' WHERE " + where)
         assert_fresh(c, "expires_at=abc")
@@ -794,14 +797,13 @@ def test_stalled_database_anonymous(httpd, request, db_servers, kind):
     assert_session_back(srv, c, mark)
 
 
-@pytest.mark.skipif("sqlite" not in selected_dbs(), reason="SQLite only")
-def test_sqlite_writer_lock_wait_is_bounded(httpd, sqlite_server):
+@pytest.mark.parametrize("db", selected_on("sqlite"), indirect=True)
+def test_sqlite_writer_lock_wait_is_bounded(httpd, db):
     """The SQLite writers' lock held from outside (flock on its file): a
     write waits SessionORMTimeout for it, then writes without it."""
     import fcntl
     import glob
     import tempfile
-    db = sqlite_server.new_database("lockbound")
     lockdir = tempfile.mkdtemp(dir=httpd.workdir)
     os.chmod(lockdir, 0o777)
     srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"
@@ -960,7 +962,7 @@ def test_dropped_table_is_recreated(httpd, db):
 def reject_marked_values(db):
     """The database refuses any session data containing "reject" (a rule
     of the application's DBA: a data error on a working connection)."""
-    if db.kind == "sqlite":
+    if db.backend == "sqlite":
         for ev in ("INSERT", "UPDATE"):
             db.sql("CREATE TRIGGER reject_%s BEFORE %s ON session WHEN "
                    "NEW.data LIKE '%%reject%%' BEGIN SELECT RAISE(ABORT, "

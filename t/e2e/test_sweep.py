@@ -19,8 +19,8 @@ import pytest
 from harness.common import (HarnessError, make_dir, now_ms, pid_alive,
                             sha256_hex, sql_quote, wait_for)
 from harness.conf import dbd_indented, orm_conf
-from harness.databases import (PSQL, SERVER_CLASSES, SqliteDatabase,
-                               allow_skip, selected_dbs)
+from harness.databases import (PSQL, SERVER_CLASSES, allow_skip,
+                               backend_of, selected_on, server_of_kind)
 
 # --------------------------------------------------------------------------
 # helpers (local to this file)
@@ -72,12 +72,12 @@ def insert_expired(db, n, table="session", prefix="exp", user=None,
     exp = expires_at if expires_at is not None else now - 3600 * 1000
     cols = "(%s)" % COLUMNS
     user = sql_quote(user)
-    if db.kind == "sqlite":
+    if db.backend == "sqlite":
         q = ("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
              "WHERE n < %d) INSERT INTO %s %s SELECT '%s' || n, 'x=1', %d, "
              "%s, %d, %d FROM c" % (n, table, cols, prefix, exp, user,
                                     exp - 1000, exp - 1000))
-    elif db.kind == "pgsql":
+    elif db.backend == "pgsql":
         q = ("INSERT INTO %s %s SELECT '%s' || g, 'x=1', %d, %s, %d, %d FROM "
              "generate_series(1, %d) g" % (table, cols, prefix, exp, user,
                                            exp - 1000, exp - 1000, n))
@@ -128,15 +128,6 @@ def assert_live_session(db, c, key="live", value="yes", table="session"):
 
 def wait_gone(db, table="session", timeout=15):
     return wait_for(lambda: count_expired(db, table) == 0, timeout, 0.2)
-
-
-def _same_kind_database(db, name):
-    """Another database next to db: a second SQLite file, or a second
-    database on the same server."""
-    if db.kind == "sqlite":
-        return SqliteDatabase(os.path.join(os.path.dirname(db.path) + "-"
-                                           + name, "sessions.db"))
-    return db.server.new_database(name)
 
 
 # --------------------------------------------------------------------------
@@ -200,7 +191,7 @@ def test_one_sweep_per_interval_across_children(httpd, db):
     window = 3
     runs = []
     for mpm in ("prefork", "event"):
-        d = db if mpm == "prefork" else _same_kind_database(db, "event")
+        d = db if mpm == "prefork" else db.another_database("event")
         srv = httpd.start(MPM_MANY[mpm] + orm_conf(d, server=sweep_server(1)),
                           mpm=mpm, batch=100, loglevel="info", debug=True)
         runs.append((mpm, srv, d))
@@ -354,7 +345,7 @@ def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
     a graceful restart ends the old children promptly and the new
     generation removes the rows; a graceful stop in the middle of another
     long sweep completes within seconds, without error lines."""
-    rows = 200000 if db.kind == "sqlite" else 50000
+    rows = 200000 if db.backend == "sqlite" else 50000
     # a graceful stop held up by the sweep would show here as a 30 s wait
     # (not as a kill after the harness' GracefulShutdownTimeout of 3 s)
     srv = httpd.start(orm_conf(db, server=sweep_server(1) +
@@ -371,7 +362,7 @@ def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
     # graceful restart (into bigger batches): the old children end
     # although their sweep is far from finished
     # (still tens of batches for the second sweep below)
-    srv.fmt["batch"] = 2500 if db.kind == "sqlite" else 1000
+    srv.fmt["batch"] = 2500 if db.backend == "sqlite" else 1000
     srv.write_config()
     t = time.monotonic()
     srv.graceful()
@@ -408,35 +399,36 @@ def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
 # --------------------------------------------------------------------------
 # database outage: ORM0302 once, ORM0304 on recovery
 
-DAEMON_KINDS = {"pgsql", "mysql"}
+DAEMON_BACKENDS = {"pgsql", "mysql"}
 
 
 class _Dedicated:
     """Dedicated servers for the outage test (the harness' classes: they can
-    be stopped and started again), set up in a background thread while the
+    be stopped and started again), one per database behind (the ODBC kinds
+    share the native kind's), set up in a background thread while the
     other tests of this file run (initdb and mariadb-install-db take
     seconds)."""
 
-    def __init__(self, kinds, basedir):
+    def __init__(self, backends, basedir):
         self.servers = {}
         self.errors = {}
         self.thread = threading.Thread(target=self._run,
-                                       args=(kinds, basedir), daemon=True)
+                                       args=(backends, basedir), daemon=True)
         self.thread.start()
 
-    def _run(self, kinds, basedir):
-        for kind in kinds:
+    def _run(self, backends, basedir):
+        for backend in backends:
             try:
-                self.servers[kind] = SERVER_CLASSES[kind](make_dir(
-                    os.path.join(basedir, kind)))
+                self.servers[backend] = SERVER_CLASSES[backend](make_dir(
+                    os.path.join(basedir, backend)))
             except Exception as e:      # noqa: BLE001
-                self.errors[kind] = e
+                self.errors[backend] = e
 
-    def get(self, kind):
+    def get(self, backend):
         self.thread.join(180)
-        if kind in self.errors:
-            raise self.errors[kind]
-        return self.servers[kind]
+        if backend in self.errors:
+            raise self.errors[backend]
+        return self.servers[backend]
 
     def stop(self):
         self.thread.join(180)
@@ -449,29 +441,31 @@ class _Dedicated:
 
 @pytest.fixture(scope="module", autouse=True)
 def _dedicated_servers(request, session_state):
-    kinds = sorted(set(
-        item.callspec.params.get("db") for item in request.session.items
+    backends = sorted(set(
+        backend_of(item.callspec.params.get("db"))
+        for item in request.session.items
         if item.module is request.module
         and item.originalname in ("test_database_outage_logged_once",
                                   "test_idle_host_sweeps_after_database_"
                                   "restart")
-        and hasattr(item, "callspec")) & DAEMON_KINDS)
-    if not kinds:
+        and hasattr(item, "callspec")) & DAEMON_BACKENDS)
+    if not backends:
         yield None
         return
-    ded = _Dedicated(kinds, make_dir(os.path.join(
+    ded = _Dedicated(backends, make_dir(os.path.join(
         session_state.basedir, "sweep-dedicated")))
     yield ded
     ded.stop()
 
 
 @pytest.fixture
-def own_server(request, _dedicated_servers):
+def own_server(request, _dedicated_servers, session_state):
     kind = request.node.callspec.params["db"]
-    if kind == "sqlite":
+    if backend_of(kind) == "sqlite":
         return None
     try:
-        return _dedicated_servers.get(kind)
+        return server_of_kind(kind, _dedicated_servers.get(backend_of(kind)),
+                              session_state)
     except HarnessError as e:
         if allow_skip():
             pytest.skip("%s unavailable: %s" % (kind, e))
@@ -560,12 +554,11 @@ def _advisory_key(table):
     return int.from_bytes(d[:8], "big", signed=True)
 
 
-@pytest.mark.skipif("pgsql" not in selected_dbs(), reason="PostgreSQL "
-                    "not selected (ORM_E2E_DBS)")
-def test_pgsql_advisory_lock_held_elsewhere_skips_sweep(httpd, pg_server):
+@pytest.mark.parametrize("db", selected_on("pgsql"), indirect=True)
+def test_pgsql_advisory_lock_held_elsewhere_skips_sweep(httpd, db):
     """Another host sweeping the same PostgreSQL table (it holds the
     advisory lock): this one skips its sweeps until the lock is free."""
-    db = pg_server.new_database("advisory")
+    pg_server = db.server
     srv = httpd.start(orm_conf(db, server=sweep_server(1)), batch=100,
                       loglevel="info", debug=True)
     c = live_session(srv)
@@ -678,7 +671,7 @@ def test_vhosts_on_different_databases_both_swept(httpd, db):
     """vhost a (and the main server): the parametrized database; vhost b:
     another database of the same kind (another SQLite file, another
     database on the same server), same table name."""
-    other = _same_kind_database(db, "other")
+    other = db.another_database("other")
     srv = httpd.start(VHOSTS_CONF, dbd_main=dbd_indented(db),
                       dbd_a=dbd_indented(db), dbd_b=dbd_indented(other),
                       loglevel="info", debug=True)

@@ -7,7 +7,14 @@ new_database(); each Database writes its DBDriver/DBDParams lines
 rows(), count(), tables(), columns(), indexes()). PgServer and MysqlServer
 are DaemonServers: they can be stopped and started again on the same data,
 port and socket. Every server lives in the run's temporary directory and
-listens on a free loopback port."""
+listens on a free loopback port.
+
+A kind (KINDS) is a database behind (`backend`: sqlite, pgsql, mysql) and
+the apr_dbd driver httpd reaches it with (`driver`: sqlite3, pgsql, mysql,
+odbc). The odbc-* kinds use the server of their backend as it is (no second
+server): OdbcServer wraps it, and each of its databases is the native one
+with an ODBC data source of its own (harness.odbc) in its dbd_conf(); the
+harness still reads and writes it with the native client."""
 
 import os
 import re
@@ -30,17 +37,56 @@ MARIADB_INSTALL_DB = os.environ.get("ORM_MARIADB_INSTALL_DB",
                                     "/usr/bin/mariadb-install-db")
 MARIADB = os.environ.get("ORM_MARIADB", "/usr/bin/mariadb")
 
-ALL_DBS = ("sqlite", "pgsql", "mysql")
+# kind -> (the database behind, the apr_dbd driver httpd uses)
+KINDS = {
+    "sqlite": ("sqlite", "sqlite3"),
+    "pgsql": ("pgsql", "pgsql"),
+    "mysql": ("mysql", "mysql"),
+    "odbc-sqlite": ("sqlite", "odbc"),
+    "odbc-pgsql": ("pgsql", "odbc"),
+    "odbc-mariadb": ("mysql", "odbc"),
+}
+ALL_DBS = tuple(KINDS)
+
+
+def backend_of(kind):
+    """The database behind kind: sqlite, pgsql or mysql."""
+    return KINDS[kind][0]
+
+
+def driver_of(kind):
+    """The apr_dbd driver of kind: sqlite3, pgsql, mysql or odbc."""
+    return KINDS[kind][1]
 
 
 class Database:
     """One database (a fresh one per test) on one server."""
 
     kind = None
+    backend = None                  # the database behind (see KINDS)
+    driver = None                   # the apr_dbd driver httpd uses
+    server = None                   # the server that made it
 
     def dbd_conf(self):
         """DBDriver/DBDParams lines for httpd.conf."""
+        return 'DBDriver %s\nDBDParams "%s"' % (self.driver,
+                                                 self.dbd_params())
+
+    def dbd_params(self, port=None):
+        """DBDParams; with port: the same with the server at another port
+        (where nothing answers)."""
         raise NotImplementedError
+
+    def odbc_source(self):
+        """({key: value} of its ODBC driver for odbc.ini, (user, password)
+        or None): how an ODBC data source reaches this database."""
+        raise NotImplementedError
+
+    def another_database(self, name):
+        """A fresh database of the same kind on the same server."""
+        if self.server is None:
+            raise HarnessError("%s: made without a server" % self.name)
+        return self.server.new_database(name)
 
     def sql(self, query):
         """Run one statement; returns rows as tuples of str/None."""
@@ -99,9 +145,12 @@ def _norm(v):
 
 class SqliteDatabase(Database):
     kind = "sqlite"
+    backend = "sqlite"
+    driver = "sqlite3"
 
-    def __init__(self, path):
+    def __init__(self, path, server=None):
         self.path = path
+        self.server = server
         self.name = os.path.basename(path)
         d = os.path.dirname(path)
         make_dir(d, owner=HTTPD_USER if IS_ROOT else None, mode=0o775)
@@ -110,8 +159,14 @@ class SqliteDatabase(Database):
             os.chmod(path, 0o664)
             chown_to(path, HTTPD_USER)
 
-    def dbd_conf(self):
-        return 'DBDriver sqlite3\nDBDParams "%s"' % self.path
+    def dbd_params(self, port=None):
+        return self.path
+
+    def odbc_source(self):
+        # sqliteodbc: Database is the file; the module sets its own
+        # busy_timeout, journal mode and synchronous (Timeout, JournalMode,
+        # SyncPragma keep the driver's defaults)
+        return {"Database": self.path}, None
 
     def sql(self, query):
         con = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -142,6 +197,7 @@ class SqliteDatabase(Database):
 
 class SqliteServer:
     kind = "sqlite"
+    backend = "sqlite"
 
     def __init__(self, basedir):
         self.dir = make_dir(os.path.join(basedir, "sqlite"),
@@ -153,7 +209,7 @@ class SqliteServer:
         self.n += 1
         name = name or "db%d" % self.n
         d = os.path.join(self.dir, "%s-%d" % (name, self.n))
-        return SqliteDatabase(os.path.join(d, "sessions.db"))
+        return SqliteDatabase(os.path.join(d, "sessions.db"), self)
 
     def stop(self):
         pass
@@ -161,16 +217,25 @@ class SqliteServer:
 
 class PgDatabase(Database):
     kind = "pgsql"
+    backend = "pgsql"
+    driver = "pgsql"
 
     def __init__(self, server, name):
         self.server = server
         self.name = name
 
-    def dbd_conf(self):
+    def dbd_params(self, port=None):
         s = self.server
-        return ('DBDriver pgsql\nDBDParams "host=127.0.0.1 port=%d user=%s '
-                'password=%s dbname=%s"' % (s.port, s.user, s.password,
-                                            self.name))
+        return "host=127.0.0.1 port=%d user=%s password=%s dbname=%s" % (
+            port or s.port, s.user, s.password, self.name)
+
+    def odbc_source(self):
+        # psqlODBC's keys (its docs/config-opt.html); the login goes into
+        # DBDParams, as apr_dbd_odbc passes it to SQLConnect
+        s = self.server
+        return ({"Servername": "127.0.0.1", "Port": str(s.port),
+                 "Database": self.name, "ReadOnly": "No"},
+                (s.user, s.password))
 
     def sql(self, query):
         return self.server.psql(query, db=self.name, user=self.server.user)
@@ -275,6 +340,7 @@ class DaemonServer:
 
 class PgServer(DaemonServer):
     kind = "pgsql"
+    backend = "pgsql"
     daemon = "postgres"
     stop_signal = signal.SIGINT     # fast shutdown
     stop_timeout = 30
@@ -372,16 +438,25 @@ class PgServer(DaemonServer):
 
 class MysqlDatabase(Database):
     kind = "mysql"
+    backend = "mysql"
+    driver = "mysql"
 
     def __init__(self, server, name):
         self.server = server
         self.name = name
 
-    def dbd_conf(self):
+    def dbd_params(self, port=None):
         s = self.server
-        return ('DBDriver mysql\nDBDParams "host=127.0.0.1 port=%d user=%s '
-                'pass=%s dbname=%s"' % (s.port, s.user, s.password,
-                                        self.name))
+        return "host=127.0.0.1 port=%d user=%s pass=%s dbname=%s" % (
+            port or s.port, s.user, s.password, self.name)
+
+    def odbc_source(self):
+        # MariaDB Connector/ODBC's keys (SERVER, PORT, DATABASE; UID and
+        # PWD come from DBDParams through SQLConnect); 127.0.0.1 makes it
+        # use TCP, as the native DBDParams do
+        s = self.server
+        return ({"Server": "127.0.0.1", "Port": str(s.port),
+                 "Database": self.name}, (s.user, s.password))
 
     def sql(self, query):
         return self.server.query(query, db=self.name)
@@ -412,6 +487,7 @@ def _mysql_unescape(v):
 
 class MysqlServer(DaemonServer):
     kind = "mysql"
+    backend = "mysql"
     daemon = "mariadbd"
     user = "orm"
     password = "orm-pw-1"
@@ -499,8 +575,103 @@ class MysqlServer(DaemonServer):
         return MysqlDatabase(self, name)
 
 
+class OdbcDatabase(Database):
+    """A database of a native server reached by httpd through an ODBC data
+    source of its own (added to the run's odbc.ini when it is made). The
+    harness reads and writes it with the native client, as the native
+    database; its other attributes (path, name) are the native one's."""
+
+    driver = "odbc"
+
+    def __init__(self, native, server, sources):
+        self.native = native
+        self.server = server
+        self.kind = server.kind
+        self.backend = native.backend
+        self.sources = sources
+        keys, self.login = native.odbc_source()
+        self.dsn = sources.add_source(self.backend, keys)
+
+    def __getattr__(self, name):
+        if name == "native":            # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(self.native, name)
+
+    def dbd_params(self, port=None):
+        """apr_dbd_odbc's parameters: datasource (the DSN, for SQLConnect),
+        user and password; with port: a data source of its own that points
+        there."""
+        dsn = self.dsn
+        if port is not None:
+            keys, _ = self.native.odbc_source()
+            keys["Port"] = str(port)
+            dsn = self.sources.add_source(self.backend, keys)
+        params = ["datasource=" + dsn]
+        if self.login:
+            params += ["user=" + self.login[0], "password=" + self.login[1]]
+        return ",".join(params)
+
+    def odbc_source(self):
+        return self.native.odbc_source()
+
+    def isql(self, query, runas=None):
+        """Run a statement through the data source (unixODBC's isql, as the
+        OS user runas when given); rows as tuples of str, NULL as ""."""
+        user, password = self.login or (None, None)
+        return self.sources.isql(self.dsn, user, password, query, runas)
+
+    def sql(self, query):
+        return self.native.sql(query)
+
+    def tables(self):
+        return self.native.tables()
+
+    def columns(self, table):
+        return self.native.columns(table)
+
+    def indexes(self, table):
+        return self.native.indexes(table)
+
+
+class OdbcServer:
+    """The server of a backend seen through ODBC (one kind of KINDS):
+    new_database() makes a native database and its data source; everything
+    else (stop_server, start_server, restart, proc, port, ...) is the native
+    server's own."""
+
+    driver = "odbc"
+
+    def __init__(self, native, kind, sources):
+        self.native = native
+        self.kind = kind
+        self.backend = native.backend
+        self.sources = sources
+        sources.driver(self.backend)    # HarnessError when it is missing
+
+    def __getattr__(self, name):
+        if name == "native":
+            raise AttributeError(name)
+        return getattr(self.native, name)
+
+    def new_database(self, name=None):
+        return OdbcDatabase(self.native.new_database(name), self,
+                            self.sources)
+
+
+# the database behind -> its server
 SERVER_CLASSES = {"sqlite": SqliteServer, "pgsql": PgServer,
                   "mysql": MysqlServer}
+
+
+def server_of_kind(kind, native, session):
+    """What kind sees of native (a server of its backend): native itself,
+    or for an ODBC kind native behind data sources in session.odbc (the
+    run's harness.odbc.OdbcSources)."""
+    if native.backend != backend_of(kind):
+        raise HarnessError("%s is not a server for %s" % (native.kind, kind))
+    if driver_of(kind) != "odbc":
+        return native
+    return OdbcServer(native, kind, session.odbc)
 
 
 def selected_dbs():
@@ -511,6 +682,11 @@ def selected_dbs():
             raise HarnessError("ORM_E2E_DBS: unknown database %r (use %s)"
                                % (d, ",".join(ALL_DBS)))
     return dbs
+
+
+def selected_on(*backends):
+    """The selected kinds whose database behind is one of backends."""
+    return [k for k in selected_dbs() if backend_of(k) in backends]
 
 
 def allow_skip():

@@ -1,8 +1,8 @@
 """httpd instances: Httpd (one server with a generated configuration:
 start, stop, restart, graceful, configtest, start_fail, its error log),
 HttpdFactory (a test's instances, stopped and checked after it) and
-Session (the session-wide temporary directory and the probe module, built
-with apxs when make check has not built it)."""
+Session (the session-wide temporary directory, the probe module, built
+with apxs when make check has not built it, and the ODBC configuration)."""
 
 import grp
 import os
@@ -19,6 +19,7 @@ from harness.common import (HTTPD_USER, IS_ROOT, HarnessError, free_port,
 from harness.conf import (BASE_CONF, DEFAULT_MODULES, MPM_CONF,
                           load_module_lines)
 from harness.logs import ErrorLog
+from harness.odbc import OdbcSources
 
 APACHE2 = os.environ.get("APACHE2", "/usr/sbin/apache2")
 APXS = os.environ.get("APXS", "/usr/bin/apxs")
@@ -295,11 +296,21 @@ class HttpdFactory:
 
 class Session:
     """The test run's state (a pytest session, not an HTTP one): its
-    temporary directory and the probe module."""
+    temporary directory, the probe module and the ODBC configuration."""
 
     def __init__(self, basedir):
         self.basedir = basedir
         self._probe = None
+        self._odbc = None
+
+    @property
+    def odbc(self):
+        """The run's odbcinst.ini/odbc.ini (harness.odbc.OdbcSources),
+        written when an ODBC kind first needs them: from then on this
+        process and everything it starts use them."""
+        if self._odbc is None:
+            self._odbc = OdbcSources(self.basedir)
+        return self._odbc
 
     def probe_path(self):
         if self._probe:

@@ -1,5 +1,8 @@
-/* A real SQLite database reached through apr_dbd's sqlite3 driver, in a
- * temporary directory, for the tests that run generated SQL. */
+/* A real SQLite database in a temporary directory, for the tests that run
+ * generated SQL: reached through apr_dbd's sqlite3 driver, or through its
+ * odbc driver and unixODBC with the SQLite ODBC driver (sqliteodbc), which
+ * needs no server. A driver that is missing fails the test, naming the
+ * package to install. */
 #ifndef ORM_TEST_DB_H
 #define ORM_TEST_DB_H
 
@@ -12,12 +15,16 @@ typedef struct {
     apr_pool_t *pool;               /* owns everything below */
     const char *dir;                /* the temporary directory */
     const char *path;               /* the database file */
+    const char *params;             /* what apr_dbd_open was given */
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
 } test_db_t;
 
 /* Opens a new, empty database in a new temporary directory. */
 test_db_t *test_db_open(void);
+/* The same through apr_dbd's odbc driver and the SQLite ODBC driver, its
+ * library searched where distributions install it. */
+test_db_t *test_db_open_odbc(void);
 /* Closes the handle (finalizing its statements), removes the directory
  * and destroys the pool. NULL is fine. */
 void test_db_close(test_db_t *db);

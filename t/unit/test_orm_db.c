@@ -1,7 +1,9 @@
 /* The database helpers (orm_db) against a real SQLite database through
  * apr_dbd's sqlite3 driver: the driver's message or the fallback, values as
- * the table means them, numbers as statement text and back, and one row
- * read from a select, prepared or not. */
+ * the table means them, numbers as statement text and back, one row read
+ * from a select, prepared or not, a statement that matched nothing, and the
+ * probes that tell databases apart. The odbc driver's own ways are in
+ * test_orm_db_odbc.c. */
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -201,7 +203,8 @@ START_TEST(test_db_first_row_copies)
     ck_assert_int_eq(apr_dbd_select(db->driver, scratch, db->handle, &res,
                                     "SELECT id, note FROM t WHERE n = 1", 1),
                      0);
-    orm_db_first_row(test_pool, db->driver, res, 2, &values);
+    ck_assert_int_eq(orm_db_first_row(test_pool, db->driver, db->handle, res,
+                                      2, &values), 0);
     apr_pool_destroy(scratch);
     ck_assert_ptr_nonnull(values);
     ck_assert_str_eq(values[0], "a");
@@ -210,8 +213,55 @@ START_TEST(test_db_first_row_copies)
     /* past the last row: none */
     ck_assert_int_eq(apr_dbd_select(db->driver, test_pool, db->handle, &res,
                                     "SELECT id FROM t WHERE n = 0", 1), 0);
-    orm_db_first_row(test_pool, db->driver, res, 1, &values);
+    ck_assert_int_eq(orm_db_first_row(test_pool, db->driver, db->handle, res,
+                                      1, &values), 0);
     ck_assert_ptr_null(values);
+}
+END_TEST
+
+START_TEST(test_db_pquery_no_match)
+{
+    apr_dbd_prepared_t *remove = test_db_prepare(db,
+        "DELETE FROM t WHERE id = %s");
+    const char *nobody = "zz", *a = "a";
+    int nrows = 42;
+
+    /* as through odbc (test_orm_db_odbc.c): nothing matched is no error */
+    ck_assert_int_eq(orm_db_pquery(test_pool, db->driver, db->handle, &nrows,
+                                   remove, 1, &nobody), 0);
+    ck_assert_int_eq(nrows, 0);
+    ck_assert_int_eq(orm_db_pquery(test_pool, db->driver, db->handle, &nrows,
+                                   remove, 1, &a), 0);
+    ck_assert_int_eq(nrows, 1);
+    /* a failure is one: the table went away after the statement was
+     * prepared */
+    test_db_exec(db, "CREATE TABLE gone (id TEXT)");
+    remove = test_db_prepare(db, "DELETE FROM gone WHERE id = %s");
+    test_db_exec(db, "DROP TABLE gone");
+    ck_assert_int_ne(orm_db_pquery(test_pool, db->driver, db->handle, &nrows,
+                                   remove, 1, &a), 0);
+}
+END_TEST
+
+START_TEST(test_db_identify_sqlite3)
+{
+    static const orm_db_probe_t none_match[] = {
+        { "SELECT sqlite_version()", "PostgreSQL", 1 },
+        { "SELECT version()", "", 2 },                  /* fails here */
+        { NULL, NULL, 0 }
+    };
+    /* what a database answers to, whichever driver reaches it */
+    static const orm_db_probe_t sqlite_version[] = {
+        { "SELECT version()", "", 2 },
+        { "SELECT sqlite_version()", "3.", 3 },
+        { NULL, NULL, 0 }
+    };
+
+    ck_assert(!orm_db_sequential(db->driver));
+    ck_assert_int_eq(orm_db_identify(test_pool, db->driver, db->handle,
+                                     none_match, -1), -1);
+    ck_assert_int_eq(orm_db_identify(test_pool, db->driver, db->handle,
+                                     sqlite_version, -1), 3);
 }
 END_TEST
 
@@ -230,5 +280,7 @@ TCase *tcase_db(void)
     tcase_add_test(tc, test_db_select_row_no_row);
     tcase_add_test(tc, test_db_select_row_failure);
     tcase_add_test(tc, test_db_first_row_copies);
+    tcase_add_test(tc, test_db_pquery_no_match);
+    tcase_add_test(tc, test_db_identify_sqlite3);
     return tc;
 }

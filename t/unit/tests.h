@@ -29,6 +29,7 @@ orm_schema_t test_renamed_schema(void);
 TCase *tcase_conf(void);
 TCase *tcase_cookie(void);
 TCase *tcase_db(void);
+TCase *tcase_db_odbc(void);
 TCase *tcase_deadline(void);
 TCase *tcase_gate(void);
 TCase *tcase_conffile(void);

@@ -12,6 +12,9 @@ ratios are the result.
                       latency with and without a sweep running
   bench/run outage    1M requests over 200 sessions, database restarted twice
   bench/run memory    httpd children's resident size from 100k to 1M requests
+  bench/run odbc      the module through DBDriver odbc against the native
+                      driver on the same server: read and write ratios
+                      (--dbs: the databases behind, default pgsql)
 
 Results go to bench/out/ (text table, CSV, PNG chart where gnuplot exists).
 """
@@ -33,7 +36,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "t", "e2e"))
 from harness.common import builddir  # noqa: E402
 from harness.conf import MODULE_ORDER, STD_MODULES  # noqa: E402
 from harness.databases import (DaemonServer, MysqlServer,  # noqa: E402
-                               PgServer, SqliteServer)
+                               PgServer, SqliteServer, server_of_kind)
 from harness.httpd import HttpdFactory, Session  # noqa: E402
 
 STD_MODULES.setdefault("session_dbd", ("session_dbd_module",
@@ -229,10 +232,8 @@ class Bench:
 
 
 def db_kind(db):
-    if db is None:
-        return "none"
-    return {"SqliteDatabase": "sqlite", "PgDatabase": "pgsql",
-            "MysqlDatabase": "mysql"}[type(db).__name__]
+    """sqlite, pgsql, mysql, or odbc-<database behind> (harness KINDS)."""
+    return db.kind if db is not None else "none"
 
 
 def make_sessions(h, n, size=None):
@@ -465,6 +466,75 @@ def save_report(name, lines):
 
 
 # --------------------------------------------------------------------------
+# odbc: the cost of going through ODBC
+
+# the ODBC kind of each database behind (harness KINDS)
+ODBC_KIND = {"sqlite": "odbc-sqlite", "pgsql": "odbc-pgsql",
+             "mysql": "odbc-mariadb"}
+ODBC_WORKLOADS = ("read", "write")
+
+
+def odbc(args):
+    """The module on one server through its native driver and through
+    DBDriver odbc, the same workload one after the other: the ratio is the
+    cost of going through ODBC (unixODBC and the database's ODBC driver)."""
+    dbs = [d for d in args.dbs if d in ODBC_KIND] or ["pgsql"]
+    workloads = [w for w in args.workloads if w in ODBC_WORKLOADS] \
+        or list(ODBC_WORKLOADS)
+    bench = Bench(args.tmp, dbs)
+    results = []
+    try:
+        for backend in dbs:
+            native = bench.servers[backend]
+            through = server_of_kind(ODBC_KIND[backend], native,
+                                     bench.session)
+            for workload in workloads:
+                for server in (native, through):
+                    db = server.new_database()
+                    h = bench.httpd("orm", db, workload)
+                    if backend == "pgsql":
+                        native.psql("CHECKPOINT")
+                    res = measure(h, "orm", workload, args.duration)
+                    res.update(provider="orm", db=db_kind(db),
+                               backend=backend, workload=workload)
+                    results.append(res)
+                    log("%-8s %-13s %9.0f req/s  p99 %7.2f ms  failed %d  "
+                        "error-log %d" % (
+                            workload, db_kind(db), res["rps"],
+                            res["p99"] or -1,
+                            res["non2xx"] + res["socket_errors"],
+                            res["log_errors"]))
+                    h.stop()
+    finally:
+        bench.close()
+    report_odbc(results, args)
+
+
+def report_odbc(results, args):
+    # the native kind of a backend is its name (harness KINDS)
+    by = {(r["workload"], r["db"]): r for r in results}
+    lines = ["mod_session_orm through ODBC against the native driver: %d "
+             "connections, %d s per run, event MPM, median of %d runs" % (
+                 CONNECTIONS, args.duration, REPEAT), "",
+             "%-8s %-13s %10s %9s %9s %9s %7s %7s" % (
+                 "workload", "db", "req/s", "p50 ms", "p99 ms", "x native",
+                 "failed", "errlog")]
+    for r in results:
+        native = by.get((r["workload"], r["backend"]))
+        ratio = r["rps"] / native["rps"] if native and native["rps"] \
+            else None
+        lines.append("%-8s %-13s %10.0f %9s %9s %9s %7d %7d" % (
+            r["workload"], r["db"], r["rps"],
+            "%.2f" % r["p50"] if r["p50"] is not None else "-",
+            "%.2f" % r["p99"] if r["p99"] is not None else "-",
+            "%.2f" % ratio if ratio else "-",
+            r["non2xx"] + r["socket_errors"], r["log_errors"]))
+    lines += ["", "x native: req/s over the same workload through the "
+              "native driver (pgsql, sqlite3, mysql) on the same server."]
+    save_report("odbc", lines)
+
+
+# --------------------------------------------------------------------------
 # sweep: purge rate and latency while sweeping
 
 def sweep(args):
@@ -685,7 +755,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("what", choices=["compare", "sweep", "outage", "memory",
-                                    "all"])
+                                    "odbc", "all"])
     p.add_argument("--dbs", default="sqlite,pgsql,mysql")
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--duration", type=int, default=8,
@@ -708,7 +778,7 @@ def main():
         for what in (["compare", "sweep", "outage", "memory"]
                      if args.what == "all" else [args.what]):
             {"compare": compare, "sweep": sweep, "outage": outage,
-             "memory": memory}[what](args)
+             "memory": memory, "odbc": odbc}[what](args)
     finally:
         shutil.rmtree(args.tmp, ignore_errors=True)
 

@@ -586,12 +586,19 @@ static int print_schema(apr_pool_t *pool, const options_t *opt)
     const orm_sql_t *sql;
     int i;
 
+    int guessed = 0;
+
     if (!named_dialect(opt, &dialect)) {
         dialect = orm_dialect_for_driver(opt->driver_name);
+        guessed = dialect == ORM_DIALECT_PORTABLE;
     }
     sql = orm_sql_build(pool, &opt->schema, dialect);
     printf("-- session table for %s (%s dialect)\n", opt->driver_name,
            orm_dialect_name(dialect));
+    if (guessed) {
+        printf("-- the database behind %s is not known here: give --dialect "
+               "sqlite, pgsql or mysql for its own SQL\n", opt->driver_name);
+    }
     for (i = 0; i < sql->ddl->nelts; i++) {
         printf("%s;\n", APR_ARRAY_IDX(sql->ddl, i, const char *));
     }

@@ -167,6 +167,12 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     for (i = 0; i < ncols && !failed; i++) {
         failed = read_value(pool, driver, row, i, &(*values)[i]);
     }
+    if (failed) {
+        /* not drained: the driver's message says why, and the cursor
+         * closes when the result's pool goes */
+        *values = NULL;
+        return failed;
+    }
     if (sequential) {
         /* to the end, which closes the cursor for the statement's next
          * run */
@@ -174,10 +180,7 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
             continue;
         }
     }
-    if (failed) {
-        *values = NULL;
-    }
-    return failed;
+    return 0;
 }
 
 int orm_db_select_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,

@@ -78,8 +78,9 @@ int orm_db_pquery(apr_pool_t *pool, const apr_dbd_driver_t *driver,
  *  copies in pool, exactly as the driver gave them (NULL for NULL; see
  *  orm_db_value), every piece of a long value joined; *values is NULL when
  *  there is no row. The rest of the result is drained. Returns 0, or
- *  nonzero when the row or one of its values could not be read (the
- *  driver's message then says why, see orm_db_error). */
+ *  nonzero when the row or one of its values could not be read: the
+ *  driver's message then says why (see orm_db_error), and the result is
+ *  left as it is, its cursor closed when its pool goes. */
 int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                      apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
                      const char ***values);

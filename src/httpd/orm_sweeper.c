@@ -180,7 +180,7 @@ static void note_recovery(const sweep_target_t *target, sweep_slot_t *slot)
  * logged, when there is none. */
 static int open_visit(sweep_worker_t *worker, const sweep_target_t *target,
                       sweep_slot_t *slot, apr_pool_t *pool,
-                      sweep_visit_t *visit)
+                      sweep_visit_t *visit, int last)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
@@ -193,8 +193,10 @@ static int open_visit(sweep_worker_t *worker, const sweep_target_t *target,
     visit->cut = orm_watchdog_disarm(store, worker->mark);
     worker->mark = visit->dbd ? orm_watchdog_arm(store, visit->dbd) : NULL;
     if (visit->dbd == NULL) {
-        note_outage(target, slot, APR_EGENERAL, "no database connection",
-                    "mod_dbd's messages say why");
+        if (last) {
+            note_outage(target, slot, APR_EGENERAL, "no database connection",
+                        "mod_dbd's messages say why");
+        }
         return 0;
     }
     orm_store_attach(store, visit->dbd, target->batch, pool, &visit->conn);
@@ -318,13 +320,51 @@ static void purge_target(sweep_worker_t *worker, const sweep_target_t *target,
                  (apr_int64_t)apr_time_as_msec(apr_time_now() - started));
 }
 
+/* A pooled connection a restart of the database killed is seen dead only
+ * by its first use. The pgsql driver then reconnects it in place; others
+ * (odbc) cannot: mod_dbd drops it at the next open (which then has none to
+ * give) and opens a new one at the one after. So a visit finding its
+ * connection dead is made again, a few times: more connections of the pool
+ * may have died with it. */
+#define VISIT_ATTEMPTS 4
+
+static int connection_dead(const sweep_visit_t *visit, apr_pool_t *pool)
+{
+    return apr_dbd_check_conn(visit->dbd->driver, pool, visit->dbd->handle)
+           != APR_SUCCESS;
+}
+
+/* A visit on a live connection (one that can read the table, or, when it
+ * cannot, that the driver still holds alive); false, logged, when there is
+ * none. */
+static int open_live_visit(sweep_worker_t *worker,
+                           const sweep_target_t *target, sweep_slot_t *slot,
+                           apr_pool_t *pool, sweep_visit_t *visit)
+{
+    int attempt;
+
+    for (attempt = 1; attempt <= VISIT_ATTEMPTS; attempt++) {
+        int last = attempt == VISIT_ATTEMPTS;
+
+        if (!open_visit(worker, target, slot, pool, visit, last)) {
+            continue;
+        }
+        if (last || orm_store_table_exists(&visit->conn, pool)
+            || !connection_dead(visit, pool)) {
+            return 1;
+        }
+        close_visit(worker, target, visit, pool);
+    }
+    return 0;
+}
+
 static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
                          sweep_slot_t *slot, apr_hash_t *swept,
                          apr_pool_t *pool)
 {
     sweep_visit_t visit;
 
-    if (!open_visit(worker, target, slot, pool, &visit)) {
+    if (!open_live_visit(worker, target, slot, pool, &visit)) {
         return;
     }
     if (sweep_is_ours(target, slot, &visit, swept, pool)) {

@@ -32,12 +32,13 @@ from harness.client import TOKEN_RE
 from harness.common import (HarnessError, make_dir, sha256_hex, sql_quote,
                             wait_for)
 from harness.conf import AUTH_MODULES, COOKIE, HTPASSWD, orm_conf
+from harness.logs import DBD_CONNECT_FAILURES
 from harness.databases import (SERVER_CLASSES, allow_skip, backend_of,
+                               driver_of,
                                selected_dbs, selected_on, server_of_kind)
 
-# mod_dbd reports every failed connection attempt itself (AH00629 can't
-# connect, AH00630 DBD error, AH00632/AH00633 no connection from the pool)
-DBD_LINES = r"\[dbd:(error|crit|alert|emerg)\]"
+# mod_dbd (and apr_dbd_odbc) report every failed connection attempt
+DBD_LINES = DBD_CONNECT_FAILURES
 
 RETRY_AFTER = 3
 
@@ -305,8 +306,16 @@ def _acked(resp, token, key):
     return len(cks) == 1 and cks[0].value == token and not cks[0].expired
 
 
-# the servers a test can stop (SQLite has none)
-STALL_DBS = selected_on("pgsql", "mysql")
+# the servers a test can stop (SQLite has none), through the native
+# drivers only. Through odbc the module can neither cut a call into a
+# stopped server (the watchdog shuts the socket of libpq or libmariadb
+# down; an ODBC handle gives no socket) nor have a connection a restart
+# killed reconnected in place (apr_dbd_odbc's check does not reconnect,
+# and taking another connection of mod_dbd's pool per request can exhaust
+# it): README, "Drivers", says so; test_outage_* cover a stopped server
+# through odbc.
+STALL_DBS = [k for k in selected_on("pgsql", "mysql")
+             if driver_of(k) != "odbc"]
 
 
 @pytest.mark.parametrize("kind", STALL_DBS)

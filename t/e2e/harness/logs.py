@@ -9,6 +9,14 @@ from harness.common import read_text, wait_for
 LOG_LINE = re.compile(r"^\[[^\]]*\] \[(?P<module>[^:\]]*):(?P<level>[a-z0-9]+)\]")
 BAD_LEVELS = ("error", "crit", "alert", "emerg")
 
+# what mod_dbd and the driver report of each failed connection attempt:
+# mod_dbd's own lines (AH00629 can't connect, AH00630 DBD error,
+# AH00632/AH00633 no connection from the pool), and apr_dbd_odbc's report
+# of a failed connect, which it writes to stderr (a raw line, and with
+# psqlODBC continuation lines of the server's message)
+DBD_CONNECT_FAILURES = (r"\[dbd:(error|crit|alert|emerg)\]|"
+                        r"\[dbd_odbc\] SQL(Driver)?Connect returned")
+
 
 def bad_log_lines(lines, expected=()):
     """Lines that should fail a test: level error and worse, [warn] lines
@@ -16,12 +24,17 @@ def bad_log_lines(lines, expected=()):
     unless they match one of the expected regexes."""
     pats = [re.compile(p) for p in expected]
     bad = []
+    in_expected = False     # inside a declared multi-line raw report
     for line in lines:
         if not line.strip():
             continue
-        if any(p.search(line) for p in pats):
-            continue
         m = LOG_LINE.match(line)
+        if any(p.search(line) for p in pats):
+            in_expected = True
+            continue
+        if not m and in_expected and not line.startswith("["):
+            continue        # a continuation line of that report
+        in_expected = False
         if not m:
             bad.append(line)
             continue

@@ -584,9 +584,7 @@ static int print_schema(apr_pool_t *pool, const options_t *opt)
 {
     orm_dialect_e dialect;
     const orm_sql_t *sql;
-    int i;
-
-    int guessed = 0;
+    int i, guessed = 0;
 
     if (!named_dialect(opt, &dialect)) {
         dialect = orm_dialect_for_driver(opt->driver_name);

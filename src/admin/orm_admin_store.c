@@ -134,9 +134,13 @@ static apr_status_t tool_revoke(orm_conn_t *conn, apr_pool_t *pool,
     err = apr_dbd_prepare(tool->driver, pool, tool->handle,
                           user_name ? tool->sql->revoke_user
                                     : tool->sql->revoke_all, NULL, &stmt);
-    if (!err) {
+    if (!err && user_name) {
         err = orm_db_pquery(pool, tool->driver, tool->handle, revoked, stmt,
-                            user_name != NULL, &user_name);
+                            1, &user_name);
+    }
+    else if (!err) {
+        err = orm_db_pquery(pool, tool->driver, tool->handle, revoked, stmt,
+                            0, NULL);
     }
     return err ? failed(tool, pool, err, errmsg) : APR_SUCCESS;
 }

@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_time.h>
@@ -132,26 +131,21 @@ static int read_value(apr_pool_t *pool, const apr_dbd_driver_t *driver,
         *value = apr_pstrdup(pool, piece);
         return 0;
     }
-    pieces = apr_array_make(pool, 4, sizeof(struct iovec));
+    pieces = apr_array_make(pool, 4, sizeof(const char *));
     while (piece != NULL) {
-        struct iovec *v;
-
         if (piece == ODBC_UNREADABLE) {
             return 1;
         }
-        v = apr_array_push(pieces);
-        v->iov_base = (void *)piece;
-        v->iov_len = strlen(piece);
+        APR_ARRAY_PUSH(pieces, const char *) = piece;
         piece = apr_dbd_get_entry(driver, row, col);
     }
-    *value = apr_pstrcatv(pool, (const struct iovec *)pieces->elts,
-                          pieces->nelts, NULL);
+    *value = apr_array_pstrcat(pool, pieces, '\0');
     return 0;
 }
 
 int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                      apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
-                     const char ***values)
+                     const char ***values, const char **errmsg)
 {
     int sequential = orm_db_sequential(driver);
     apr_dbd_row_t *row = NULL;
@@ -168,10 +162,11 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
         failed = read_value(pool, driver, row, i, &(*values)[i]);
     }
     if (failed) {
-        /* not drained: the driver's message says why, and the cursor
-         * closes when the result's pool goes */
+        /* the driver's reason, before draining replaces it */
         *values = NULL;
-        return failed;
+        if (errmsg) {
+            *errmsg = apr_pstrdup(pool, orm_db_error(driver, handle, 1));
+        }
     }
     if (sequential) {
         /* to the end, which closes the cursor for the statement's next
@@ -180,7 +175,7 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
             continue;
         }
     }
-    return 0;
+    return failed;
 }
 
 int orm_db_select_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
@@ -204,7 +199,8 @@ int orm_db_select_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
         }
     }
     if (!err) {
-        err = orm_db_first_row(pool, driver, handle, res, ncols, values);
+        err = orm_db_first_row(pool, driver, handle, res, ncols, values,
+                               NULL);
     }
     return err;
 }
@@ -214,14 +210,19 @@ int orm_db_identify(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     int fallback)
 {
     const orm_db_probe_t *probe;
+    const char *asked = NULL, *answer = NULL;
 
     for (probe = probes; probe->sql; probe++) {
-        const char **values = NULL;
+        /* probes in a row may ask the same: asked once */
+        if (asked == NULL || strcmp(asked, probe->sql)) {
+            const char **values = NULL;
 
-        if (orm_db_select_row(pool, driver, handle, probe->sql, 0, NULL, 1,
-                              &values) == 0
-            && values && values[0]
-            && strstr(values[0], probe->answer_has)) {
+            asked = probe->sql;
+            answer = orm_db_select_row(pool, driver, handle, probe->sql, 0,
+                                       NULL, 1, &values) == 0 && values
+                     ? values[0] : NULL;
+        }
+        if (answer && strstr(answer, probe->answer_has)) {
             return probe->database;
         }
     }

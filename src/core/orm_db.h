@@ -17,7 +17,7 @@
  * DBDParams bufsize), one per call: every piece is read. And an UPDATE or
  * DELETE that matched no row comes back as SQL_NO_DATA, a failure to
  * apr_dbd: here it is success with no rows.
-  */
+ */
 #ifndef ORM_DB_H
 #define ORM_DB_H
 
@@ -78,12 +78,11 @@ int orm_db_pquery(apr_pool_t *pool, const apr_dbd_driver_t *driver,
  *  copies in pool, exactly as the driver gave them (NULL for NULL; see
  *  orm_db_value), every piece of a long value joined; *values is NULL when
  *  there is no row. The rest of the result is drained. Returns 0, or
- *  nonzero when the row or one of its values could not be read: the
- *  driver's message then says why (see orm_db_error), and the result is
- *  left as it is, its cursor closed when its pool goes. */
+ *  nonzero when the row or one of its values could not be read; *errmsg
+ *  (when errmsg is not NULL) then says why, in the driver's words. */
 int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                      apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
-                     const char ***values);
+                     const char ***values, const char **errmsg);
 
 /** Runs a select that answers with one row and reads that row as
  *  orm_db_first_row does. Without arguments sql runs unprepared (SQLite

@@ -175,10 +175,9 @@ const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on)
 
 const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    (void)dconf;
-
     orm_dialect_e dialect;
 
+    (void)dconf;
     if (!strcasecmp(arg, "auto")) {
         server_conf(cmd)->dialect = "auto";
     }

@@ -37,6 +37,9 @@ apr_status_t orm_prepared_once(ap_dbd_t *dbd, const char *label,
 
 void orm_prepared_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label)
 {
+    /* the driver's dialect, not the database's: only apr_dbd_pgsql names
+     * its statements on the server (through odbc the ODBC driver keeps
+     * its own, freed with the statement's pool) */
     const char *release = orm_sql_release(
         pool, orm_dialect_for_driver(orm_db_driver_name(dbd->driver)), label);
     void *stmt_pool = NULL;

@@ -382,8 +382,8 @@ static void run_setting(dbd_conn_t *conn, const orm_sql_setting_t *setting)
     const char **values = NULL;
     int nrows, err;
 
-    /* read as a select where a result can be read at random: in order
-     * (odbc), a PRAGMA that sets a value answers with no result to read */
+    /* read in order (odbc), a PRAGMA that sets a value gives no result to
+     * fetch: it runs as a query there */
     if (setting->answers_row && !orm_db_sequential(dbd->driver)) {
         err = orm_db_select_row(conn->r->pool, dbd->driver, dbd->handle,
                                 setting->sql, 0, NULL, 0, &values);
@@ -653,33 +653,41 @@ static ap_dbd_t *acquire(dbd_conn_t *conn)
     return dbd;
 }
 
-orm_dialect_e orm_store_database_dialect(apr_pool_t *pool, ap_dbd_t *dbd,
-                                         int *asked)
+orm_dialect_e orm_store_database_dialect(apr_pool_t *pool,
+                                         const orm_store_t *store,
+                                         ap_dbd_t *dbd, int *asked)
 {
     static const char key[] = "session_orm_database";
-    orm_dialect_e native = orm_dialect_for_driver(orm_db_driver_name(dbd->driver));
+    orm_dialect_e native = orm_dialect_for_driver(
+                               orm_db_driver_name(dbd->driver));
     void *kept = NULL;
-    int *database;
+    int identified, *database;
 
     *asked = 0;
     if (native != ORM_DIALECT_PORTABLE) {
         return native;
     }
+    if (store->dialect >= 0 && store->dialect != ORM_DIALECT_PORTABLE) {
+        return (orm_dialect_e)store->dialect;     /* the admin says */
+    }
     apr_pool_userdata_get(&kept, key, dbd->pool);
     if (kept) {
-        return *(int *)kept;
+        return (orm_dialect_e)*(int *)kept;
     }
-    database = apr_palloc(dbd->pool, sizeof(*database));
-    *database = orm_db_identify(pool, dbd->driver, dbd->handle,
-                                orm_sql_dialect_probes(pool),
-                                ORM_DIALECT_PORTABLE);
-    /* "none" from a database that did not answer at all is asked again */
-    if (*database != ORM_DIALECT_PORTABLE
-        || apr_dbd_check_conn(dbd->driver, pool, dbd->handle) == APR_SUCCESS) {
+    identified = orm_db_identify(pool, dbd->driver, dbd->handle,
+                                 orm_sql_dialect_probes(pool),
+                                 ORM_DIALECT_PORTABLE);
+    /* "none" from a connection known dead is asked again on its
+     * successor; a driver that cannot tell (ENOTIMPL) is believed */
+    if (identified != ORM_DIALECT_PORTABLE
+        || apr_dbd_check_conn(dbd->driver, pool, dbd->handle)
+           != APR_EGENERAL) {
+        database = apr_palloc(dbd->pool, sizeof(*database));
+        *database = identified;
         apr_pool_userdata_setn(database, key, NULL, dbd->pool);
         *asked = 1;
     }
-    return *database;
+    return (orm_dialect_e)identified;
 }
 
 orm_dialect_e orm_store_statements_dialect(const orm_store_t *store,
@@ -694,8 +702,8 @@ static void choose_statements(dbd_conn_t *conn)
 {
     int asked;
 
-    conn->database = orm_store_database_dialect(conn->r->pool, conn->dbd,
-                                                &asked);
+    conn->database = orm_store_database_dialect(conn->r->pool, conn->store,
+                                                conn->dbd, &asked);
     conn->sql = conn->store->sql[orm_store_statements_dialect(
                                      conn->store, conn->database)];
     if (asked && conn->database == ORM_DIALECT_PORTABLE) {
@@ -911,9 +919,8 @@ static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
     }
     /* data, expires_at, updated_at, user_name, the data's stored size */
     if (orm_db_first_row(r->pool, conn->dbd->driver, conn->dbd->handle, res,
-                         5, &values)) {
-        return statement_failed(conn, "reading", id, apr_pstrdup(r->pool,
-                                dbd_error_text(conn->dbd, 1)));
+                         5, &values, &errmsg)) {
+        return statement_failed(conn, "reading", id, errmsg);
     }
     if (values == NULL) {
         return APR_SUCCESS;
@@ -1084,8 +1091,7 @@ static apr_status_t lock_row(dbd_conn_t *conn, const char *id,
     }
     /* data, updated_at, the data's stored size */
     if (orm_db_first_row(pool, conn->dbd->driver, conn->dbd->handle, res, 3,
-                         &values)) {
-        *errmsg = apr_pstrdup(pool, dbd_error_text(conn->dbd, 1));
+                         &values, errmsg)) {
         return APR_SUCCESS;
     }
     if (values == NULL) {

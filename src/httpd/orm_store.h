@@ -100,11 +100,13 @@ int orm_store_log_due(const orm_store_t *store, orm_gate_e which,
 
 /** The dialect of the database behind dbd, a connection of mod_dbd: the
  *  native driver's, or, through a driver that reaches any database (odbc),
- *  the one the database answers to (orm_sql_dialect_probes). That is asked
- *  once per connection and kept in its pool; *asked says it was asked now.
- *  A database that answers none gets portable SQL. */
-orm_dialect_e orm_store_database_dialect(apr_pool_t *pool, ap_dbd_t *dbd,
-                                         int *asked);
+ *  the one SessionORMDialect names, else the one the database answers to
+ *  (orm_sql_dialect_probes). That is asked once per connection and kept in
+ *  its pool; *asked says it was asked now. A database that answers none
+ *  gets portable SQL. */
+orm_dialect_e orm_store_database_dialect(apr_pool_t *pool,
+                                         const orm_store_t *store,
+                                         ap_dbd_t *dbd, int *asked);
 
 /** The dialect of the statements the store runs on a database of
  *  database's dialect: SessionORMDialect's, unless that is auto. */

@@ -191,7 +191,7 @@ void orm_store_attach(const orm_store_t *store, ap_dbd_t *dbd, int batch,
     upkeep_conn_t *up = apr_pcalloc(pool, sizeof(*up));
     int asked;
     orm_dialect_e dialect = orm_store_statements_dialect(
-        store, orm_store_database_dialect(pool, dbd, &asked));
+        store, orm_store_database_dialect(pool, store, dbd, &asked));
 
     up->store = store;
     up->dbd = dbd;

@@ -59,6 +59,10 @@ typedef struct {
     orm_conn_t conn;                /* the store over dbd */
     int cut;                        /* calls the watchdog cut */
     int locked;                     /* holds the farm's lock */
+    apr_pool_t *pool;               /* the visit's calls: drivers free their
+                                     * statements with it (apr_dbd_odbc),
+                                     * so it goes before the connection is
+                                     * given back */
 } sweep_visit_t;
 
 static orm_server_conf_t *server_conf(server_rec *s)
@@ -199,19 +203,21 @@ static int open_visit(sweep_worker_t *worker, const sweep_target_t *target,
         }
         return 0;
     }
-    orm_store_attach(store, visit->dbd, target->batch, pool, &visit->conn);
+    apr_pool_create(&visit->pool, pool);
+    orm_store_attach(store, visit->dbd, target->batch, visit->pool,
+                     &visit->conn);
     return 1;
 }
 
 static void close_visit(sweep_worker_t *worker, const sweep_target_t *target,
-                        sweep_visit_t *visit, apr_pool_t *pool)
+                        sweep_visit_t *visit)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     const orm_store_t *store = target->store;
 
     if (visit->locked) {
-        orm_store_unlock_sweep(&visit->conn, pool);
+        orm_store_unlock_sweep(&visit->conn, visit->pool);
     }
     visit->cut += orm_watchdog_disarm(store, worker->mark);
     worker->mark = NULL;
@@ -221,6 +227,7 @@ static void close_visit(sweep_worker_t *worker, const sweep_target_t *target,
                      "still waiting after %" APR_INT64_T_FMT " s was cut",
                      store->table, (apr_int64_t)apr_time_sec(store->timeout));
     }
+    apr_pool_destroy(visit->pool);
     dbd_close(target->s, visit->dbd);
 }
 
@@ -240,6 +247,8 @@ static int first_this_round(const sweep_target_t *target,
     if (apr_hash_get(swept, identity, APR_HASH_KEY_STRING)) {
         return 0;
     }
+    /* the round's, not the visit's */
+    identity = apr_pstrdup(apr_hash_pool_get(swept), identity);
     apr_hash_set(swept, identity, APR_HASH_KEY_STRING, "");
     return 1;
 }
@@ -336,24 +345,31 @@ static int connection_dead(const sweep_visit_t *visit, apr_pool_t *pool)
 
 /* A visit on a live connection (one that can read the table, or, when it
  * cannot, that the driver still holds alive); false, logged, when there is
- * none. */
+ * none. mod_dbd having none to give twice in a row is a database that is
+ * down, not a dead connection dropped: no more tries then. */
 static int open_live_visit(sweep_worker_t *worker,
                            const sweep_target_t *target, sweep_slot_t *slot,
                            apr_pool_t *pool, sweep_visit_t *visit)
 {
-    int attempt;
+    int attempt, none_given = 0;
 
     for (attempt = 1; attempt <= VISIT_ATTEMPTS; attempt++) {
-        int last = attempt == VISIT_ATTEMPTS;
+        int last = attempt == VISIT_ATTEMPTS || none_given;
 
         if (!open_visit(worker, target, slot, pool, visit, last)) {
+            if (last) {
+                return 0;
+            }
+            none_given = 1;
             continue;
         }
-        if (last || orm_store_table_exists(&visit->conn, pool)
-            || !connection_dead(visit, pool)) {
+        none_given = 0;
+        if (attempt == VISIT_ATTEMPTS
+            || orm_store_table_exists(&visit->conn, visit->pool)
+            || !connection_dead(visit, visit->pool)) {
             return 1;
         }
-        close_visit(worker, target, visit, pool);
+        close_visit(worker, target, visit);
     }
     return 0;
 }
@@ -367,10 +383,10 @@ static void sweep_target(sweep_worker_t *worker, const sweep_target_t *target,
     if (!open_live_visit(worker, target, slot, pool, &visit)) {
         return;
     }
-    if (sweep_is_ours(target, slot, &visit, swept, pool)) {
-        purge_target(worker, target, slot, &visit, pool);
+    if (sweep_is_ours(target, slot, &visit, swept, visit.pool)) {
+        purge_target(worker, target, slot, &visit, visit.pool);
     }
-    close_visit(worker, target, &visit, pool);
+    close_visit(worker, target, &visit);
 }
 
 /* One look: if no other child is sweeping, sweep every table whose interval

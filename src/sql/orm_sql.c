@@ -63,20 +63,28 @@ int orm_dialect_by_name(const char *name, orm_dialect_e *dialect)
     return 0;
 }
 
-/* The dialects' own questions in the table's order: SQLite's fails
- * elsewhere, and PostgreSQL's answer names it, so MySQL's, which takes any
- * answer to the same question, comes after it. */
+/* The dialects' own questions, in this order: PostgreSQL's answer names
+ * it, so MySQL's, which takes any answer to the same version() (and so
+ * would any other database that has that function), comes after it; and
+ * SQLite's comes last: asked of a server first, its failure would be an
+ * ERROR in that server's log for every new connection. */
+static const orm_dialect_e probe_order[] = {
+    ORM_DIALECT_PGSQL, ORM_DIALECT_MYSQL, ORM_DIALECT_SQLITE
+};
+
 const orm_db_probe_t *orm_sql_dialect_probes(apr_pool_t *pool)
 {
-    orm_db_probe_t *probes = apr_pcalloc(pool, sizeof(*probes)
-                                               * (ORM_DIALECT_COUNT + 1));
-    int i, n = 0;
+    int count = sizeof(probe_order) / sizeof(probe_order[0]);
+    orm_db_probe_t *probes = apr_pcalloc(pool, sizeof(*probes) * (count + 1));
+    int i, n;
 
-    for (i = 0; i < ORM_DIALECT_COUNT; i++) {
-        if (dialects[i]->detect_sql) {
-            probes[n].sql = dialects[i]->detect_sql;
-            probes[n].answer_has = dialects[i]->detect_answer;
-            probes[n].database = i;
+    for (n = 0, i = 0; i < count; i++) {
+        const orm_sql_dialect_t *d = dialects[probe_order[i]];
+
+        if (d->detect_sql) {
+            probes[n].sql = d->detect_sql;
+            probes[n].answer_has = d->detect_answer;
+            probes[n].database = probe_order[i];
             n++;
         }
     }

@@ -126,12 +126,14 @@ def test_sqlite_many_writers(httpd, db):
     assert db.sql("PRAGMA journal_mode")[0][0].lower() == "wal"
 
 
+# 32 children up before the first request, and room beyond them: the
+# clients' 32 connections must not reach MaxRequestWorkers (AH00161)
 PREFORK_32_STARTED = """
 StartServers 32
 MinSpareServers 32
-MaxSpareServers 32
-ServerLimit 32
-MaxRequestWorkers 32
+MaxSpareServers 48
+ServerLimit 48
+MaxRequestWorkers 48
 """
 
 

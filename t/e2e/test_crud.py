@@ -1,5 +1,6 @@
 """Create / read / update / delete through mod_session's API (the probe)."""
 
+import re
 import time
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from harness.client import TOKEN_RE
 from harness.common import now_ms, sha256_hex
 from harness.conf import COOKIE, orm_conf
-from harness.databases import rows_or_none
+from harness.databases import driver_of, rows_or_none, selected_dbs
 
 DAY_MS = 86400 * 1000
 
@@ -147,3 +148,33 @@ def test_id_is_sha256_of_token(httpd, db):
             for t in tokens:
                 assert cell is None or t not in cell, \
                     "cookie token stored in the table"
+
+
+ODBC_KINDS = [k for k in selected_dbs() if driver_of(k) == "odbc"]
+DIALECT_OF = {"sqlite": "sqlite3", "pgsql": "pgsql", "mysql": "mysql"}
+
+
+@pytest.mark.parametrize("db", ODBC_KINDS, indirect=True)
+@pytest.mark.parametrize("named", [False, True], ids=["asked", "named"])
+def test_odbc_database_behind(httpd, db, named):
+    """Through odbc the database behind is asked once per connection
+    (ORM0119 says what it answered) and its own SQL written: the DDL quotes
+    as that database does; SessionORMDialect naming it asks nothing."""
+    dialect = DIALECT_OF[db.backend]
+    server = "SessionORMSweepInterval 0"
+    if named:
+        server += "\nSessionORMDialect %s" % db.backend
+    srv = httpd.start(orm_conf(db, server=server), debug=True)
+    c = srv.client()
+    assert c.get("/probe?op=set&key=a&value=1").status == 200
+    assert c.get("/probe?op=get&key=a").value("a") == "1"
+    log = srv.log_text()
+    asked = re.findall(r"ORM0119: session table 'session': the database "
+                       r"behind this odbc connection is (\S+)", log)
+    if named:
+        assert asked == [], asked
+    else:
+        assert asked and set(asked) == {dialect}, asked
+    assert re.search(r"ORM0104: created session table 'session' and its "
+                     r"indexes \(%s\)" % dialect, log), log
+    assert "ORM0120" not in log

@@ -204,7 +204,7 @@ START_TEST(test_db_first_row_copies)
                                     "SELECT id, note FROM t WHERE n = 1", 1),
                      0);
     ck_assert_int_eq(orm_db_first_row(test_pool, db->driver, db->handle, res,
-                                      2, &values), 0);
+                                      2, &values, NULL), 0);
     apr_pool_destroy(scratch);
     ck_assert_ptr_nonnull(values);
     ck_assert_str_eq(values[0], "a");
@@ -214,7 +214,7 @@ START_TEST(test_db_first_row_copies)
     ck_assert_int_eq(apr_dbd_select(db->driver, test_pool, db->handle, &res,
                                     "SELECT id FROM t WHERE n = 0", 1), 0);
     ck_assert_int_eq(orm_db_first_row(test_pool, db->driver, db->handle, res,
-                                      1, &values), 0);
+                                      1, &values, NULL), 0);
     ck_assert_ptr_null(values);
 }
 END_TEST

@@ -85,16 +85,15 @@ static const char **first_row(apr_dbd_prepared_t *stmt, int nargs,
                               const char *const *args, int ncols)
 {
     apr_dbd_results_t *res = NULL;
-    const char **values = NULL;
+    const char **values = NULL, *why = NULL;
     int err = orm_db_pselect(db->pool, db->driver, db->handle, &res, stmt,
                              nargs, args);
 
     ck_assert_msg(err == 0, "select: %s",
                   orm_db_error(db->driver, db->handle, err));
     err = orm_db_first_row(db->pool, db->driver, db->handle, res, ncols,
-                           &values);
-    ck_assert_msg(err == 0, "reading the row: %s",
-                  orm_db_error(db->driver, db->handle, err));
+                           &values, &why);
+    ck_assert_msg(err == 0, "reading the row: %s", why);
     return values;
 }
 

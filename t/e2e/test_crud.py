@@ -178,3 +178,19 @@ def test_odbc_database_behind(httpd, db, named):
     assert re.search(r"ORM0104: created session table 'session' and its "
                      r"indexes \(%s\)" % dialect, log), log
     assert "ORM0120" not in log
+
+
+def test_long_values_come_back_whole(httpd, db):
+    """Values around the pieces apr_dbd_odbc hands a long column back in
+    (7999 characters each) and one over 70 KB: each comes back whole, from
+    the table and over HTTP."""
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0"))
+    c = srv.client()
+    for size in (7990, 7995, 7996, 15994, 15995, 71000):
+        # the stored form is "big=" + the value: 4 characters more
+        r = c.get("/probe?op=big&key=big&size=%d" % size)
+        assert r.status == 200, (size, r)
+        assert c.get("/probe?op=get&key=big").value("big") == "x" * size, size
+        (stored,) = db.rows(columns="data", where="id = '%s'"
+                            % sha256_hex(c.token))[0]
+        assert stored == "big=" + "x" * size, (size, len(stored))

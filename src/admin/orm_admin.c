@@ -497,18 +497,18 @@ static int read_httpd_conf(apr_pool_t *pool, const options_t *opt,
     return EXIT_DONE;
 }
 
-static int known_dialect(const char *name)
-{
-    orm_dialect_e ignored;
-
-    return !strcasecmp(name, "auto") || orm_dialect_by_name(name, &ignored);
-}
-
 /* The dialect named by --dialect or SessionORMDialect into *dialect; 0
- * for auto. */
+ * for auto (resolve_connection let nothing else through). */
 static int named_dialect(const options_t *opt, orm_dialect_e *dialect)
 {
-    return opt->dialect && orm_dialect_by_name(opt->dialect, dialect);
+    int choice;
+
+    if (opt->dialect == NULL || !orm_dialect_choice(opt->dialect, &choice)
+        || choice < 0) {
+        return 0;
+    }
+    *dialect = (orm_dialect_e)choice;
+    return 1;
 }
 
 /* The configuration first, then what the command line says on top of it.
@@ -519,7 +519,7 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     orm_conffile_t conf;
     orm_schema_t merged;
     const char *err;
-    int status;
+    int status, choice;
 
     memset(&conf, 0, sizeof(conf));
     if (opt->config == NULL && opt->driver_name == NULL) {
@@ -546,9 +546,9 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     if (opt->dialect == NULL) {
         opt->dialect = conf.dialect;
     }
-    if (opt->dialect && !known_dialect(opt->dialect)) {
-        return usage_error("%s '%s' is none of auto, sqlite, pgsql, mysql, "
-                           "portable", opt->dialect == conf.dialect
+    if (opt->dialect && !orm_dialect_choice(opt->dialect, &choice)) {
+        return usage_error("%s '%s' is none of " ORM_DIALECT_CHOICES,
+                           opt->dialect == conf.dialect
                            ? "SessionORMDialect" : "--dialect", opt->dialect);
     }
     if (opt->batch == 0) {

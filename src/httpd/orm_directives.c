@@ -175,20 +175,16 @@ const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on)
 
 const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    orm_dialect_e dialect;
+    int dialect;
 
     (void)dconf;
-    if (!strcasecmp(arg, "auto")) {
-        server_conf(cmd)->dialect = "auto";
-    }
-    else if (orm_dialect_by_name(arg, &dialect)) {
-        server_conf(cmd)->dialect = orm_dialect_name(dialect);
-    }
-    else {
+    if (!orm_dialect_choice(arg, &dialect)) {
         return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is none "
-                                                 "of auto, sqlite, pgsql, "
-                                                 "mysql, portable", arg));
+                                                 "of " ORM_DIALECT_CHOICES,
+                                                 arg));
     }
+    server_conf(cmd)->dialect = dialect < 0 ? "auto"
+                                : orm_dialect_name((orm_dialect_e)dialect);
     return NULL;
 }
 

@@ -54,7 +54,6 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                               int seq)
 {
     orm_store_t *store = apr_pcalloc(pool, sizeof(*store));
-    orm_dialect_e dialect;
     int i;
 
     store->table = orm_schema_table(&conf->schema);
@@ -63,8 +62,9 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     store->retry_seconds = orm_server_retry_seconds(conf);
     store->timeout = apr_time_from_sec(orm_server_timeout_seconds(conf));
     /* the directive let only a dialect's name or auto through */
-    store->dialect = orm_dialect_by_name(orm_server_dialect(conf), &dialect)
-                     ? (int)dialect : -1;
+    if (!orm_dialect_choice(orm_server_dialect(conf), &store->dialect)) {
+        store->dialect = -1;
+    }
     for (i = 0; i < ORM_DIALECT_COUNT; i++) {
         store->sql[i] = orm_sql_build(pool, &conf->schema, i);
     }
@@ -411,26 +411,39 @@ static void tune_connection(dbd_conn_t *conn)
     }
 }
 
-/* Children meeting an empty SQLite database together would each switch it
+/* A connection's first use by this store: its set-up (tune_connection),
+ * and the table made sure of. A table it can read (every connection but
+ * the first ones) is looked for once. One it cannot read is looked for
+ * again after the set-up, and created if missing.
+ *
+ * Children meeting an empty SQLite database together would each switch it
  * to WAL and create the table and its indexes, statement by statement: the
  * switch fails with 'database is locked', and a statement prepared before
  * another child's CREATE commits fails with 'database schema has changed'
- * (apr_dbd's driver does not prepare it again). So a connection that
- * cannot read the table queues on the writers' lock before its set-up and
+ * (apr_dbd's driver does not prepare it again). So on SQLite a connection
+ * that cannot read the table queues on the writers' lock for its set-up and
  * the table's creation, and finds the table there after the first. One
- * that can read it (every later connection) does not queue, and neither
- * does one whose request already holds the lock (a write re-creating a
- * dropped table): the lock is not taken twice. 1 when taken here. */
-static int creation_enter(dbd_conn_t *conn)
+ * whose request already holds the lock (a write re-creating a dropped
+ * table) does not: the lock is not taken twice. */
+static apr_status_t set_up_connection(dbd_conn_t *conn)
 {
-    int err;
+    int err, queued = 0;
+    apr_status_t rv;
 
-    if (conn->database != ORM_DIALECT_SQLITE || conn->writer_held
-        || table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
-        return 0;
+    if (table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
+        tune_connection(conn);
+        return APR_SUCCESS;
     }
-    writer_enter(conn);
-    return conn->writer_held;
+    if (conn->database == ORM_DIALECT_SQLITE && !conn->writer_held) {
+        writer_enter(conn);
+        queued = conn->writer_held;
+    }
+    tune_connection(conn);
+    rv = ensure_table(conn);
+    if (queued) {
+        writer_leave(conn);
+    }
+    return rv;
 }
 
 /** A store's statements on one pooled connection, kept in the
@@ -535,14 +548,7 @@ static apr_status_t prepare_connection(dbd_conn_t *conn)
     }
     if (apr_hash_get(conn->dbd->prepared, conn->store->labels[ORM_STMT_LOAD],
                      APR_HASH_KEY_STRING) == NULL) {
-        int queued = creation_enter(conn);
-
-        tune_connection(conn);
-        rv = ensure_table(conn);
-        if (queued) {
-            writer_leave(conn);
-        }
-        if (rv != APR_SUCCESS) {
+        if ((rv = set_up_connection(conn)) != APR_SUCCESS) {
             return rv;
         }
     }

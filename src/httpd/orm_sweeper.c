@@ -59,6 +59,8 @@ typedef struct {
     orm_conn_t conn;                /* the store over dbd */
     int cut;                        /* calls the watchdog cut */
     int locked;                     /* holds the farm's lock */
+    int table_ok;                   /* the table could be read when the
+                                     * visit began */
     apr_pool_t *pool;               /* the visit's calls: drivers free their
                                      * statements with it (apr_dbd_odbc),
                                      * so it goes before the connection is
@@ -262,13 +264,12 @@ static int sweep_is_ours(const sweep_target_t *target, sweep_slot_t *slot,
 {
     const char *table = target->store->table;
     const char *errmsg = NULL;
-    int table_ok, claimed = 0;
+    int claimed = 0;
 
-    table_ok = orm_store_table_exists(&visit->conn, pool);
     if (!first_this_round(target, visit, swept, pool)) {
         return 0;
     }
-    if (!table_ok) {
+    if (!visit->table_ok) {
         if (slot->table_seen) {
             note_outage(target, slot, APR_EGENERAL, "the table cannot be "
                         "read", NULL);
@@ -344,8 +345,8 @@ static int connection_dead(const sweep_visit_t *visit, apr_pool_t *pool)
 }
 
 /* A visit on a live connection (one that can read the table, or, when it
- * cannot, that the driver still holds alive); false, logged, when there is
- * none. mod_dbd having none to give twice in a row is a database that is
+ * cannot, that the driver still holds alive), visit->table_ok saying
+ * which; false, logged, when there is none. mod_dbd having none to give twice in a row is a database that is
  * down, not a dead connection dropped: no more tries then. */
 static int open_live_visit(sweep_worker_t *worker,
                            const sweep_target_t *target, sweep_slot_t *slot,
@@ -364,8 +365,8 @@ static int open_live_visit(sweep_worker_t *worker,
             continue;
         }
         none_given = 0;
-        if (attempt == VISIT_ATTEMPTS
-            || orm_store_table_exists(&visit->conn, visit->pool)
+        visit->table_ok = orm_store_table_exists(&visit->conn, visit->pool);
+        if (attempt == VISIT_ATTEMPTS || visit->table_ok
             || !connection_dead(visit, visit->pool)) {
             return 1;
         }

@@ -63,6 +63,21 @@ int orm_dialect_by_name(const char *name, orm_dialect_e *dialect)
     return 0;
 }
 
+int orm_dialect_choice(const char *name, int *dialect)
+{
+    orm_dialect_e named;
+
+    if (!strcasecmp(name, "auto")) {
+        *dialect = -1;
+        return 1;
+    }
+    if (orm_dialect_by_name(name, &named)) {
+        *dialect = named;
+        return 1;
+    }
+    return 0;
+}
+
 /* The dialects' own questions, in this order: PostgreSQL's answer names
  * it, so MySQL's, which takes any answer to the same version() (and so
  * would any other database that has that function), comes after it; and

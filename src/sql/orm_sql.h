@@ -38,6 +38,13 @@ orm_dialect_e orm_dialect_for_driver(const char *driver_name);
  *  "portable"; any case): 0 when no dialect has it. */
 int orm_dialect_by_name(const char *name, orm_dialect_e *dialect);
 
+/** The values SessionORMDialect (and the tool's --dialect) takes. */
+#define ORM_DIALECT_CHOICES "auto, sqlite, pgsql, mysql, portable"
+
+/** A SessionORMDialect value: "auto" (any case; *dialect -1) or a
+ *  dialect's name (orm_dialect_by_name); 0 for anything else. */
+int orm_dialect_choice(const char *name, int *dialect);
+
 /** The questions that tell the database behind a connection of a driver
  *  like odbc (orm_dialect_for_driver gives portable): each dialect's own,
  *  in the order to ask them, answered with its orm_dialect_e (see

@@ -334,6 +334,29 @@ START_TEST(test_dialect_table_complete)
 }
 END_TEST
 
+START_TEST(test_dialect_choice)
+{
+    int d = 99;
+
+    /* SessionORMDialect's values: auto is -1, a name its dialect */
+    ck_assert_int_eq(orm_dialect_choice("auto", &d), 1);
+    ck_assert_int_eq(d, -1);
+    ck_assert_int_eq(orm_dialect_choice("AUTO", &d), 1);
+    ck_assert_int_eq(d, -1);
+    ck_assert_int_eq(orm_dialect_choice("pgsql", &d), 1);
+    ck_assert_int_eq(d, ORM_DIALECT_PGSQL);
+    ck_assert_int_eq(orm_dialect_choice("sqlite", &d), 1);
+    ck_assert_int_eq(d, ORM_DIALECT_SQLITE);
+    ck_assert_int_eq(orm_dialect_choice("Portable", &d), 1);
+    ck_assert_int_eq(d, ORM_DIALECT_PORTABLE);
+    d = 99;
+    ck_assert_int_eq(orm_dialect_choice("odbc", &d), 0);
+    ck_assert_int_eq(orm_dialect_choice("", &d), 0);
+    ck_assert_int_eq(orm_dialect_choice("auto ", &d), 0);
+    ck_assert_int_eq(d, 99);
+}
+END_TEST
+
 START_TEST(test_dialect_by_name)
 {
     static const struct {
@@ -1408,6 +1431,7 @@ TCase *tcase_sql(void)
     tcase_add_test(tc, test_dialect_name);
     tcase_add_test(tc, test_dialect_table_complete);
     tcase_add_test(tc, test_dialect_by_name);
+    tcase_add_test(tc, test_dialect_choice);
     tcase_add_test(tc, test_dialect_probes);
     tcase_add_test(tc, test_sql_sqlite);
     tcase_add_test(tc, test_sql_pgsql);

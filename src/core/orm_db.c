@@ -83,12 +83,33 @@ int orm_db_sequential(const apr_dbd_driver_t *driver)
     return is_odbc(driver);
 }
 
+/* apr_dbd_odbc frees a select's statement handle with the pool it is given.
+ * MariaDB Connector/ODBC (3.1.15) makes a handle whose SQLExecDirect failed
+ * close, when freed, the statement last prepared on the connection since:
+ * a probe that failed for a missing table, freed at the request's end,
+ * took the row-lock statement prepared after it with it ("Unknown prepared
+ * statement handler"). A failed select's handle is therefore freed at
+ * once, in a pool of its own; the driver's message stays on the
+ * connection. */
 int orm_db_select(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                   apr_dbd_t *handle, apr_dbd_results_t **res,
                   const char *sql)
 {
-    return apr_dbd_select(driver, pool, handle, res, sql,
-                          !orm_db_sequential(driver));
+    apr_pool_t *select_pool;
+    int err;
+
+    if (!is_odbc(driver)) {
+        return apr_dbd_select(driver, pool, handle, res, sql, 1);
+    }
+    if (apr_pool_create(&select_pool, pool) != APR_SUCCESS) {
+        return APR_ENOMEM;
+    }
+    err = apr_dbd_select(driver, select_pool, handle, res, sql, 0);
+    if (err) {
+        apr_pool_destroy(select_pool);
+        *res = NULL;
+    }
+    return err;
 }
 
 int orm_db_pselect(apr_pool_t *pool, const apr_dbd_driver_t *driver,

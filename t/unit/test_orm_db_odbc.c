@@ -352,6 +352,29 @@ START_TEST(test_odbc_pquery_error)
 }
 END_TEST
 
+/* A failed select: no results, the driver's reason kept (its handle is
+ * freed at once, see orm_db_select), and the connection goes on. */
+START_TEST(test_odbc_select_error)
+{
+    apr_dbd_results_t *res = (apr_dbd_results_t *)db;
+    const char **values = NULL;
+    const char *message;
+    int err;
+
+    err = orm_db_select(db->pool, db->driver, db->handle, &res,
+                        "SELECT id FROM missing WHERE 1 = 0");
+    ck_assert_int_ne(err, 0);
+    ck_assert_ptr_null(res);
+    message = orm_db_error(db->driver, db->handle, err);
+    ck_assert_msg(strstr(message, "no such table") != NULL, "%s", message);
+    ck_assert_int_eq(orm_db_select_row(db->pool, db->driver, db->handle,
+                                       "SELECT data FROM t WHERE id = 'a'",
+                                       0, NULL, 1, &values), 0);
+    ck_assert_ptr_nonnull(values);
+    ck_assert_str_eq(values[0], "first");
+}
+END_TEST
+
 START_TEST(test_odbc_identify)
 {
     static const orm_db_probe_t none_match[] = {
@@ -530,6 +553,7 @@ TCase *tcase_db_odbc(void)
     tcase_add_test(tc, test_odbc_first_row_drains);
     tcase_add_test(tc, test_odbc_pquery_no_match);
     tcase_add_test(tc, test_odbc_pquery_error);
+    tcase_add_test(tc, test_odbc_select_error);
     tcase_add_test(tc, test_odbc_identify);
     tcase_add_test(tc, test_odbc_null_and_empty);
     tcase_add_test(tc, test_odbc_runs_sqlite_statements);

@@ -497,6 +497,27 @@ static int read_httpd_conf(apr_pool_t *pool, const options_t *opt,
     return EXIT_DONE;
 }
 
+/* The dialect asked for (by source, --dialect or SessionORMDialect) is one
+ * there is, and one the driver can work with. */
+static int check_dialect(apr_pool_t *pool, const options_t *opt,
+                         const char *source)
+{
+    const char *err;
+    int choice;
+
+    if (opt->dialect == NULL) {
+        return EXIT_DONE;
+    }
+    if (!orm_dialect_choice(opt->dialect, &choice)) {
+        return usage_error("%s '%s' is none of " ORM_DIALECT_CHOICES, source,
+                           opt->dialect);
+    }
+    if ((err = orm_dialect_conflict(pool, opt->dialect, opt->driver_name))) {
+        return usage_error("%s %s", source, err);
+    }
+    return EXIT_DONE;
+}
+
 /* The dialect named by --dialect or SessionORMDialect into *dialect; 0
  * for auto (resolve_connection let nothing else through). */
 static int named_dialect(const options_t *opt, orm_dialect_e *dialect)
@@ -519,7 +540,7 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     orm_conffile_t conf;
     orm_schema_t merged;
     const char *err;
-    int status, choice;
+    int status;
 
     memset(&conf, 0, sizeof(conf));
     if (opt->config == NULL && opt->driver_name == NULL) {
@@ -546,11 +567,6 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     if (opt->dialect == NULL) {
         opt->dialect = conf.dialect;
     }
-    if (opt->dialect && !orm_dialect_choice(opt->dialect, &choice)) {
-        return usage_error("%s '%s' is none of " ORM_DIALECT_CHOICES,
-                           opt->dialect == conf.dialect
-                           ? "SessionORMDialect" : "--dialect", opt->dialect);
-    }
     if (opt->batch == 0) {
         opt->batch = conf.sweep_batch > 0 ? conf.sweep_batch
                                           : ORM_DEFAULT_SWEEP_BATCH;
@@ -575,7 +591,8 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     if ((err = orm_schema_check_distinct(pool, &opt->schema)) != NULL) {
         return usage_error("%s", err);
     }
-    return EXIT_DONE;
+    return check_dialect(pool, opt, opt->dialect == conf.dialect
+                                    ? "SessionORMDialect" : "--dialect");
 }
 
 /* Without a connection: through odbc the database is not known, and

@@ -8,14 +8,14 @@
 /* The members that are ORM_UNSET until a directive sets them and merge as
  * "the child's if set, else the parent's", listed once for create and
  * merge. The others (the cookie name with its attributes, the TTL with its
- * expression, the schema, sessions_configured) merge by rules of their own
- * below. */
+ * expression, the schema, the strings that are NULL until set,
+ * sessions_configured) merge by rules of their own below. */
 #define DIR_PLAIN_MEMBERS(X) \
     X(per_user) X(cookie_remove) X(touch_seconds) X(on_error) X(max_size) \
     X(grace_seconds)
 #define SERVER_PLAIN_MEMBERS(X) \
     X(create_schema) X(sweep_seconds) X(sweep_batch) \
-    X(retry_seconds) X(timeout_seconds) X(dbd_configured)
+    X(retry_seconds) X(timeout_seconds)
 #define SET_UNSET(member) conf->member = ORM_UNSET;
 #define MERGE_PLAIN(member) merged->member = MERGED(member);
 
@@ -70,6 +70,8 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     orm_schema_merge(&merged->schema, &parent->schema, &child->schema);
     SERVER_PLAIN_MEMBERS(MERGE_PLAIN)
     merged->dialect = child->dialect ? child->dialect : parent->dialect;
+    merged->dbd_driver = child->dbd_driver ? child->dbd_driver
+                                           : parent->dbd_driver;
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }

@@ -69,7 +69,7 @@ typedef struct {
                                      * an unreachable database */
     apr_int64_t timeout_seconds;    /* ORM_UNSET or how long a request waits
                                      * for one call into the database */
-    int dbd_configured;             /* ORM_UNSET or 1: DBDriver was given for
+    const char *dbd_driver;         /* NULL or the name DBDriver gave for
                                      * this server or inherited from the
                                      * main server, as mod_dbd merges it */
     int sessions_configured;        /* a directive of ours enables sessions

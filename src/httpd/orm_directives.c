@@ -278,9 +278,8 @@ const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
                                   const char *arg)
 {
     (void)dconf;
-    (void)arg;
 
-    server_conf(cmd)->dbd_configured = 1;
+    server_conf(cmd)->dbd_driver = apr_pstrdup(cmd->pool, arg);
     return NULL;                /* mod_dbd's own handler runs as well */
 }
 
@@ -313,6 +312,12 @@ int orm_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if ((err = orm_schema_check_distinct(ptemp, &sconf->schema))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0002)
                          "SessionORMColumn: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if ((err = orm_dialect_conflict(ptemp, sconf->dialect,
+                                        sconf->dbd_driver))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0009)
+                         "SessionORMDialect %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }

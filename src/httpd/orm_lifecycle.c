@@ -44,7 +44,7 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
         /* a warning, not a refusal (those are in orm_check_config): here
          * it reaches the error log, which is not open in check_config */
-        if (sconf->dbd_configured == 1 && !have_dbd) {
+        if (sconf->dbd_driver && !have_dbd) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, sp, ORM_LOGNO(0006)
                          "DBDriver is set but mod_dbd is not loaded");
         }

@@ -90,7 +90,7 @@ static apr_array_header_t *list_targets(apr_pool_t *pconf, server_rec *s,
         sweep_target_t *target;
 
         if (!(sconf->sessions_configured || main_configured)
-            || sconf->dbd_configured != 1 || interval_ms == 0) {
+            || sconf->dbd_driver == NULL || interval_ms == 0) {
             continue;
         }
         target = apr_array_push(targets);

@@ -78,6 +78,26 @@ int orm_dialect_choice(const char *name, int *dialect)
     return 0;
 }
 
+const char *orm_dialect_conflict(apr_pool_t *pool, const char *choice,
+                                 const char *driver_name)
+{
+    orm_dialect_e named, native;
+
+    if (choice == NULL || driver_name == NULL
+        || !orm_dialect_by_name(choice, &named)
+        || named == ORM_DIALECT_PORTABLE) {
+        return NULL;
+    }
+    native = orm_dialect_for_driver(driver_name);
+    if (native == ORM_DIALECT_PORTABLE || native == named) {
+        return NULL;
+    }
+    return apr_psprintf(pool, "'%s' cannot work with DBDriver %s, which "
+                        "reaches %s databases only: name %s, portable or "
+                        "auto (the default)", choice, driver_name,
+                        orm_dialect_name(native), orm_dialect_name(native));
+}
+
 /* The dialects' own questions, in this order: PostgreSQL's answer names
  * it, so MySQL's, which takes any answer to the same version() (and so
  * would any other database that has that function), comes after it; and

@@ -45,6 +45,15 @@ int orm_dialect_by_name(const char *name, orm_dialect_e *dialect);
  *  dialect's name (orm_dialect_by_name); 0 for anything else. */
 int orm_dialect_choice(const char *name, int *dialect);
 
+/** NULL when a SessionORMDialect value (NULL, "auto" or a dialect's name)
+ *  can work with the apr_dbd driver DBDriver names (NULL when none), else
+ *  why not, in pool. A native driver reaches one database, so the dialect
+ *  of another cannot work with it; portable works with every driver, and
+ *  any dialect with one that reaches several databases (odbc) or that no
+ *  dialect names. */
+const char *orm_dialect_conflict(apr_pool_t *pool, const char *choice,
+                                 const char *driver_name);
+
 /** The questions that tell the database behind a connection of a driver
  *  like odbc (orm_dialect_for_driver gives portable): each dialect's own,
  *  in the order to ask them, answered with its orm_dialect_e (see

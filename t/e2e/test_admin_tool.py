@@ -368,6 +368,19 @@ def test_schema_portable_ddl_runs_on_every_database(httpd, db):
     assert "--dialect 'oracle' is none of auto, sqlite, pgsql, mysql, " \
            "portable" in bad.stderr, bad.stderr
 
+    # another database's dialect through a native driver: refused at once;
+    # through odbc any dialect may be the database behind it
+    other = "mysql" if db.backend != "mysql" else "pgsql"
+    res = run_tool("--driver", driver_name(db), "--dialect", other,
+                   "schema")
+    if db.driver == "odbc":
+        ok(res, r"\(%s dialect\)" % other)
+    else:
+        assert res.returncode == 2 and res.stdout == "", res
+        assert "--dialect '%s' cannot work with DBDriver %s, which reaches " \
+               "%s databases only" % (other, db.driver, db.driver) \
+               in res.stderr, res.stderr
+
 
 def test_schema_output_creates_the_table_httpd_uses(httpd, db):
     # through odbc the database is not known without a connection: the

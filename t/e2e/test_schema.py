@@ -99,6 +99,14 @@ BAD_CONFIGS = [
     ("", 'SessionORMTTL "expr=%{unclosed"', ["SessionORMTTL"]),
     ("", "SessionORMTouchInterval -1", ["SessionORMTouchInterval"]),
     ("SessionORMDialect odbc", "", ["SessionORMDialect"]),
+    # another database's dialect through the native sqlite3 driver, in the
+    # server or in a virtual host that inherits the driver
+    ("SessionORMDialect pgsql", "",
+     ["ORM0009", "SessionORMDialect 'pgsql' cannot work with DBDriver "
+      "sqlite3, which reaches sqlite3 databases only"]),
+    ("<VirtualHost 127.0.0.1:@PORT@>\n    ServerName dialect.test\n"
+     "    SessionORMDialect MySQL\n</VirtualHost>", "",
+     ["ORM0009", "'MySQL' cannot work with DBDriver sqlite3"]),
 ]
 
 

@@ -311,6 +311,41 @@ START_TEST(test_dialect_for_driver)
 }
 END_TEST
 
+START_TEST(test_dialect_conflict)
+{
+    static const struct {
+        const char *choice, *driver;
+        int conflicts;
+    } cases[] = {
+        /* another database's dialect through a native driver */
+        { "pgsql", "sqlite3", 1 }, { "MySQL", "sqlite3", 1 },
+        { "sqlite", "pgsql", 1 }, { "mysql", "pgsql", 1 },
+        { "pgsql", "mysql", 1 }, { "sqlite3", "mysql", 1 },
+        /* its own, portable, auto, or nothing said */
+        { "sqlite", "sqlite3", 0 }, { "sqlite3", "sqlite3", 0 },
+        { "PGSQL", "pgsql", 0 }, { "mysql", "mysql", 0 },
+        { "portable", "pgsql", 0 }, { "portable", "sqlite3", 0 },
+        { "auto", "mysql", 0 }, { NULL, "pgsql", 0 },
+        /* a driver that reaches several databases, or none known */
+        { "mysql", "odbc", 0 }, { "sqlite", "odbc", 0 },
+        { "pgsql", "oracle", 0 }, { "pgsql", NULL, 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = orm_dialect_conflict(test_pool, cases[i].choice,
+                                               cases[i].driver);
+
+        ck_assert_msg((why != NULL) == cases[i].conflicts, "%s with %s: %s",
+                      cases[i].choice, cases[i].driver, why ? why : "ok");
+    }
+    ck_assert_str_eq(orm_dialect_conflict(test_pool, "mysql", "pgsql"),
+                     "'mysql' cannot work with DBDriver pgsql, which reaches "
+                     "pgsql databases only: name pgsql, portable or auto "
+                     "(the default)");
+}
+END_TEST
+
 START_TEST(test_dialect_name)
 {
     ck_assert_str_eq(orm_dialect_name(ORM_DIALECT_SQLITE), "sqlite3");
@@ -1428,6 +1463,7 @@ TCase *tcase_sql(void)
     TCase *tc = tcase_create("sql");
 
     tcase_add_test(tc, test_dialect_for_driver);
+    tcase_add_test(tc, test_dialect_conflict);
     tcase_add_test(tc, test_dialect_name);
     tcase_add_test(tc, test_dialect_table_complete);
     tcase_add_test(tc, test_dialect_by_name);

@@ -620,6 +620,45 @@ def test_sweep_survives_schema_change_in_same_database(httpd, db):
     assert_live_session(db, c)
 
 
+def test_sweep_turn_refused_on_an_open_connection(httpd, db):
+    """The farm's turn to sweep is an UPDATE of the marker row. When the
+    database refuses it on a connection that stays open (here a trigger; a
+    lock timeout or a revoked grant would do the same), the sweep tries
+    once more with its statements prepared anew, which needs the old ones
+    released first: PostgreSQL keeps a prepared statement's name for the
+    connection's life, and preparing it again under that name fails
+    'already exists'. Once the database takes the UPDATE again, the sweep
+    goes on."""
+    if db.backend != "pgsql":
+        pytest.skip("a trigger that refuses the turn: PostgreSQL's plpgsql")
+    srv = httpd.start(orm_conf(db, server=sweep_server(1)), batch=100,
+                      loglevel="info", debug=True)
+    srv.expect_log(r"ORM0302:.*turn refused by the test")
+    c = live_session(srv)
+    assert srv.wait_log(r"ORM0301:", 6), "no sweep"
+    mark = srv.log_mark()
+    db.sql("CREATE FUNCTION orm_test_refuse() RETURNS trigger "
+           "LANGUAGE plpgsql AS $$ BEGIN "
+           "RAISE EXCEPTION 'turn refused by the test'; END $$")
+    db.sql("CREATE TRIGGER orm_test_refuse BEFORE UPDATE ON session "
+           "FOR EACH ROW WHEN (OLD.id = '!sweep') "
+           "EXECUTE FUNCTION orm_test_refuse()")
+    assert srv.wait_log(r"ORM0302:.*turn refused by the test", 8, mark), \
+        "\n".join(srv.log_since(mark))
+    # both attempts failed for the database's reason, not for a name left
+    # behind by the first
+    assert not any("already exists" in l for l in srv.log_since(mark)), \
+        "\n".join(srv.log_since(mark))
+
+    mark = srv.log_mark()
+    db.sql("DROP TRIGGER orm_test_refuse ON session")
+    insert_expired(db, 50)
+    assert wait_gone(db, timeout=10), "\n".join(srv.log_since(mark))
+    assert srv.wait_log(r"ORM0304:", 5, mark), "no recovery logged"
+    assert not any("already exists" in l for l in srv.log_since(mark))
+    assert_live_session(db, c)
+
+
 # --------------------------------------------------------------------------
 # virtual hosts
 

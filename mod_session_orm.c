@@ -86,6 +86,10 @@ static const command_rec session_orm_cmds[] = {
      * handler of a directive): which servers have a database to sweep */
     AP_INIT_TAKE1("DBDriver", orm_cmd_note_dbdriver, NULL, RSRC_CONF,
                   "SQL driver (mod_dbd's directive)"),
+    /* and its parameters: a connection the driver cannot reconnect (odbc)
+     * is opened anew in place */
+    AP_INIT_TAKE1("DBDParams", orm_cmd_note_dbdparams, NULL, RSRC_CONF,
+                  "SQL driver parameters (mod_dbd's directive)"),
     { NULL }
 };
 

@@ -72,6 +72,8 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     merged->dialect = child->dialect ? child->dialect : parent->dialect;
     merged->dbd_driver = child->dbd_driver ? child->dbd_driver
                                            : parent->dbd_driver;
+    merged->dbd_params = child->dbd_params ? child->dbd_params
+                                           : parent->dbd_params;
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }

@@ -72,6 +72,9 @@ typedef struct {
     const char *dbd_driver;         /* NULL or the name DBDriver gave for
                                      * this server or inherited from the
                                      * main server, as mod_dbd merges it */
+    const char *dbd_params;         /* NULL or DBDParams, merged the same
+                                     * way: to connect anew where the
+                                     * driver does not reconnect (odbc) */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */

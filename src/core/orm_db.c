@@ -83,6 +83,16 @@ int orm_db_sequential(const apr_dbd_driver_t *driver)
     return is_odbc(driver);
 }
 
+int orm_db_reconnects(const apr_dbd_driver_t *driver)
+{
+    return !is_odbc(driver);
+}
+
+int orm_db_name_reconnects(const char *driver_name)
+{
+    return driver_name == NULL || strcmp(driver_name, "odbc") != 0;
+}
+
 /* apr_dbd_odbc frees a select's statement handle with the pool it is given.
  * MariaDB Connector/ODBC (3.1.15) makes a handle whose SQLExecDirect failed
  * close, when freed, the statement last prepared on the connection since:

@@ -57,6 +57,14 @@ const char *orm_db_driver_name(const apr_dbd_driver_t *driver);
 /** The driver reads results in order (apr_dbd_odbc): see above. */
 int orm_db_sequential(const apr_dbd_driver_t *driver);
 
+/** False for a driver whose apr_dbd_check_conn only reports a dropped
+ *  connection (apr_dbd_odbc), true where it reconnects it (pgsql, mysql)
+ *  or there is none to drop (sqlite3). */
+int orm_db_reconnects(const apr_dbd_driver_t *driver);
+
+/** orm_db_reconnects of the driver DBDriver names (NULL: none). */
+int orm_db_name_reconnects(const char *driver_name);
+
 /** apr_dbd_select with the access the driver supports. */
 int orm_db_select(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                   apr_dbd_t *handle, apr_dbd_results_t **res,

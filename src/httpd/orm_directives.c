@@ -283,6 +283,15 @@ const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
     return NULL;                /* mod_dbd's own handler runs as well */
 }
 
+const char *orm_cmd_note_dbdparams(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    (void)dconf;
+
+    server_conf(cmd)->dbd_params = apr_pstrdup(cmd->pool, arg);
+    return NULL;                /* mod_dbd's own handler runs as well */
+}
+
 /* Runs after every server's record is merged and before "Syntax OK", so
  * that apache2 -t and the process sending -k graceful refuse what the
  * configuration alone makes fail: a running server is never handed it.

@@ -37,6 +37,8 @@ const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
  *  so the sweep knows which servers have a database. */
 const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
                                   const char *arg);
+const char *orm_cmd_note_dbdparams(cmd_parms *cmd, void *dconf,
+                                   const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 

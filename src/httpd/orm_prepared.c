@@ -35,6 +35,28 @@ apr_status_t orm_prepared_once(ap_dbd_t *dbd, const char *label,
     return APR_SUCCESS;
 }
 
+apr_status_t orm_dbd_reopen(ap_dbd_t *dbd, const char *params,
+                            const char **errmsg)
+{
+    apr_dbd_t *handle = NULL;
+    const char *error = NULL;
+
+    if (params == NULL) {
+        *errmsg = "no DBDParams to connect with";
+        return APR_ENOTIMPL;
+    }
+    /* in the connection's pool, which mod_dbd destroys with the
+     * connection: the new handle is closed with it, as the old one was */
+    if (apr_dbd_open_ex(dbd->driver, dbd->pool, params, &handle, &error)
+        != APR_SUCCESS || handle == NULL) {
+        *errmsg = error ? error : "the driver could not connect";
+        return APR_EGENERAL;
+    }
+    apr_dbd_close(dbd->driver, dbd->handle);
+    dbd->handle = handle;
+    return APR_SUCCESS;
+}
+
 void orm_prepared_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label)
 {
     /* the driver's dialect, not the database's: only apr_dbd_pgsql names

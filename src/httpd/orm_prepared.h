@@ -26,5 +26,15 @@ apr_status_t orm_prepared_once(ap_dbd_t *dbd, const char *label,
  *  fine). */
 void orm_prepared_release(apr_pool_t *pool, ap_dbd_t *dbd, const char *label);
 
+/** Opens a new handle with params (DBDParams) in place of dbd's, for a
+ *  driver that does not reconnect a dropped connection itself (odbc; the
+ *  native drivers do, in apr_dbd_check_conn), and closes the old one. The
+ *  statements prepared on the old handle are gone: release ours and
+ *  prepare them again. Other modules' statements (DBDPrepareSQL) fail
+ *  from then on, as after a native driver's reconnect. On failure dbd is
+ *  unchanged and *errmsg says why. */
+apr_status_t orm_dbd_reopen(ap_dbd_t *dbd, const char *params,
+                            const char **errmsg);
+
 
 #endif

@@ -14,6 +14,9 @@
 #include "orm_store.h"
 #include "orm_watchdog.h"
 
+/* See acquire(). */
+#define ACQUIRE_ATTEMPTS_NO_RECONNECT 11
+
 /** A connection acquired for a request, with our statements prepared: what
  *  an orm_conn_t of the session operations holds. */
 typedef struct {
@@ -59,6 +62,9 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     store->table = orm_schema_table(&conf->schema);
     store->schema = &conf->schema;
     store->create_schema = orm_server_create_schema(conf);
+    store->dbd_params = conf->dbd_params;
+    store->acquire_attempts = orm_db_name_reconnects(conf->dbd_driver)
+                              ? 1 : ACQUIRE_ATTEMPTS_NO_RECONNECT;
     store->retry_seconds = orm_server_retry_seconds(conf);
     store->timeout = apr_time_from_sec(orm_server_timeout_seconds(conf));
     /* the directive let only a dialect's name or auto through */
@@ -583,6 +589,32 @@ static int prepare_again(dbd_conn_t *conn, int fault)
     return prepare_connection(conn) == APR_SUCCESS ? fault : FAULT_OUTAGE;
 }
 
+/* A dropped connection that its driver does not reconnect (odbc: a
+ * restarted server) is opened anew in place, as the native drivers do it
+ * in apr_dbd_check_conn: else each pooled connection a restart killed
+ * would fail a request, and mod_dbd would drop it only at its next
+ * acquisition, failing another. */
+static int reopen_connection(dbd_conn_t *conn)
+{
+    const char *errmsg = NULL;
+
+    if (orm_db_reconnects(conn->dbd->driver)
+        || orm_dbd_reopen(conn->dbd, conn->store->dbd_params, &errmsg)
+           != APR_SUCCESS) {
+        if (errmsg) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r,
+                          ORM_LOGNO(0121) "session table '%s': connecting "
+                          "anew failed: %s", conn->store->table, errmsg);
+        }
+        return FAULT_OUTAGE;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0122)
+                  "session table '%s': a dropped %s connection was opened "
+                  "anew", conn->store->table,
+                  orm_db_driver_name(conn->dbd->driver));
+    return prepare_again(conn, FAULT_REPAIRED);
+}
+
 /* After a failed statement (outside a transaction) or a failed prepare:
  * what was it, and can the statement be tried again? The connection is
  * checked; the driver reconnects a dropped one (restart, failover), which
@@ -601,7 +633,7 @@ static int recover_connection(dbd_conn_t *conn)
     rv = apr_dbd_check_conn(conn->dbd->driver, conn->r->pool,
                             conn->dbd->handle);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOTIMPL(rv)) {
-        return FAULT_OUTAGE;
+        return reopen_connection(conn);
     }
     if (session_id_sql(conn)) {
         if ((session = session_id(conn)) == NULL) {
@@ -647,14 +679,25 @@ static int skip_database(const orm_store_t *store)
                                until) != until;
 }
 
-/* mod_dbd's connection for the request, acquired under the time bound. */
+/* mod_dbd's connection for the request, acquired under the time bound.
+ * mod_dbd checks a pooled connection before handing it out and, when the
+ * check fails, drops it and hands out none. Where the driver's check does
+ * not reconnect (odbc), every connection that met a database restart and
+ * could not be opened anew then (the server still down) fails that check
+ * once: the pool is asked again, up to as many times as it holds
+ * connections (DBDMax, 10 by default) and one more for a new one. */
 static ap_dbd_t *acquire(dbd_conn_t *conn)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire_fn =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     orm_deadline_t *mark = watch(conn, NULL);
-    ap_dbd_t *dbd = acquire_fn ? acquire_fn(conn->r) : NULL;
+    ap_dbd_t *dbd = NULL;
+    int attempt;
 
+    for (attempt = 0; acquire_fn && dbd == NULL
+                      && attempt < conn->store->acquire_attempts; attempt++) {
+        dbd = acquire_fn(conn->r);
+    }
     unwatch(conn, mark);
     return dbd;
 }

@@ -158,6 +158,14 @@ START_TEST(test_odbc_sequential)
     ck_assert_int_eq(apr_dbd_get_driver(db->pool, "sqlite3", &sqlite3),
                      APR_SUCCESS);
     ck_assert(!orm_db_sequential(sqlite3));
+    /* its check reports a dropped connection without reconnecting it */
+    ck_assert(!orm_db_reconnects(db->driver));
+    ck_assert(orm_db_reconnects(sqlite3));
+    ck_assert(!orm_db_name_reconnects("odbc"));
+    ck_assert(orm_db_name_reconnects("pgsql"));
+    ck_assert(orm_db_name_reconnects("mysql"));
+    ck_assert(orm_db_name_reconnects("sqlite3"));
+    ck_assert(orm_db_name_reconnects(NULL));
 }
 END_TEST
 

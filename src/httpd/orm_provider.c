@@ -17,19 +17,8 @@
 #include "orm_token.h"
 #include "orm_integer.h"
 #include "orm_ttl.h"
+#include "orm_write.h"
 #include "orm_provider.h"
-
-/* Lost races merged without a lock before the row lock is taken: each
- * costs a read and a conditional write; the lock costs a transaction.
- * Defined as 0 when building, every lost race takes the lock at once, so
- * that a test pass covers the locked path. */
-#ifndef ORM_MERGE_ATTEMPTS
-#define ORM_MERGE_ATTEMPTS 3
-#endif
-
-/* A rotation that keeps losing the race for the old row gives up after
- * this many attempts (each a read and a conditional write). */
-#define ROTATE_ATTEMPTS 5
 
 /** What one top-level request knows about its session. Subrequests and
  *  internal redirects find it in the top request's config and share it. */
@@ -46,17 +35,6 @@ typedef struct {
                                  * nothing saved unless it logs in */
     int load_failed;            /* the database could not be asked */
 } orm_request_t;
-
-/** How the write of a session ended. */
-typedef enum {
-    WRITE_SAVED = 0,            /* written: the cookie is sent */
-    WRITE_ENDED,                /* its row went away meanwhile (logout,
-                                 * revoke, expiry): not brought back, and
-                                 * the cookie is expired */
-    WRITE_GAVE_WAY              /* not written and no cookie: another
-                                 * request rotated the row, or the merge
-                                 * was refused (logged) */
-} write_outcome_e;
 
 static request_rec *top_request(request_rec *r)
 {
@@ -371,255 +349,54 @@ static void log_size_refused(request_rec *r, const char *id,
                   (unsigned)suppressed, ORM_LOG_GATE_SECONDS);
 }
 
-static void log_ended(request_rec *r, const char *id)
+/* The log line of how a write went (orm_write_event_e), under the id of
+ * the row the request loaded; a rotation names its new row too. */
+static void log_write(request_rec *r, const char *id, const char *new_id,
+                      const orm_write_result_t *result)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0211)
-                  "session %.*s ended while this request ran (logout, "
-                  "revoke or expiry): not saved", ORM_ID_PREFIX_LEN, id);
-}
+    const orm_merge_t *merge = &result->merge;
 
-static void log_moved(request_rec *r, const char *id)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0217)
-                  "session %.*s was rotated by another request while this "
-                  "one ran (login, logout): not saved, and the cookie is "
-                  "left to that request", ORM_ID_PREFIX_LEN, id);
-}
-
-static void log_merged(request_rec *r, const char *id,
-                       const orm_merge_t *merge, int locked)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0215)
-                  "session %.*s was written concurrently: merged this "
-                  "request's %s %s", ORM_ID_PREFIX_LEN, id,
-                  merge->diff ? "changed keys" : "whole data (encrypted)",
-                  locked ? "under a row lock" : "without a lock");
-}
-
-/* A merge that gave NULL: the request gives way (nothing saved, no
- * cookie) either way; logged by its reason. */
-static void merge_refused(request_rec *r, const char *id,
-                          const orm_merge_t *merge, write_outcome_e *outcome)
-{
-    *outcome = WRITE_GAVE_WAY;
-    if (merge->refusal == ORM_MERGE_TOO_BIG) {
-        log_size_refused(r, id, merge->refused_data, merge->max_size);
-    }
-    else {
-        log_moved(r, id);
-    }
-}
-
-/* The merge of this request's changes (the keys it changed since it
- * loaded, or for opaque data the whole of it) into a stored row. */
-static void merge_init(request_rec *r, const orm_request_t *state,
-                       const char *ours, const orm_dir_conf_t *dconf,
-                       orm_merge_t *merge)
-{
-    orm_merge_init(merge, r->pool, ours, state->z->entries,
-                   state->row->data, orm_dir_max_size(dconf));
-}
-
-/* After a lost race: reads the row again and applies this request's
- * changes to what is stored now, into row->data with *version the stored
- * one. row->data NULL when there is nothing to write: the row ended or the
- * merge was refused (*outcome says which; logged). */
-static apr_status_t merge_again(request_rec *r, orm_conn_t *conn,
-                                const orm_request_t *state,
-                                orm_merge_t *merge, orm_row_t *row,
-                                apr_int64_t now, apr_int64_t *version,
-                                write_outcome_e *outcome)
-{
-    const char *id = state->id;
-    orm_row_t *stored = NULL;
-    apr_status_t rv;
-
-    row->data = NULL;
-    if ((rv = orm_store_load(conn, id, now, &stored)) != APR_SUCCESS) {
-        return rv;
-    }
-    if (stored == NULL) {
-        *outcome = WRITE_ENDED;
-        log_ended(r, id);
-        return APR_SUCCESS;
-    }
-    row->data = orm_merge_into_stored(merge, r->pool, stored->data);
-    if (row->data == NULL) {
-        merge_refused(r, id, merge, outcome);
-    }
-    *version = stored->updated_at_ms;
-    return APR_SUCCESS;
-}
-
-/* Lost races merged without a lock: each a read of the row and a write
- * only if it is still what was read. *done when the row was written, or
- * there is nothing to write (row->data NULL); else the lock is next. */
-static apr_status_t merge_unlocked(request_rec *r, orm_conn_t *conn,
-                                   const orm_request_t *state,
-                                   orm_merge_t *merge, orm_row_t *row,
-                                   apr_int64_t now, write_outcome_e *outcome,
-                                   int *done)
-{
-    int matched = 0, attempt;
-    apr_status_t rv;
-
-    *done = 1;
-    for (attempt = 0; attempt < ORM_MERGE_ATTEMPTS; attempt++) {
-        apr_int64_t version = 0;
-
-        if ((rv = merge_again(r, conn, state, merge, row, now, &version,
-                              outcome)) != APR_SUCCESS || row->data == NULL) {
-            return rv;
-        }
-        row->updated_at_ms = orm_policy_next_version(now, version);
-        rv = orm_store_update_if(conn, state->id, row, version,
-                                 &matched);
-        if (rv != APR_SUCCESS || matched) {
-            if (rv == APR_SUCCESS) {
-                log_merged(r, state->id, merge, 0);
-            }
-            return rv;
-        }
-    }
-    *done = 0;
-    return APR_SUCCESS;
-}
-
-/* The last resort after lost races: the merge under a row lock. */
-static apr_status_t merge_locked(request_rec *r, orm_conn_t *conn,
-                                 const orm_request_t *state,
-                                 orm_merge_t *merge, orm_row_t *row,
-                                 apr_int64_t now, write_outcome_e *outcome)
-{
-    const char *id = state->id;
-    int found = 0;
-    apr_status_t rv = orm_store_merge(conn, id, row, now,
-                                      orm_merge_into_stored, merge, &found);
-
-    if (rv == APR_SUCCESS && found == 0) {
-        *outcome = WRITE_ENDED;
-        log_ended(r, id);
-    }
-    else if (rv == APR_SUCCESS && found < 0) {
-        merge_refused(r, id, merge, outcome);
-    }
-    else if (rv == APR_SUCCESS) {
-        log_merged(r, id, merge, 1);
-    }
-    return rv;
-}
-
-/* A session that has a row: written only if nobody wrote it since this
- * request loaded it (one statement); otherwise only the keys this request
- * changed are merged into what is stored now and written if that is still
- * what is stored (a read and a conditional write, retried a few times),
- * finally under a row lock. A row that went away meanwhile (logout,
- * revoke) is not brought back (WRITE_ENDED); a row that another request's
- * login rotated away is left to it, and a merge over the size limit is not
- * written (WRITE_GAVE_WAY). */
-static apr_status_t update_session(request_rec *r, orm_conn_t *conn,
-                                   orm_request_t *state, orm_row_t *row,
-                                   const orm_dir_conf_t *dconf,
-                                   apr_int64_t now, write_outcome_e *outcome)
-{
-    apr_int64_t version = state->row->updated_at_ms;
-    orm_merge_t merge;
-    int matched = 0, done;
-    apr_status_t rv;
-
-    *outcome = WRITE_SAVED;
-    row->updated_at_ms = orm_policy_next_version(row->updated_at_ms,
-                                                 version);
-    rv = orm_store_update_if(conn, state->id, row, version, &matched);
-    if (rv != APR_SUCCESS || matched) {
-        return rv;
-    }
-    merge_init(r, state, row->data, dconf, &merge);
-    if (orm_merge_changes_nothing(&merge)) {
+    switch (result->event) {
+    case ORM_WRITE_WRITTEN:
+        break;
+    case ORM_WRITE_MERGED:
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0215)
+                      "session %.*s was written concurrently: merged this "
+                      "request's %s %s", ORM_ID_PREFIX_LEN, id,
+                      merge->diff ? "changed keys" : "whole data (encrypted)",
+                      result->locked ? "under a row lock" : "without a lock");
+        break;
+    case ORM_WRITE_CHANGED_NOTHING:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)
                       "session %.*s was written concurrently; this "
-                      "request changed nothing", ORM_ID_PREFIX_LEN,
-                      state->id);
-        return APR_SUCCESS;
+                      "request changed nothing", ORM_ID_PREFIX_LEN, id);
+        break;
+    case ORM_WRITE_ROTATED:
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0216)
+                      "owner changed: session %.*s rotated to %.*s",
+                      ORM_ID_PREFIX_LEN, id, ORM_ID_PREFIX_LEN, new_id);
+        break;
+    case ORM_WRITE_ROW_ENDED:
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0211)
+                      "session %.*s ended while this request ran (logout, "
+                      "revoke or expiry): not saved", ORM_ID_PREFIX_LEN, id);
+        break;
+    case ORM_WRITE_MOVED:
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0217)
+                      "session %.*s was rotated by another request while "
+                      "this one ran (login, logout): not saved, and the "
+                      "cookie is left to that request", ORM_ID_PREFIX_LEN, id);
+        break;
+    case ORM_WRITE_TOO_BIG:
+        log_size_refused(r, id, merge->refused_data, merge->max_size);
+        break;
+    case ORM_WRITE_LOST_RACES:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ORM_LOGNO(0219)
+                      "session %.*s: the owner change lost %d races "
+                      "for the row in a row; not saved",
+                      ORM_ID_PREFIX_LEN, id, ORM_ROTATE_ATTEMPTS);
+        break;
     }
-    rv = merge_unlocked(r, conn, state, &merge, row, now, outcome, &done);
-    if (rv != APR_SUCCESS || done) {
-        return rv;
-    }
-    return merge_locked(r, conn, state, &merge, row, now, outcome);
-}
-
-/* Turns the request's old row into the marker of a rotation, written only
- * over the version this request read, with a newer one, so that no
- * concurrent write of the old token can land on it or on the new session.
- * When another request wrote the old row first, this request's changes are
- * applied to what it stored (into row->data) and the marker tried again;
- * when it rotated or ended the row, or won every race, this one gives way
- * (*outcome not WRITE_SAVED). */
-static apr_status_t mark_rotated(request_rec *r, orm_conn_t *conn,
-                                 const orm_request_t *state, orm_row_t *row,
-                                 const orm_dir_conf_t *dconf,
-                                 apr_int64_t now, write_outcome_e *outcome)
-{
-    const char *id = state->id;
-    apr_int64_t version = state->row->updated_at_ms;
-    orm_merge_t merge;
-    orm_row_t marker;
-    int matched = 0, attempt;
-    apr_status_t rv;
-
-    merge_init(r, state, row->data, dconf, &merge);
-    marker.data = ORM_ROTATED_MARKER;
-    marker.user_name = NULL;
-    marker.expires_at_ms = now + orm_dir_grace_seconds(dconf) * 1000;
-    for (attempt = 0; ; attempt++) {
-        marker.updated_at_ms = orm_policy_next_version(now, version);
-        rv = orm_store_update_if(conn, id, &marker, version, &matched);
-        if (rv != APR_SUCCESS || matched) {
-            return rv;
-        }
-        if (attempt + 1 == ROTATE_ATTEMPTS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ORM_LOGNO(0219)
-                          "session %.*s: the owner change lost %d races "
-                          "for the row in a row; not saved",
-                          ORM_ID_PREFIX_LEN, id, ROTATE_ATTEMPTS);
-            *outcome = WRITE_GAVE_WAY;
-            return APR_SUCCESS;
-        }
-        if ((rv = merge_again(r, conn, state, &merge, row, now, &version,
-                              outcome)) != APR_SUCCESS || row->data == NULL) {
-            return rv;
-        }
-    }
-}
-
-/* A login, logout or switch of user on a session with a row: the session
- * moves to a new token and row (new_id), and the old row becomes a marker
- * that reaches nothing, kept for the grace window so that requests still
- * carrying the old token neither reach the new session nor replace the
- * new cookie. */
-static apr_status_t rotate_session(request_rec *r, orm_conn_t *conn,
-                                   orm_request_t *state, const char *new_id,
-                                   orm_row_t *row,
-                                   const orm_dir_conf_t *dconf,
-                                   apr_int64_t now, write_outcome_e *outcome)
-{
-    const char *id = state->id;
-    apr_status_t rv;
-
-    *outcome = WRITE_SAVED;
-    rv = mark_rotated(r, conn, state, row, dconf, now, outcome);
-    if (rv != APR_SUCCESS || *outcome != WRITE_SAVED) {
-        return rv;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0216)
-                  "owner changed: session %.*s rotated to %.*s",
-                  ORM_ID_PREFIX_LEN, id, ORM_ID_PREFIX_LEN, new_id);
-    if (orm_dir_grace_seconds(dconf) == 0
-        && (rv = orm_store_remove(conn, id)) != APR_SUCCESS) {
-        return rv;
-    }
-    return orm_store_save(conn, new_id, row, now);
 }
 
 /* The id and token a write goes under: per user the user's row; the row
@@ -653,16 +430,16 @@ static const char *write_target(request_rec *r, const orm_request_t *state,
  * went through: the cookie of a saved session, the expiry of one that
  * ended. */
 static void answer_write(request_rec *r, const orm_dir_conf_t *dconf,
-                         orm_request_t *state, write_outcome_e outcome,
-                         const char *id, const char *token,
-                         const orm_row_t *row, apr_int64_t ttl)
+                         orm_request_t *state,
+                         const orm_write_result_t *result, const char *id,
+                         const char *token, apr_int64_t ttl)
 {
     int by_cookie = orm_dir_key_mode(dconf) == ORM_KEY_COOKIE;
 
-    if (outcome == WRITE_GAVE_WAY) {
+    if (result->outcome == ORM_WRITE_GAVE_WAY) {
         return;
     }
-    if (outcome == WRITE_ENDED) {
+    if (result->outcome == ORM_WRITE_ENDED) {
         if (by_cookie) {
             send_cookie(r, dconf, "", 0);
         }
@@ -672,48 +449,42 @@ static void answer_write(request_rec *r, const orm_dir_conf_t *dconf,
     if (by_cookie && token) {
         send_cookie(r, dconf, token, ttl);
     }
-    remember_session(state, id, token, row);
+    remember_session(state, id, token, result->row);
     state->rotated_away = 0;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0209)
                   "saved session %.*s (ttl %" APR_INT64_T_FMT "s)",
                   ORM_ID_PREFIX_LEN, id, ttl);
 }
 
-/* Writes the session as the policy decided: a rotation, an update of its
- * row or a new row. Failures of the store were logged by it, once per
+/* Writes the session as the policy decided (orm_write_session: a
+ * rotation, an update of its row or a new row), logs how it went and
+ * answers the client. Failures of the store were logged by it, once per
  * outage; mod_session would log each of them again, so it is always told
  * all went well. */
 static void write_session(request_rec *r, const orm_dir_conf_t *dconf,
                           orm_request_t *state,
                           const orm_save_facts_t *facts, orm_save_e action)
 {
-    apr_int64_t now = facts->now_ms;
-    apr_int64_t ttl = request_ttl(r, dconf, state->z);
-    orm_row_t *row = apr_pcalloc(r->pool, sizeof(*row));
-    write_outcome_e outcome = WRITE_SAVED;
-    const char *id, *token;
+    orm_write_t write;
+    orm_write_result_t result;
+    const char *token;
     orm_conn_t conn;
     apr_status_t rv;
 
-    row->data = facts->data;
-    row->user_name = facts->owner;
-    row->expires_at_ms = now + ttl * 1000;
-    row->updated_at_ms = now;
-    if ((id = write_target(r, state, facts, action, &token)) == NULL
+    write.facts = facts;
+    write.action = action;
+    write.ttl_seconds = request_ttl(r, dconf, state->z);
+    write.grace_seconds = orm_dir_grace_seconds(dconf);
+    write.merge_attempts = ORM_MERGE_ATTEMPTS;
+    if ((write.id = write_target(r, state, facts, action, &token)) == NULL
         || orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS) {
         return;
     }
-    if (action == ORM_SAVE_ROTATE) {
-        rv = rotate_session(r, &conn, state, id, row, dconf, now, &outcome);
-    }
-    else if (action == ORM_SAVE_UPDATE) {
-        rv = update_session(r, &conn, state, row, dconf, now, &outcome);
-    }
-    else {
-        rv = orm_store_save(&conn, id, row, now);
-    }
+    rv = orm_write_session(&conn, r->pool, &write, &result);
+    log_write(r, state->id, write.id, &result);
     if (rv == APR_SUCCESS) {
-        answer_write(r, dconf, state, outcome, id, token, row, ttl);
+        answer_write(r, dconf, state, &result, write.id, token,
+                     write.ttl_seconds);
     }
 }
 

@@ -75,7 +75,7 @@ int main(void)
         tcase_cookie, tcase_db, tcase_db_odbc, tcase_deadline, tcase_gate,
         tcase_conffile, tcase_owner, tcase_policy, tcase_schema,
         tcase_sha256, tcase_sql, tcase_store_ops, tcase_purge, tcase_token,
-        tcase_ttl
+        tcase_ttl, tcase_write
     };
     const char *tmp = getenv("TMPDIR");
     size_t i;

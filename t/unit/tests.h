@@ -42,5 +42,6 @@ TCase *tcase_store_ops(void);
 TCase *tcase_purge(void);
 TCase *tcase_token(void);
 TCase *tcase_ttl(void);
+TCase *tcase_write(void);
 
 #endif

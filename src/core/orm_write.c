@@ -1,0 +1,247 @@
+#include <string.h>
+
+#include "orm_write.h"
+
+/** One write in progress: where it goes, what it writes, how it ends. */
+typedef struct {
+    orm_conn_t *conn;
+    apr_pool_t *pool;
+    const orm_write_t *write;
+    const orm_save_facts_t *facts;
+    orm_write_result_t *result;     /* result->row is the row written */
+} writer_t;
+
+static void end_as(orm_write_result_t *result, orm_write_outcome_e outcome,
+                   orm_write_event_e event)
+{
+    result->outcome = outcome;
+    result->event = event;
+}
+
+/* A merge that gave NULL: the request gives way (nothing saved, no cookie)
+ * either way; the event says why. */
+static void merge_refused(orm_write_result_t *result)
+{
+    end_as(result, ORM_WRITE_GAVE_WAY,
+           result->merge.refusal == ORM_MERGE_TOO_BIG ? ORM_WRITE_TOO_BIG
+                                                      : ORM_WRITE_MOVED);
+}
+
+static void merged(orm_write_result_t *result, int locked)
+{
+    end_as(result, ORM_WRITE_SAVED, ORM_WRITE_MERGED);
+    result->locked = locked;
+}
+
+/* The merge of this request's changes (the keys it changed since it
+ * loaded, or for opaque data the whole of it) into a stored row. */
+static void merge_init(writer_t *w)
+{
+    orm_merge_init(&w->result->merge, w->pool, w->result->row->data,
+                   w->facts->entries, w->facts->stored->data,
+                   w->facts->max_size);
+}
+
+/* After a lost race: reads the row again and applies this request's
+ * changes to what is stored now, into row->data with *version the stored
+ * one. row->data NULL when there is nothing to write: the row ended or the
+ * merge was refused (the result says which). */
+static apr_status_t merge_again(writer_t *w, apr_int64_t *version)
+{
+    orm_row_t *row = w->result->row;
+    orm_row_t *stored = NULL;
+    apr_status_t rv;
+
+    row->data = NULL;
+    if ((rv = orm_store_load(w->conn, w->facts->stored_id, w->facts->now_ms,
+                             &stored)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (stored == NULL) {
+        end_as(w->result, ORM_WRITE_ENDED, ORM_WRITE_ROW_ENDED);
+        return APR_SUCCESS;
+    }
+    row->data = orm_merge_into_stored(&w->result->merge, w->pool,
+                                      stored->data);
+    if (row->data == NULL) {
+        merge_refused(w->result);
+    }
+    *version = stored->updated_at_ms;
+    return APR_SUCCESS;
+}
+
+/* Lost races merged without a lock: each a read of the row and a write
+ * only if it is still what was read. *done when the row was written, or
+ * there is nothing to write (row->data NULL); else the lock is next. */
+static apr_status_t merge_unlocked(writer_t *w, int *done)
+{
+    orm_row_t *row = w->result->row;
+    int matched = 0, attempt;
+    apr_status_t rv;
+
+    *done = 1;
+    for (attempt = 0; attempt < w->write->merge_attempts; attempt++) {
+        apr_int64_t version = 0;
+
+        if ((rv = merge_again(w, &version)) != APR_SUCCESS
+            || row->data == NULL) {
+            return rv;
+        }
+        row->updated_at_ms = orm_policy_next_version(w->facts->now_ms,
+                                                     version);
+        rv = orm_store_update_if(w->conn, w->facts->stored_id, row, version,
+                                 &matched);
+        if (rv != APR_SUCCESS || matched) {
+            if (rv == APR_SUCCESS) {
+                merged(w->result, 0);
+            }
+            return rv;
+        }
+    }
+    *done = 0;
+    return APR_SUCCESS;
+}
+
+/* The last resort after lost races: the merge under a row lock. */
+static apr_status_t merge_locked(writer_t *w)
+{
+    int found = 0;
+    apr_status_t rv = orm_store_merge(w->conn, w->facts->stored_id,
+                                      w->result->row, w->facts->now_ms,
+                                      orm_merge_into_stored,
+                                      &w->result->merge, &found);
+
+    if (rv == APR_SUCCESS && found == 0) {
+        end_as(w->result, ORM_WRITE_ENDED, ORM_WRITE_ROW_ENDED);
+    }
+    else if (rv == APR_SUCCESS && found < 0) {
+        merge_refused(w->result);
+    }
+    else if (rv == APR_SUCCESS) {
+        merged(w->result, 1);
+    }
+    return rv;
+}
+
+/* A session that has a row: written only if nobody wrote it since this
+ * request loaded it (one statement); otherwise only the keys this request
+ * changed are merged into what is stored now and written if that is still
+ * what is stored (a read and a conditional write, retried merge_attempts
+ * times), finally under a row lock. */
+static apr_status_t update_session(writer_t *w)
+{
+    apr_int64_t version = w->facts->stored->updated_at_ms;
+    orm_row_t *row = w->result->row;
+    int matched = 0, done;
+    apr_status_t rv;
+
+    row->updated_at_ms = orm_policy_next_version(row->updated_at_ms,
+                                                 version);
+    rv = orm_store_update_if(w->conn, w->facts->stored_id, row, version,
+                             &matched);
+    if (rv != APR_SUCCESS || matched) {
+        return rv;
+    }
+    merge_init(w);
+    if (orm_merge_changes_nothing(&w->result->merge)) {
+        end_as(w->result, ORM_WRITE_SAVED, ORM_WRITE_CHANGED_NOTHING);
+        return APR_SUCCESS;
+    }
+    rv = merge_unlocked(w, &done);
+    if (rv != APR_SUCCESS || done) {
+        return rv;
+    }
+    return merge_locked(w);
+}
+
+/* Turns the request's old row into the marker of a rotation, written only
+ * over the version this request read, with a newer one, so that no
+ * concurrent write of the old token can land on it or on the new session.
+ * When another request wrote the old row first, this request's changes are
+ * applied to what it stored (into row->data) and the marker tried again;
+ * when it rotated or ended the row, or won every race, this one gives way
+ * (the outcome is not ORM_WRITE_SAVED). */
+static apr_status_t mark_rotated(writer_t *w)
+{
+    apr_int64_t now = w->facts->now_ms;
+    apr_int64_t version = w->facts->stored->updated_at_ms;
+    orm_row_t marker;
+    int matched = 0, attempt;
+    apr_status_t rv;
+
+    merge_init(w);
+    marker.data = ORM_ROTATED_MARKER;
+    marker.user_name = NULL;
+    marker.expires_at_ms = now + w->write->grace_seconds * 1000;
+    for (attempt = 0; ; attempt++) {
+        marker.updated_at_ms = orm_policy_next_version(now, version);
+        rv = orm_store_update_if(w->conn, w->facts->stored_id, &marker,
+                                 version, &matched);
+        if (rv != APR_SUCCESS || matched) {
+            return rv;
+        }
+        if (attempt + 1 == ORM_ROTATE_ATTEMPTS) {
+            end_as(w->result, ORM_WRITE_GAVE_WAY, ORM_WRITE_LOST_RACES);
+            return APR_SUCCESS;
+        }
+        if ((rv = merge_again(w, &version)) != APR_SUCCESS
+            || w->result->row->data == NULL) {
+            return rv;
+        }
+    }
+}
+
+/* A login, logout or switch of user on a session with a row: the session
+ * moves to a new row (write->id), and the old row becomes a marker that
+ * reaches nothing, kept for the grace window so that requests still
+ * carrying the old token neither reach the new session nor replace the new
+ * cookie. */
+static apr_status_t rotate_session(writer_t *w)
+{
+    apr_status_t rv = mark_rotated(w);
+
+    if (rv != APR_SUCCESS || w->result->outcome != ORM_WRITE_SAVED) {
+        return rv;
+    }
+    end_as(w->result, ORM_WRITE_SAVED, ORM_WRITE_ROTATED);
+    if (w->write->grace_seconds == 0
+        && (rv = orm_store_remove(w->conn, w->facts->stored_id))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    return orm_store_save(w->conn, w->write->id, w->result->row,
+                          w->facts->now_ms);
+}
+
+apr_status_t orm_write_session(orm_conn_t *conn, apr_pool_t *pool,
+                               const orm_write_t *write,
+                               orm_write_result_t *result)
+{
+    const orm_save_facts_t *facts = write->facts;
+    orm_row_t *row = apr_pcalloc(pool, sizeof(*row));
+    writer_t w;
+
+    memset(result, 0, sizeof(*result));
+    result->outcome = ORM_WRITE_SAVED;
+    result->event = ORM_WRITE_WRITTEN;
+    row->data = facts->data;
+    row->user_name = facts->owner;
+    row->expires_at_ms = facts->now_ms + write->ttl_seconds * 1000;
+    row->updated_at_ms = facts->now_ms;
+    result->row = row;
+    w.conn = conn;
+    w.pool = pool;
+    w.write = write;
+    w.facts = facts;
+    w.result = result;
+    switch (write->action) {
+    case ORM_SAVE_ROTATE:
+        return rotate_session(&w);
+    case ORM_SAVE_UPDATE:
+        return update_session(&w);
+    case ORM_SAVE_NEW:
+        return orm_store_save(conn, write->id, row, facts->now_ms);
+    default:
+        return APR_EINVAL;      /* not a write */
+    }
+}

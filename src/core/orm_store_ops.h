@@ -154,8 +154,9 @@ int orm_store_table_exists(orm_conn_t *conn, apr_pool_t *pool);
 
 /** The database's own name for itself, so two configurations that reach the
  *  same database sweep it once: APR_SUCCESS with *name as the database
- *  gave it (NULL for SQL NULL); APR_EGENERAL, *name NULL, when it did not
- *  answer; APR_ENOTIMPL when it cannot tell. */
+ *  gave it, which an implementation may qualify (mod_dbd's: after the
+ *  driver's name), NULL for SQL NULL; APR_EGENERAL, *name NULL, when it did
+ *  not answer; APR_ENOTIMPL when it cannot tell. */
 apr_status_t orm_store_identity(orm_conn_t *conn, apr_pool_t *pool,
                                 const char **name);
 

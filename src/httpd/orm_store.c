@@ -134,20 +134,26 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* SQLite lets one connection write at a time. Left to themselves, writers
- * in different children meet in SQLite's busy wait, which polls (1, 2, 5,
- * 10 ms ...) while holding apr_dbd's per-process lock, and past
- * busy_timeout in the driver's retry, which sleeps 100 ms: under load a
- * few percent of writes took over 100 ms. Queued on one cross-process
- * lock, taken around every write to an SQLite database, they never meet,
- * and each is woken as soon as the previous one is done. Readers (WAL) do
- * not take it. */
+/* What the database behind the connection asks of us. */
+static const orm_dialect_traits_t *traits(const dbd_conn_t *conn)
+{
+    return orm_dialect_traits(conn->database);
+}
+
+/* A database with a single writer (SQLite) lets one connection write at a
+ * time. Left to themselves, writers in different children meet in
+ * SQLite's busy wait, which polls (1, 2, 5, 10 ms ...) while holding
+ * apr_dbd's per-process lock, and past busy_timeout in the driver's retry,
+ * which sleeps 100 ms: under load a few percent of writes took over
+ * 100 ms. Queued on one cross-process lock, taken around every write to
+ * such a database, they never meet, and each is woken as soon as the
+ * previous one is done. Readers (WAL) do not take it. */
 static void writer_enter(dbd_conn_t *conn)
 {
     const orm_shared_t *writers = conn->store->writers;
     apr_status_t rv;
 
-    if (conn->database != ORM_DIALECT_SQLITE || writers == NULL
+    if (!traits(conn)->single_writer || writers == NULL
         || writers->mutex == NULL) {
         return;
     }
@@ -189,8 +195,9 @@ enum {
     FAULT_OUTAGE,
     FAULT_DATA,
     FAULT_REPAIRED,             /* reconnected or table recreated: retry */
-    FAULT_STALE                 /* a data error, or statements SQLite let
-                                 * go stale: prepared anew, retry once */
+    FAULT_STALE                 /* a data error, or statements a schema
+                                 * change let go stale (SQLite): prepared
+                                 * anew, retry once */
 };
 
 /* The level for an outage's failure: error for the first since the
@@ -426,11 +433,12 @@ static void tune_connection(dbd_conn_t *conn)
  * to WAL and create the table and its indexes, statement by statement: the
  * switch fails with 'database is locked', and a statement prepared before
  * another child's CREATE commits fails with 'database schema has changed'
- * (apr_dbd's driver does not prepare it again). So on SQLite a connection
- * that cannot read the table queues on the writers' lock for its set-up and
- * the table's creation, and finds the table there after the first. One
- * whose request already holds the lock (a write re-creating a dropped
- * table) does not: the lock is not taken twice. */
+ * (apr_dbd's driver does not prepare it again). So on a database with a
+ * single writer a connection that cannot read the table queues on the
+ * writers' lock for its set-up and the table's creation, and finds the
+ * table there after the first. One whose request already holds the lock (a
+ * write re-creating a dropped table) does not: the lock is not taken
+ * twice. */
 static apr_status_t set_up_connection(dbd_conn_t *conn)
 {
     int err, queued = 0;
@@ -440,7 +448,7 @@ static apr_status_t set_up_connection(dbd_conn_t *conn)
         tune_connection(conn);
         return APR_SUCCESS;
     }
-    if (conn->database == ORM_DIALECT_SQLITE && !conn->writer_held) {
+    if (traits(conn)->single_writer && !conn->writer_held) {
         writer_enter(conn);
         queued = conn->writer_held;
     }
@@ -645,14 +653,12 @@ static int recover_connection(dbd_conn_t *conn)
         }
     }
     if (table_exists(conn->r->pool, conn->dbd, conn->sql, &err)) {
-        if (conn->database != ORM_DIALECT_SQLITE) {
+        if (!traits(conn)->stale_after_schema_change) {
             return FAULT_DATA;
         }
-        /* apr_dbd_sqlite3 prepares with the legacy sqlite3_prepare: after
-         * any change of the schema (a trigger, an index) its statements
-         * fail with "database schema has changed" until prepared again.
-         * They are the driver's alone (nothing on a server), so they are
-         * prepared anew and the statement tried once more. */
+        /* statements a change of the schema spoiled (SQLite: "database
+         * schema has changed") are the driver's alone, nothing on a
+         * server: prepared anew, the statement is tried once more */
         return prepare_again(conn, FAULT_STALE);
     }
     return prepare_again(conn, FAULT_REPAIRED);   /* the table is back */

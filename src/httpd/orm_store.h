@@ -12,7 +12,10 @@
  *
  * A request's connection (orm_store_connect) offers the session
  * operations; one opened outside a request (orm_store_attach, the sweep's)
- * the upkeep ones, whose statements it prepares under labels of its own.
+ * the upkeep ones, whose statements it prepares under labels of its own,
+ * and tells whether the driver still holds it alive
+ * (orm_store_attached_alive). Its identity (orm_store_identity) names the
+ * driver with the database: the sweep asks nothing of the driver itself.
  */
 #ifndef ORM_STORE_H
 #define ORM_STORE_H
@@ -132,5 +135,10 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
  *  needs lives in pool. */
 void orm_store_attach(const orm_store_t *store, ap_dbd_t *dbd, int batch,
                       apr_pool_t *pool, orm_conn_t *conn);
+
+/** True when the driver holds the connection of conn (made by
+ *  orm_store_attach) alive, having reconnected it where it can (pgsql);
+ *  false too where the driver cannot tell. */
+int orm_store_attached_alive(orm_conn_t *conn, apr_pool_t *pool);
 
 #endif

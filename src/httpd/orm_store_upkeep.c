@@ -37,6 +37,14 @@ static int probe(apr_pool_t *pool, const upkeep_conn_t *up)
                              up->sql->probe, 0, NULL, 0, &values) == 0;
 }
 
+/* The driver's check, which reconnects a dropped connection where it can
+ * (pgsql): true when the connection is alive after it. */
+static int driver_holds_alive(apr_pool_t *pool, const upkeep_conn_t *up)
+{
+    return apr_dbd_check_conn(up->dbd->driver, pool, up->dbd->handle)
+           == APR_SUCCESS;
+}
+
 /* A connection left idle while the database restarted is seen dead only
  * by its first statement (mod_dbd's check and libpq see it alive until
  * then): the driver's check then reconnects it, and the table is looked
@@ -46,10 +54,11 @@ static int upkeep_table_exists(orm_conn_t *conn, apr_pool_t *pool)
     const upkeep_conn_t *up = conn->impl;
 
     return probe(pool, up)
-           || (apr_dbd_check_conn(up->dbd->driver, pool, up->dbd->handle)
-               == APR_SUCCESS && probe(pool, up));
+           || (driver_holds_alive(pool, up) && probe(pool, up));
 }
 
+/* The database's answer after the driver's name: one database reached
+ * through two drivers (sqlite3 and odbc) counts as two. */
 static apr_status_t upkeep_identity(orm_conn_t *conn, apr_pool_t *pool,
                                     const char **name)
 {
@@ -63,7 +72,13 @@ static apr_status_t upkeep_identity(orm_conn_t *conn, apr_pool_t *pool,
                           up->upkeep->identity, 0, NULL, 1, &values)) {
         return APR_EGENERAL;
     }
-    *name = values ? values[0] : NULL;
+    if (values == NULL || values[0] == NULL) {
+        *name = NULL;
+    }
+    else {
+        *name = apr_pstrcat(pool, orm_db_driver_name(up->dbd->driver), ":",
+                            values[0], NULL);
+    }
     return APR_SUCCESS;
 }
 
@@ -184,6 +199,11 @@ static const orm_store_ops_t upkeep_ops = {
     .claim_sweep = upkeep_claim_sweep,
     .purge = upkeep_purge
 };
+
+int orm_store_attached_alive(orm_conn_t *conn, apr_pool_t *pool)
+{
+    return driver_holds_alive(pool, conn->impl);
+}
 
 void orm_store_attach(const orm_store_t *store, ap_dbd_t *dbd, int batch,
                       apr_pool_t *pool, orm_conn_t *conn)

@@ -234,18 +234,19 @@ static void close_visit(sweep_worker_t *worker, const sweep_target_t *target,
 }
 
 /* Two vhosts reaching one database and table sweep it once a round: true
- * for the first visit of this round to it. */
+ * for the first visit of this round to it. A database that cannot tell
+ * its name is told apart by its target. */
 static int first_this_round(const sweep_target_t *target,
                             sweep_visit_t *visit, apr_hash_t *swept,
                             apr_pool_t *pool)
 {
     const char *identity = NULL;
 
-    if (orm_store_identity(&visit->conn, pool, &identity) == APR_ENOTIMPL) {
+    if (orm_store_identity(&visit->conn, pool, &identity) != APR_SUCCESS
+        || identity == NULL) {
         identity = apr_psprintf(pool, "%pp", (void *)target);
     }
-    identity = apr_pstrcat(pool, orm_db_driver_name(visit->dbd->driver), ":",
-                           identity, "|", target->store->table, NULL);
+    identity = apr_pstrcat(pool, identity, "|", target->store->table, NULL);
     if (apr_hash_get(swept, identity, APR_HASH_KEY_STRING)) {
         return 0;
     }
@@ -338,16 +339,11 @@ static void purge_target(sweep_worker_t *worker, const sweep_target_t *target,
  * may have died with it. */
 #define VISIT_ATTEMPTS 4
 
-static int connection_dead(const sweep_visit_t *visit, apr_pool_t *pool)
-{
-    return apr_dbd_check_conn(visit->dbd->driver, pool, visit->dbd->handle)
-           != APR_SUCCESS;
-}
-
 /* A visit on a live connection (one that can read the table, or, when it
  * cannot, that the driver still holds alive), visit->table_ok saying
- * which; false, logged, when there is none. mod_dbd having none to give twice in a row is a database that is
- * down, not a dead connection dropped: no more tries then. */
+ * which; false, logged, when there is none. mod_dbd having none to give
+ * twice in a row is a database that is down, not a dead connection
+ * dropped: no more tries then. */
 static int open_live_visit(sweep_worker_t *worker,
                            const sweep_target_t *target, sweep_slot_t *slot,
                            apr_pool_t *pool, sweep_visit_t *visit)
@@ -367,7 +363,7 @@ static int open_live_visit(sweep_worker_t *worker,
         none_given = 0;
         visit->table_ok = orm_store_table_exists(&visit->conn, visit->pool);
         if (attempt == VISIT_ATTEMPTS || visit->table_ok
-            || !connection_dead(visit, visit->pool)) {
+            || orm_store_attached_alive(&visit->conn, visit->pool)) {
             return 1;
         }
         close_visit(worker, target, visit);

@@ -45,6 +45,11 @@ const char *orm_dialect_name(orm_dialect_e dialect)
     return dialects[dialect]->name;
 }
 
+const orm_dialect_traits_t *orm_dialect_traits(orm_dialect_e dialect)
+{
+    return &dialects[dialect]->traits;
+}
+
 int orm_dialect_by_name(const char *name, orm_dialect_e *dialect)
 {
     int i;

@@ -7,7 +7,8 @@
  *
  * Each dialect is one file, orm_sql_<name>.c, describing it in an
  * orm_sql_dialect_t (orm_sql_dialect.h); orm_sql.c builds every statement
- * from that description. Adding a dialect: its file (and its line in
+ * from that description, and answers what its databases ask of the store
+ * (orm_dialect_traits). Adding a dialect: its file (and its line in
  * Makefile.am), its value in orm_dialect_e, its entry in orm_sql.c's table.
  */
 #ifndef ORM_SQL_H
@@ -62,6 +63,27 @@ const orm_db_probe_t *orm_sql_dialect_probes(apr_pool_t *pool);
 
 /** Short name of a dialect, for logs and the schema tool. */
 const char *orm_dialect_name(orm_dialect_e dialect);
+
+/** What a database of one dialect asks of whoever runs statements on it,
+ *  beyond their text: the store acts on these, never on the dialect's
+ *  identity. Each is 0 where the database needs nothing of the kind. */
+typedef struct {
+    /* One connection writes at a time, whatever its process, and writers
+     * that meet wait by polling (SQLite's busy wait): writes queue on one
+     * lock shared by every child instead, the writers' lock; so does the
+     * set-up of a connection that cannot read the table yet (children
+     * meeting an empty database would race to create it). */
+    int single_writer;
+    /* Prepared statements fail after any change of the schema (a trigger,
+     * an index) until prepared again, and they are the driver's alone
+     * (nothing kept on a server): a statement that fails on a table that
+     * is there is prepared anew and tried once more, not taken for a data
+     * error (apr_dbd_sqlite3 prepares with the legacy sqlite3_prepare). */
+    int stale_after_schema_change;
+} orm_dialect_traits_t;
+
+/** The traits of dialect's databases. */
+const orm_dialect_traits_t *orm_dialect_traits(orm_dialect_e dialect);
 
 /** Statements for one table mapping on one dialect. Argument order is
  *  given per statement; all are prepared, none is built from request data. */

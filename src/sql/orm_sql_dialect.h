@@ -84,6 +84,9 @@ typedef struct {
     orm_sql_timeout_fn *statement_timeout;  /* NULL where the server can't
                                              * end a long statement */
 
+    /* what its databases ask of the store (orm_dialect_traits) */
+    orm_dialect_traits_t traits;
+
     /* maintenance (orm_maintenance_sql_t) */
     orm_sweep_form_e sweep;
     const char *select_from_nothing;    /* what a SELECT of values needs

@@ -52,6 +52,8 @@ const orm_sql_dialect_t orm_sql_dialect_mysql = {
     .release = NULL,
     .settings = NULL,
     .statement_timeout = statement_timeout,
+    /* writers wait for the rows they lock, not by polling */
+    .traits = { .single_writer = 0, .stale_after_schema_change = 0 },
     .sweep = ORM_SWEEP_LIMIT_DELETE,
     /* MySQL wants a table for a WHERE */
     .select_from_nothing = " FROM DUAL",

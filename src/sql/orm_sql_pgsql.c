@@ -42,6 +42,8 @@ const orm_sql_dialect_t orm_sql_dialect_pgsql = {
     .release = "DEALLOCATE ",
     .settings = NULL,
     .statement_timeout = statement_timeout,
+    /* writers wait for the rows they lock, not by polling */
+    .traits = { .single_writer = 0, .stale_after_schema_change = 0 },
     .sweep = ORM_SWEEP_LIMIT_SUBQUERY,
     .select_from_nothing = "",
     .table_size = "SELECT pg_total_relation_size(CAST("

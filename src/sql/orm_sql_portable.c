@@ -38,6 +38,8 @@ const orm_sql_dialect_t orm_sql_dialect_portable = {
     .release = NULL,
     .settings = NULL,
     .statement_timeout = NULL,
+    /* nothing known of the database: none asked for */
+    .traits = { .single_writer = 0, .stale_after_schema_change = 0 },
     .sweep = ORM_SWEEP_UNBOUNDED,
     .select_from_nothing = "",
     /* the size and the name of a database have no standard query */

@@ -47,6 +47,9 @@ const orm_sql_dialect_t orm_sql_dialect_sqlite = {
     .settings = settings,
     /* SQLite has no server to end a statement */
     .statement_timeout = NULL,
+    /* one writer at a time, waiting by polling; apr_dbd_sqlite3's
+     * statements go stale after a change of the schema */
+    .traits = { .single_writer = 1, .stale_after_schema_change = 1 },
     .sweep = ORM_SWEEP_LIMIT_SUBQUERY,
     .select_from_nothing = "",
     /* only with the dbstat table built in */

@@ -452,6 +452,17 @@ START_TEST(test_apply)
 }
 END_TEST
 
+/* What a merge stores: the stored data decoded, the diff applied, encoded
+ * again. */
+static const char *merge_stored(const char *stored, const orm_diff_t *diff)
+{
+    return orm_codec_encode(test_pool,
+                            orm_codec_apply(test_pool,
+                                            orm_codec_decode(test_pool,
+                                                             stored),
+                                            diff));
+}
+
 START_TEST(test_merge_concurrent_requests)
 {
     /* two requests load {user=alice, cart=1}; the first adds theme=dark and
@@ -472,11 +483,7 @@ START_TEST(test_merge_concurrent_requests)
     apr_table_unset(second, "note");
     diff = orm_codec_diff(test_pool, loaded, second);
     ck_assert(!orm_diff_is_empty(diff, "expiry"));
-    merged = orm_codec_encode(test_pool,
-                              orm_codec_apply(test_pool,
-                                              orm_codec_decode(test_pool,
-                                                               stored_now),
-                                              diff));
+    merged = merge_stored(stored_now, diff);
     ck_assert(same_entries(orm_codec_decode(test_pool, merged),
                            table_of("user", "alice", "cart", "2 items",
                                     "theme", "dark", NULL)));
@@ -487,11 +494,7 @@ START_TEST(test_merge_concurrent_requests)
     diff = orm_codec_diff(test_pool, loaded,
                           table_of("user", "alice", "cart", "1", "note", "x",
                                    "lang", "de", NULL));
-    merged = orm_codec_encode(test_pool,
-                              orm_codec_apply(test_pool,
-                                              orm_codec_decode(test_pool,
-                                                               stored_now),
-                                              diff));
+    merged = merge_stored(stored_now, diff);
     ck_assert(same_entries(orm_codec_decode(test_pool, merged),
                            table_of("user", "alice", "cart", "5", "note", "x",
                                     "theme", "dark", "lang", "de", NULL)));
@@ -500,11 +503,7 @@ START_TEST(test_merge_concurrent_requests)
     diff = orm_codec_diff(test_pool, loaded,
                           table_of("user", "alice", "cart", "7", "note", "x",
                                    NULL));
-    merged = orm_codec_encode(test_pool,
-                              orm_codec_apply(test_pool,
-                                              orm_codec_decode(test_pool,
-                                                               stored_now),
-                                              diff));
+    merged = merge_stored(stored_now, diff);
     ck_assert_str_eq(apr_table_get(orm_codec_decode(test_pool, merged),
                                    "cart"), "7");
 }

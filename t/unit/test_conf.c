@@ -1,4 +1,5 @@
 /* Configuration records: create, merge and the defaults of the getters. */
+#include <stddef.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -459,142 +460,219 @@ END_TEST
 
 /* ---- failure handling, limits and the sweep ------------------------------ */
 
-START_TEST(test_new_members_create_unset)
-{
-    orm_dir_conf_t *d = orm_dir_conf_create(test_pool);
-    orm_server_conf_t *s = orm_server_conf_create(test_pool);
+/* One member of a configuration record as a case of the merge: a value a
+ * parent sets and one a child sets (0 too counts as set), and its getter. */
+typedef struct {
+    const char *name;
+    int server;                 /* of orm_server_conf_t, else orm_dir_conf_t */
+    size_t offset;
+    int wide;                   /* an apr_int64_t, else an int */
+    apr_int64_t (*get)(const void *conf);
+    apr_int64_t parent, child;
+} member_case_t;
 
-    ck_assert_int_eq(d->on_error, ORM_UNSET);
-    ck_assert_int_eq(d->max_size, ORM_UNSET);
-    ck_assert_int_eq(d->grace_seconds, ORM_UNSET);
-    ck_assert_int_eq(s->sweep_seconds, ORM_UNSET);
-    ck_assert_int_eq(s->sweep_batch, ORM_UNSET);
-    ck_assert_int_eq(s->retry_seconds, ORM_UNSET);
-    ck_assert_ptr_null(s->sweeper);
+#define GETTER(record, member) \
+    static apr_int64_t get_##member(const void *conf) \
+    { \
+        return orm_##record##_##member(conf); \
+    }
+
+GETTER(dir, on_error)
+GETTER(dir, max_size)
+GETTER(dir, grace_seconds)
+GETTER(server, sweep_seconds)
+GETTER(server, sweep_batch)
+GETTER(server, retry_seconds)
+
+#define DIR_MEMBER(m) #m, 0, offsetof(orm_dir_conf_t, m), \
+    sizeof(((orm_dir_conf_t *)0)->m) == sizeof(apr_int64_t), get_##m
+#define SERVER_MEMBER(m) #m, 1, offsetof(orm_server_conf_t, m), \
+    sizeof(((orm_server_conf_t *)0)->m) == sizeof(apr_int64_t), get_##m
+
+static const member_case_t member_cases[] = {
+    { DIR_MEMBER(on_error), ORM_ON_ERROR_FAIL, ORM_ON_ERROR_ANONYMOUS },
+    { DIR_MEMBER(on_error), ORM_ON_ERROR_ANONYMOUS, ORM_ON_ERROR_FAIL },
+    { DIR_MEMBER(max_size), 4096, 0 },                  /* no limit */
+    { DIR_MEMBER(max_size), 65536, 1 },
+    { DIR_MEMBER(max_size), 4096, APR_INT64_C(10000000000) },  /* > 32 bits */
+    { DIR_MEMBER(grace_seconds), 30, 0 },               /* no grace */
+    { DIR_MEMBER(grace_seconds), 3600, 1 },
+    { SERVER_MEMBER(sweep_seconds), 600, 0 },           /* sweep off */
+    { SERVER_MEMBER(sweep_seconds), 86400, 30 },
+    { SERVER_MEMBER(sweep_batch), 50, ORM_MAX_SWEEP_BATCH },
+    { SERVER_MEMBER(sweep_batch), 1000, 1 },
+    { SERVER_MEMBER(retry_seconds), 10, 0 },            /* no retry wait */
+    { SERVER_MEMBER(retry_seconds), 60, 1 },
+};
+
+#define MEMBER_CASES (int)(sizeof(member_cases) / sizeof(member_cases[0]))
+
+static apr_int64_t member_of(const void *conf, const member_case_t *mc)
+{
+    const char *at = (const char *)conf + mc->offset;
+
+    return mc->wide ? *(const apr_int64_t *)at : *(const int *)at;
+}
+
+static void set_member(void *conf, const member_case_t *mc, apr_int64_t v)
+{
+    char *at = (char *)conf + mc->offset;
+
+    if (mc->wide) {
+        *(apr_int64_t *)at = v;
+    }
+    else {
+        *(int *)at = (int)v;
+    }
+}
+
+static void *conf_create(const member_case_t *mc)
+{
+    return mc->server ? (void *)orm_server_conf_create(test_pool)
+                      : (void *)orm_dir_conf_create(test_pool);
+}
+
+static void *conf_merge(const member_case_t *mc, void *parent, void *child)
+{
+    return mc->server ? (void *)orm_server_conf_merge(test_pool, parent, child)
+                      : (void *)orm_dir_conf_merge(test_pool, parent, child);
+}
+
+static void assert_member(const void *conf, const member_case_t *mc,
+                          apr_int64_t expected)
+{
+    apr_int64_t got = member_of(conf, mc);
+
+    ck_assert_msg(got == expected, "%s: %" APR_INT64_T_FMT " where %"
+                  APR_INT64_T_FMT " was expected", mc->name, got, expected);
+}
+
+/* Every member of mc's record but mc's own: as in expected (NULL: unset). */
+static void assert_others(const member_case_t *mc, const void *merged,
+                          const void *expected)
+{
+    int j;
+
+    for (j = 0; j < MEMBER_CASES; j++) {
+        const member_case_t *other = &member_cases[j];
+
+        if (other->server == mc->server && other->offset != mc->offset) {
+            assert_member(merged, other, expected ? member_of(expected, other)
+                                                  : ORM_UNSET);
+        }
+    }
+}
+
+/* A parent with every member of mc's record set, from the cases. */
+static void *parent_all_set(const member_case_t *mc)
+{
+    void *p = conf_create(mc);
+    int j;
+
+    for (j = 0; j < MEMBER_CASES; j++) {
+        if (member_cases[j].server == mc->server) {
+            set_member(p, &member_cases[j], member_cases[j].parent);
+        }
+    }
+    return p;
+}
+
+START_TEST(test_member_create_unset)
+{
+    const member_case_t *mc = &member_cases[_i];
+
+    assert_member(conf_create(mc), mc, ORM_UNSET);
 }
 END_TEST
 
-START_TEST(test_new_dir_members_merge)
+START_TEST(test_member_merge_unset_stays_unset)
 {
-    orm_dir_conf_t *p = orm_dir_conf_create(test_pool);
-    orm_dir_conf_t *c = orm_dir_conf_create(test_pool);
+    const member_case_t *mc = &member_cases[_i];
+
+    assert_member(conf_merge(mc, conf_create(mc), conf_create(mc)), mc,
+                  ORM_UNSET);
+}
+END_TEST
+
+/* Merges child into parent: mc's member is expected, and its getter gives
+ * it, not the default. */
+static void assert_merged(const member_case_t *mc, void *parent, void *child,
+                          apr_int64_t expected)
+{
+    void *m = conf_merge(mc, parent, child);
+
+    assert_member(m, mc, expected);
+    ck_assert_int_eq(mc->get(m), expected);
+}
+
+/* The parent's when the child has none; the child's when it has one, also
+ * when it is 0. */
+START_TEST(test_member_merge_child_over_parent)
+{
+    const member_case_t *mc = &member_cases[_i];
+    void *p = conf_create(mc), *c = conf_create(mc);
+
+    set_member(p, mc, mc->parent);
+    assert_merged(mc, p, c, mc->parent);
+    set_member(c, mc, mc->child);
+    assert_merged(mc, p, c, mc->child);
+}
+END_TEST
+
+/* A child setting this member alone: its value, and the others' parent's
+ * (set or not). */
+START_TEST(test_member_merge_one_at_a_time)
+{
+    const member_case_t *mc = &member_cases[_i];
+    void *p = parent_all_set(mc), *c = conf_create(mc), *m;
+
+    set_member(c, mc, mc->child);
+    m = conf_merge(mc, p, c);
+    assert_member(m, mc, mc->child);
+    assert_others(mc, m, p);
+    m = conf_merge(mc, conf_create(mc), c);
+    assert_member(m, mc, mc->child);
+    assert_others(mc, m, NULL);
+}
+END_TEST
+
+/* The store and the sweeper built for one server are never merged, and
+ * the sweep's members leave the schema's getters at their defaults. */
+START_TEST(test_server_merge_leaves_store_sweeper_and_schema)
+{
+    orm_server_conf_t *s = orm_server_conf_create(test_pool);
+    orm_server_conf_t *c = orm_server_conf_create(test_pool);
+
+    ck_assert_ptr_null(s->sweeper);
+    c->sweep_seconds = 30;
+    c->retry_seconds = 60;
+    s = orm_server_conf_merge(test_pool, s, c);
+    ck_assert_ptr_null(s->store);
+    ck_assert_ptr_null(s->sweeper);
+    ck_assert_int_eq(orm_server_create_schema(s), 1);
+    ck_assert_str_eq(orm_server_dialect(s), "auto");
+}
+END_TEST
+
+/* Server, <Location>, nested <Location>: each level's own member. */
+START_TEST(test_limit_merge_three_levels)
+{
+    orm_dir_conf_t *server = orm_dir_conf_create(test_pool);
+    orm_dir_conf_t *location = orm_dir_conf_create(test_pool);
+    orm_dir_conf_t *nested = orm_dir_conf_create(test_pool);
     orm_dir_conf_t *m;
 
-    /* unset everywhere: unset */
-    m = orm_dir_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->on_error, ORM_UNSET);
-    ck_assert_int_eq(m->max_size, ORM_UNSET);
-    ck_assert_int_eq(m->grace_seconds, ORM_UNSET);
-
-    /* parent's when the child has none */
-    p->on_error = ORM_ON_ERROR_FAIL;
-    p->max_size = 4096;
-    p->grace_seconds = 30;
-    m = orm_dir_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
-    ck_assert_int_eq(m->max_size, 4096);
-    ck_assert_int_eq(m->grace_seconds, 30);
-
-    /* the child's, also when it is 0 (anonymous, no limit, no grace) */
-    c->on_error = ORM_ON_ERROR_ANONYMOUS;
-    c->max_size = 0;
-    c->grace_seconds = 0;
-    m = orm_dir_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_ANONYMOUS);
-    ck_assert_int_eq(m->max_size, 0);
-    ck_assert_int_eq(m->grace_seconds, 0);
-    ck_assert_int_eq(orm_dir_on_error(m), ORM_ON_ERROR_ANONYMOUS);
-    ck_assert_int_eq(orm_dir_max_size(m), 0);
-    ck_assert_int_eq(orm_dir_grace_seconds(m), 0);
-
-    /* each on its own: only max_size in the child */
-    c = orm_dir_conf_create(test_pool);
-    c->max_size = APR_INT64_C(10000000000);      /* beyond 32 bits */
-    m = orm_dir_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->max_size, APR_INT64_C(10000000000));
-    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
-    ck_assert_int_eq(m->grace_seconds, 30);
-    /* only grace_seconds */
-    c = orm_dir_conf_create(test_pool);
-    c->grace_seconds = 1;
-    m = orm_dir_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->grace_seconds, 1);
-    ck_assert_int_eq(m->max_size, 4096);
-    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
-    /* only on_error, the other way round */
-    p->on_error = ORM_ON_ERROR_ANONYMOUS;
-    c = orm_dir_conf_create(test_pool);
-    c->on_error = ORM_ON_ERROR_FAIL;
-    m = orm_dir_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
-    ck_assert_int_eq(m->max_size, 4096);
-
-    /* three levels: server, <Location>, nested <Location> */
-    p = orm_dir_conf_create(test_pool);
-    p->max_size = 100;
-    c = orm_dir_conf_create(test_pool);
-    c->on_error = ORM_ON_ERROR_FAIL;
-    m = orm_dir_conf_merge(test_pool, p, c);
-    c = orm_dir_conf_create(test_pool);
-    c->grace_seconds = 9;
-    m = orm_dir_conf_merge(test_pool, m, c);
+    server->max_size = 100;
+    location->on_error = ORM_ON_ERROR_FAIL;
+    nested->grace_seconds = 9;
+    m = orm_dir_conf_merge(test_pool, server, location);
+    m = orm_dir_conf_merge(test_pool, m, nested);
     ck_assert_int_eq(m->max_size, 100);
     ck_assert_int_eq(m->on_error, ORM_ON_ERROR_FAIL);
     ck_assert_int_eq(m->grace_seconds, 9);
-
-    /* the old members are not disturbed by the new ones */
+    /* members no level set stay unset */
     ck_assert_int_eq(m->touch_seconds, ORM_UNSET);
     ck_assert_int_eq(m->cookie_remove, ORM_UNSET);
-}
-END_TEST
-
-START_TEST(test_new_server_members_merge)
-{
-    orm_server_conf_t *p = orm_server_conf_create(test_pool);
-    orm_server_conf_t *c = orm_server_conf_create(test_pool);
-    orm_server_conf_t *m;
-
-    m = orm_server_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->sweep_seconds, ORM_UNSET);
-    ck_assert_int_eq(m->sweep_batch, ORM_UNSET);
-    ck_assert_int_eq(m->retry_seconds, ORM_UNSET);
-
-    p->sweep_seconds = 600;
-    p->sweep_batch = 50;
-    p->retry_seconds = 10;
-    m = orm_server_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->sweep_seconds, 600);
-    ck_assert_int_eq(m->sweep_batch, 50);
-    ck_assert_int_eq(m->retry_seconds, 10);
-
-    /* the child's, also 0 (sweep off, no retry wait) */
-    c->sweep_seconds = 0;
-    c->retry_seconds = 0;
-    m = orm_server_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->sweep_seconds, 0);
-    ck_assert_int_eq(m->sweep_batch, 50);           /* not set: parent's */
-    ck_assert_int_eq(m->retry_seconds, 0);
-    ck_assert_int_eq(orm_server_sweep_seconds(m), 0);
-    ck_assert_int_eq(orm_server_retry_seconds(m), 0);
-
-    c = orm_server_conf_create(test_pool);
-    c->sweep_batch = ORM_MAX_SWEEP_BATCH;
-    m = orm_server_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->sweep_batch, 100000);
-    ck_assert_int_eq(m->sweep_seconds, 600);
-    ck_assert_int_eq(m->retry_seconds, 10);
-
-    /* parent unset, child set */
-    p = orm_server_conf_create(test_pool);
-    c = orm_server_conf_create(test_pool);
-    c->sweep_seconds = 30;
-    m = orm_server_conf_merge(test_pool, p, c);
-    ck_assert_int_eq(m->sweep_seconds, 30);
-    ck_assert_int_eq(m->sweep_batch, ORM_UNSET);
-    ck_assert_int_eq(m->retry_seconds, ORM_UNSET);
-    /* the store and sweeper built for one server are not merged */
-    ck_assert_ptr_null(m->store);
-    ck_assert_ptr_null(m->sweeper);
 }
 END_TEST
 
@@ -620,7 +698,7 @@ START_TEST(test_timeout_seconds)
 }
 END_TEST
 
-START_TEST(test_new_getters_defaults)
+START_TEST(test_limit_and_sweep_getters_defaults)
 {
     orm_dir_conf_t *d = orm_dir_conf_create(test_pool);
     orm_server_conf_t *s = orm_server_conf_create(test_pool);
@@ -643,36 +721,6 @@ START_TEST(test_new_getters_defaults)
                               orm_server_conf_create(test_pool));
     ck_assert_int_eq(s->sweep_batch, ORM_UNSET);
     ck_assert_int_eq(orm_server_sweep_batch(s), 1000);
-
-    /* set values come through */
-    d->on_error = ORM_ON_ERROR_FAIL;
-    ck_assert_int_eq(orm_dir_on_error(d), ORM_ON_ERROR_FAIL);
-    d->on_error = ORM_ON_ERROR_ANONYMOUS;
-    ck_assert_int_eq(orm_dir_on_error(d), ORM_ON_ERROR_ANONYMOUS);
-    d->max_size = 1;
-    ck_assert_int_eq(orm_dir_max_size(d), 1);
-    d->max_size = 65536;
-    ck_assert_int_eq(orm_dir_max_size(d), 65536);
-    d->grace_seconds = 0;
-    ck_assert_int_eq(orm_dir_grace_seconds(d), 0);
-    d->grace_seconds = 3600;
-    ck_assert_int_eq(orm_dir_grace_seconds(d), 3600);
-    s->sweep_seconds = 0;
-    ck_assert_int_eq(orm_server_sweep_seconds(s), 0);
-    s->sweep_seconds = 86400;
-    ck_assert_int_eq(orm_server_sweep_seconds(s), 86400);
-    s->sweep_batch = 1;
-    ck_assert_int_eq(orm_server_sweep_batch(s), 1);
-    s->sweep_batch = 100000;
-    ck_assert_int_eq(orm_server_sweep_batch(s), 100000);
-    s->retry_seconds = 0;
-    ck_assert_int_eq(orm_server_retry_seconds(s), 0);
-    s->retry_seconds = 60;
-    ck_assert_int_eq(orm_server_retry_seconds(s), 60);
-
-    /* the old getters are unaffected by the new members */
-    ck_assert_int_eq(orm_server_create_schema(s), 1);
-    ck_assert_str_eq(orm_server_dialect(s), "auto");
 }
 END_TEST
 
@@ -694,10 +742,16 @@ TCase *tcase_conf(void)
     tcase_add_test(tc, test_server_getters_defaults);
     tcase_add_test(tc, test_server_merge);
     tcase_add_test(tc, test_server_merge_sessions_configured_not_inherited);
-    tcase_add_test(tc, test_new_members_create_unset);
-    tcase_add_test(tc, test_new_dir_members_merge);
-    tcase_add_test(tc, test_new_server_members_merge);
+    tcase_add_loop_test(tc, test_member_create_unset, 0, MEMBER_CASES);
+    tcase_add_loop_test(tc, test_member_merge_unset_stays_unset, 0,
+                        MEMBER_CASES);
+    tcase_add_loop_test(tc, test_member_merge_child_over_parent, 0,
+                        MEMBER_CASES);
+    tcase_add_loop_test(tc, test_member_merge_one_at_a_time, 0,
+                        MEMBER_CASES);
+    tcase_add_test(tc, test_server_merge_leaves_store_sweeper_and_schema);
+    tcase_add_test(tc, test_limit_merge_three_levels);
     tcase_add_test(tc, test_timeout_seconds);
-    tcase_add_test(tc, test_new_getters_defaults);
+    tcase_add_test(tc, test_limit_and_sweep_getters_defaults);
     return tc;
 }

@@ -30,16 +30,6 @@ static void assert_rejected(const char *arg)
     ck_assert_msg(strlen(err) > 0, "empty error text for '%s'", arg);
 }
 
-static void assert_untouched_except(const orm_cookie_attrs_t *a,
-                                    const char *which)
-{
-    if (!strchr(which, 'p')) ck_assert_ptr_null(a->path);
-    if (!strchr(which, 'd')) ck_assert_ptr_null(a->domain);
-    if (!strchr(which, 's')) ck_assert_ptr_null(a->same_site);
-    if (!strchr(which, 'h')) ck_assert_int_eq(a->http_only, ORM_FLAG_UNSET);
-    if (!strchr(which, 'S')) ck_assert_int_eq(a->secure, ORM_FLAG_UNSET);
-}
-
 START_TEST(test_cookie_name_check)
 {
     static const char *const good[] = {
@@ -65,145 +55,124 @@ START_TEST(test_cookie_name_check)
 }
 END_TEST
 
+/* One argument of SessionORMCookieAttributes and every attribute it
+ * leaves set (NULL, ORM_FLAG_UNSET: untouched). */
+#define U ORM_FLAG_UNSET
+#define ON ORM_FLAG_ON
+#define OFF ORM_FLAG_OFF
+
+static const struct {
+    const char *arg;
+    orm_cookie_attrs_t want;    /* path, domain, same_site, http_only,
+                                 * secure */
+} parse_cases[] = {
+    /* each attribute on its own */
+    { "Path=/app", { "/app", NULL, NULL, U, U } },
+    { "Path=/", { "/", NULL, NULL, U, U } },
+    { "Path=/a/b-c_d.e", { "/a/b-c_d.e", NULL, NULL, U, U } },
+    { "Domain=example.com", { NULL, "example.com", NULL, U, U } },
+    { "Domain=.example.org", { NULL, ".example.org", NULL, U, U } },
+    { "SameSite=Strict", { NULL, NULL, "Strict", U, U } },
+    { "SameSite=Lax", { NULL, NULL, "Lax", U, U } },
+    { "SameSite=None", { NULL, NULL, "None", U, U } },
+    { "Secure", { NULL, NULL, NULL, U, ON } },
+    { "Secure=On", { NULL, NULL, NULL, U, ON } },
+    { "Secure=Off", { NULL, NULL, NULL, U, OFF } },
+    { "HttpOnly", { NULL, NULL, NULL, ON, U } },
+    { "HttpOnly=On", { NULL, NULL, NULL, ON, U } },
+    { "HttpOnly=Off", { NULL, NULL, NULL, OFF, U } },
+
+    /* names, SameSite's values and the flags' in any case */
+    { "path=/x", { "/x", NULL, NULL, U, U } },
+    { "PATH=/x", { "/x", NULL, NULL, U, U } },
+    { "domain=example.com", { NULL, "example.com", NULL, U, U } },
+    /* SameSite in its canonical spelling */
+    { "SAMESITE=strict", { NULL, NULL, "Strict", U, U } },
+    { "samesite=NONE", { NULL, NULL, "None", U, U } },
+    { "sameSite=lAx", { NULL, NULL, "Lax", U, U } },
+    { "secure", { NULL, NULL, NULL, U, ON } },
+    { "SECURE=off", { NULL, NULL, NULL, U, OFF } },
+    { "secure=ON", { NULL, NULL, NULL, U, ON } },
+    { "httponly", { NULL, NULL, NULL, ON, U } },
+    { "HTTPONLY=OFF", { NULL, NULL, NULL, OFF, U } },
+    /* values other than SameSite's and the flags keep their case */
+    { "Path=/MixedCase", { "/MixedCase", NULL, NULL, U, U } },
+
+    /* several in one argument */
+    { "Path=/x;HttpOnly=Off;SameSite=Strict",
+      { "/x", NULL, "Strict", OFF, U } },
+    { "Secure;HttpOnly;Domain=example.com;Path=/p;SameSite=None",
+      { "/p", "example.com", "None", ON, ON } },
+    /* white space around the separators, as in a Set-Cookie header */
+    { "Path=/x; Secure=Off; SameSite=Lax", { "/x", NULL, "Lax", U, OFF } },
+    /* empty items are harmless */
+    { "Secure;;HttpOnly=Off;", { NULL, NULL, NULL, OFF, ON } },
+    { "", { NULL, NULL, NULL, U, U } },
+
+    /* a later one overrides an earlier one */
+    { "SameSite=Strict;SameSite=None", { NULL, NULL, "None", U, U } },
+    { "Secure;Secure=Off", { NULL, NULL, NULL, U, OFF } },
+    { "HttpOnly=Off;HttpOnly", { NULL, NULL, NULL, ON, U } },
+    { "Path=/a;Path=/b", { "/b", NULL, NULL, U, U } },
+};
+
+#undef U
+#undef ON
+#undef OFF
+
+static void assert_str_or_null(const char *got, const char *want,
+                               const char *arg, const char *which)
+{
+    ck_assert_msg(want ? got && !strcmp(got, want) : got == NULL,
+                  "'%s': %s is '%s', not '%s'", arg, which,
+                  got ? got : "(null)", want ? want : "(null)");
+}
+
+/* a's attributes are want's; arg names the case. */
+static void assert_attrs(const orm_cookie_attrs_t *a,
+                         const orm_cookie_attrs_t *want, const char *arg)
+{
+    assert_str_or_null(a->path, want->path, arg, "Path");
+    assert_str_or_null(a->domain, want->domain, arg, "Domain");
+    assert_str_or_null(a->same_site, want->same_site, arg, "SameSite");
+    ck_assert_msg(a->http_only == want->http_only, "'%s': HttpOnly %d", arg,
+                  a->http_only);
+    ck_assert_msg(a->secure == want->secure, "'%s': Secure %d", arg,
+                  a->secure);
+}
+
 START_TEST(test_cookie_attrs_init)
 {
+    static const orm_cookie_attrs_t all_unset = {
+        NULL, NULL, NULL, ORM_FLAG_UNSET, ORM_FLAG_UNSET
+    };
     orm_cookie_attrs_t a = fresh();
-    assert_untouched_except(&a, "");
+
+    assert_attrs(&a, &all_unset, "(init)");
 }
 END_TEST
 
-START_TEST(test_cookie_attrs_each)
+START_TEST(test_cookie_attrs_parse)
 {
-    orm_cookie_attrs_t a;
+    orm_cookie_attrs_t a = parsed(parse_cases[_i].arg);
 
-    a = parsed("Path=/app");
-    ck_assert_str_eq(a.path, "/app");
-    assert_untouched_except(&a, "p");
-
-    a = parsed("Path=/");
-    ck_assert_str_eq(a.path, "/");
-
-    a = parsed("Path=/a/b-c_d.e");
-    ck_assert_str_eq(a.path, "/a/b-c_d.e");
-
-    a = parsed("Domain=example.com");
-    ck_assert_str_eq(a.domain, "example.com");
-    assert_untouched_except(&a, "d");
-
-    a = parsed("Domain=.example.org");
-    ck_assert_str_eq(a.domain, ".example.org");
-
-    a = parsed("SameSite=Strict");
-    ck_assert_str_eq(a.same_site, "Strict");
-    assert_untouched_except(&a, "s");
-    a = parsed("SameSite=Lax");
-    ck_assert_str_eq(a.same_site, "Lax");
-    a = parsed("SameSite=None");
-    ck_assert_str_eq(a.same_site, "None");
-
-    a = parsed("Secure");
-    ck_assert_int_eq(a.secure, ORM_FLAG_ON);
-    assert_untouched_except(&a, "S");
-    a = parsed("Secure=On");
-    ck_assert_int_eq(a.secure, ORM_FLAG_ON);
-    a = parsed("Secure=Off");
-    ck_assert_int_eq(a.secure, ORM_FLAG_OFF);
-    assert_untouched_except(&a, "S");
-
-    a = parsed("HttpOnly");
-    ck_assert_int_eq(a.http_only, ORM_FLAG_ON);
-    assert_untouched_except(&a, "h");
-    a = parsed("HttpOnly=On");
-    ck_assert_int_eq(a.http_only, ORM_FLAG_ON);
-    a = parsed("HttpOnly=Off");
-    ck_assert_int_eq(a.http_only, ORM_FLAG_OFF);
-    assert_untouched_except(&a, "h");
+    assert_attrs(&a, &parse_cases[_i].want, parse_cases[_i].arg);
 }
 END_TEST
 
-START_TEST(test_cookie_attrs_case_insensitive)
+/* An error anywhere in the list rejects it. */
+START_TEST(test_cookie_attrs_rejects_any_bad_item)
 {
-    orm_cookie_attrs_t a;
-
-    a = parsed("path=/x");
-    ck_assert_str_eq(a.path, "/x");
-    a = parsed("PATH=/x");
-    ck_assert_str_eq(a.path, "/x");
-    a = parsed("domain=example.com");
-    ck_assert_str_eq(a.domain, "example.com");
-    a = parsed("SAMESITE=strict");
-    ck_assert_str_eq(a.same_site, "Strict");    /* canonical spelling */
-    a = parsed("samesite=NONE");
-    ck_assert_str_eq(a.same_site, "None");
-    a = parsed("sameSite=lAx");
-    ck_assert_str_eq(a.same_site, "Lax");
-    a = parsed("secure");
-    ck_assert_int_eq(a.secure, ORM_FLAG_ON);
-    a = parsed("SECURE=off");
-    ck_assert_int_eq(a.secure, ORM_FLAG_OFF);
-    a = parsed("secure=ON");
-    ck_assert_int_eq(a.secure, ORM_FLAG_ON);
-    a = parsed("httponly");
-    ck_assert_int_eq(a.http_only, ORM_FLAG_ON);
-    a = parsed("HTTPONLY=OFF");
-    ck_assert_int_eq(a.http_only, ORM_FLAG_OFF);
-    /* values other than SameSite's and the flags keep their case */
-    a = parsed("Path=/MixedCase");
-    ck_assert_str_eq(a.path, "/MixedCase");
-}
-END_TEST
-
-START_TEST(test_cookie_attrs_multiple)
-{
-    orm_cookie_attrs_t a;
-
-    a = parsed("Path=/x;HttpOnly=Off;SameSite=Strict");
-    ck_assert_str_eq(a.path, "/x");
-    ck_assert_int_eq(a.http_only, ORM_FLAG_OFF);
-    ck_assert_str_eq(a.same_site, "Strict");
-    assert_untouched_except(&a, "phs");
-
-    a = parsed("Secure;HttpOnly;Domain=example.com;Path=/p;SameSite=None");
-    ck_assert_int_eq(a.secure, ORM_FLAG_ON);
-    ck_assert_int_eq(a.http_only, ORM_FLAG_ON);
-    ck_assert_str_eq(a.domain, "example.com");
-    ck_assert_str_eq(a.path, "/p");
-    ck_assert_str_eq(a.same_site, "None");
-
-    /* white space around the separators, as in a Set-Cookie header */
-    a = parsed("Path=/x; Secure=Off; SameSite=Lax");
-    ck_assert_str_eq(a.path, "/x");
-    ck_assert_int_eq(a.secure, ORM_FLAG_OFF);
-    ck_assert_str_eq(a.same_site, "Lax");
-
-    /* empty items are harmless */
-    a = parsed("Secure;;HttpOnly=Off;");
-    ck_assert_int_eq(a.secure, ORM_FLAG_ON);
-    ck_assert_int_eq(a.http_only, ORM_FLAG_OFF);
-    a = parsed("");
-    assert_untouched_except(&a, "");
-
-    /* an error anywhere in the list rejects it */
     assert_rejected("Path=/x;Bogus=1;Secure");
     assert_rejected("Secure;Max-Age=5");
 }
 END_TEST
 
-START_TEST(test_cookie_attrs_later_overrides)
+/* Across calls (one per directive argument): only named ones change. */
+START_TEST(test_cookie_attrs_across_arguments)
 {
     orm_cookie_attrs_t a = fresh();
 
-    a = parsed("SameSite=Strict;SameSite=None");
-    ck_assert_str_eq(a.same_site, "None");
-    a = parsed("Secure;Secure=Off");
-    ck_assert_int_eq(a.secure, ORM_FLAG_OFF);
-    a = parsed("HttpOnly=Off;HttpOnly");
-    ck_assert_int_eq(a.http_only, ORM_FLAG_ON);
-    a = parsed("Path=/a;Path=/b");
-    ck_assert_str_eq(a.path, "/b");
-
-    /* across calls (one per directive argument): only named ones change */
-    a = fresh();
     ck_assert_ptr_null(orm_cookie_attrs_parse(test_pool,
                        "Path=/a;Secure;SameSite=Strict", &a));
     ck_assert_ptr_null(orm_cookie_attrs_parse(test_pool, "Secure=Off", &a));
@@ -294,109 +263,87 @@ START_TEST(test_cookie_attrs_rejects_space_in_value)
 }
 END_TEST
 
-START_TEST(test_cookie_header_defaults)
-{
-    orm_cookie_attrs_t a = fresh();
-
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "TOKEN", &a, 3600, 0),
-                     "sid=TOKEN; Max-Age=3600; Path=/; SameSite=Lax; HttpOnly");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "TOKEN", &a, 3600, 1),
-                     "sid=TOKEN; Max-Age=3600; Path=/; SameSite=Lax; HttpOnly; "
-                     "Secure");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "s", "v", &a, 86400, 0),
-                     "s=v; Max-Age=86400; Path=/; SameSite=Lax; HttpOnly");
+/* Set-Cookie values: the attributes (as SessionORMCookieAttributes gives
+ * them; NULL for none set), the cookie, and whether the request came over
+ * HTTPS. */
+static const struct {
+    const char *attrs;
+    const char *name, *value;
+    apr_int64_t max_age;
+    int https;
+    const char *expected;
+} header_cases[] = {
+    /* the defaults: Path=/, SameSite=Lax, HttpOnly, Secure over HTTPS */
+    { NULL, "sid", "TOKEN", 3600, 0,
+      "sid=TOKEN; Max-Age=3600; Path=/; SameSite=Lax; HttpOnly" },
+    { NULL, "sid", "TOKEN", 3600, 1,
+      "sid=TOKEN; Max-Age=3600; Path=/; SameSite=Lax; HttpOnly; Secure" },
+    { NULL, "s", "v", 86400, 0,
+      "s=v; Max-Age=86400; Path=/; SameSite=Lax; HttpOnly" },
     /* 64-bit Max-Age */
-    ck_assert_str_eq(orm_cookie_header(test_pool, "s", "v", &a,
-                                       APR_INT64_C(316224000), 0),
-                     "s=v; Max-Age=316224000; Path=/; SameSite=Lax; HttpOnly");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "s", "v", &a,
-                                       APR_INT64_C(5000000000), 0),
-                     "s=v; Max-Age=5000000000; Path=/; SameSite=Lax; HttpOnly");
+    { NULL, "s", "v", APR_INT64_C(316224000), 0,
+      "s=v; Max-Age=316224000; Path=/; SameSite=Lax; HttpOnly" },
+    { NULL, "s", "v", APR_INT64_C(5000000000), 0,
+      "s=v; Max-Age=5000000000; Path=/; SameSite=Lax; HttpOnly" },
     /* no Domain unless set */
-    ck_assert_ptr_null(strstr(orm_cookie_header(test_pool, "s", "v", &a, 1, 1),
-                              "Domain"));
-}
-END_TEST
+    { NULL, "s", "v", 1, 1,
+      "s=v; Max-Age=1; Path=/; SameSite=Lax; HttpOnly; Secure" },
 
-START_TEST(test_cookie_header_overrides_keep_other_defaults)
-{
-    orm_cookie_attrs_t a;
-
-    a = parsed("Path=/app");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/app; SameSite=Lax; HttpOnly");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 1),
-                     "sid=T; Max-Age=60; Path=/app; SameSite=Lax; HttpOnly; "
-                     "Secure");
-
-    a = parsed("SameSite=Strict");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/; SameSite=Strict; HttpOnly");
-
-    a = parsed("SameSite=None");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 1),
-                     "sid=T; Max-Age=60; Path=/; SameSite=None; HttpOnly; "
-                     "Secure");
-
-    a = parsed("HttpOnly=Off");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/; SameSite=Lax");
-    a = parsed("HttpOnly");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly");
-
-    a = parsed("Domain=example.com");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/; Domain=example.com; "
-                     "SameSite=Lax; HttpOnly");
-
-    a = parsed("Path=/p;Domain=d.example;SameSite=Strict;HttpOnly=Off;Secure");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/p; Domain=d.example; "
-                     "SameSite=Strict; Secure");
-}
-END_TEST
-
-START_TEST(test_cookie_header_secure)
-{
-    orm_cookie_attrs_t a;
-    const char *h;
+    /* one attribute set keeps the other defaults */
+    { "Path=/app", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/app; SameSite=Lax; HttpOnly" },
+    { "Path=/app", "sid", "T", 60, 1,
+      "sid=T; Max-Age=60; Path=/app; SameSite=Lax; HttpOnly; Secure" },
+    { "SameSite=Strict", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Strict; HttpOnly" },
+    { "SameSite=None", "sid", "T", 60, 1,
+      "sid=T; Max-Age=60; Path=/; SameSite=None; HttpOnly; Secure" },
+    { "HttpOnly=Off", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax" },
+    { "HttpOnly", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly" },
+    { "Domain=example.com", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; Domain=example.com; SameSite=Lax; "
+      "HttpOnly" },
+    { "Path=/p;Domain=d.example;SameSite=Strict;HttpOnly=Off;Secure", "sid",
+      "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/p; Domain=d.example; SameSite=Strict; "
+      "Secure" },
 
     /* Secure=Off: never, even on HTTPS */
-    a = parsed("Secure=Off");
-    h = orm_cookie_header(test_pool, "sid", "T", &a, 60, 1);
-    ck_assert_str_eq(h, "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly");
-    ck_assert_ptr_null(strstr(h, "Secure"));
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0), h);
-
+    { "Secure=Off", "sid", "T", 60, 1,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly" },
+    { "Secure=Off", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly" },
     /* Secure / Secure=On: always, even on plain HTTP */
-    a = parsed("Secure");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; "
-                     "Secure");
-    a = parsed("Secure=On");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 0),
-                     "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; "
-                     "Secure");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "T", &a, 60, 1),
-                     "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; "
-                     "Secure");
-}
-END_TEST
+    { "Secure", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; Secure" },
+    { "Secure=On", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; Secure" },
+    { "Secure=On", "sid", "T", 60, 1,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; Secure" },
 
-START_TEST(test_cookie_header_removal)
+    /* a removal */
+    { NULL, "sid", "", 0, 0,
+      "sid=; Max-Age=0; Path=/; SameSite=Lax; HttpOnly" },
+    { NULL, "sid", "", 0, 1,
+      "sid=; Max-Age=0; Path=/; SameSite=Lax; HttpOnly; Secure" },
+    /* it carries the same Path/Domain, or the browser keeps the cookie */
+    { "Path=/app;Domain=example.com", "sid", "", 0, 0,
+      "sid=; Max-Age=0; Path=/app; Domain=example.com; SameSite=Lax; "
+      "HttpOnly" },
+};
+
+START_TEST(test_cookie_header)
 {
-    orm_cookie_attrs_t a = fresh();
+    orm_cookie_attrs_t a = header_cases[_i].attrs
+                           ? parsed(header_cases[_i].attrs) : fresh();
 
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "", &a, 0, 0),
-                     "sid=; Max-Age=0; Path=/; SameSite=Lax; HttpOnly");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "", &a, 0, 1),
-                     "sid=; Max-Age=0; Path=/; SameSite=Lax; HttpOnly; Secure");
-    /* the removal carries the same Path/Domain, or the browser keeps it */
-    a = parsed("Path=/app;Domain=example.com");
-    ck_assert_str_eq(orm_cookie_header(test_pool, "sid", "", &a, 0, 0),
-                     "sid=; Max-Age=0; Path=/app; Domain=example.com; "
-                     "SameSite=Lax; HttpOnly");
+    ck_assert_str_eq(orm_cookie_header(test_pool, header_cases[_i].name,
+                                       header_cases[_i].value, &a,
+                                       header_cases[_i].max_age,
+                                       header_cases[_i].https),
+                     header_cases[_i].expected);
 }
 END_TEST
 
@@ -534,18 +481,16 @@ TCase *tcase_cookie(void)
 
     tcase_add_test(tc, test_cookie_name_check);
     tcase_add_test(tc, test_cookie_attrs_init);
-    tcase_add_test(tc, test_cookie_attrs_each);
-    tcase_add_test(tc, test_cookie_attrs_case_insensitive);
-    tcase_add_test(tc, test_cookie_attrs_multiple);
-    tcase_add_test(tc, test_cookie_attrs_later_overrides);
+    tcase_add_loop_test(tc, test_cookie_attrs_parse, 0,
+                        sizeof(parse_cases) / sizeof(parse_cases[0]));
+    tcase_add_test(tc, test_cookie_attrs_rejects_any_bad_item);
+    tcase_add_test(tc, test_cookie_attrs_across_arguments);
     tcase_add_test(tc, test_cookie_attrs_parse_does_not_alias_arg);
     tcase_add_test(tc, test_cookie_attrs_rejects_lifetime);
     tcase_add_test(tc, test_cookie_attrs_rejects_unknown_and_bad_values);
     tcase_add_test(tc, test_cookie_attrs_rejects_space_in_value);
-    tcase_add_test(tc, test_cookie_header_defaults);
-    tcase_add_test(tc, test_cookie_header_overrides_keep_other_defaults);
-    tcase_add_test(tc, test_cookie_header_secure);
-    tcase_add_test(tc, test_cookie_header_removal);
+    tcase_add_loop_test(tc, test_cookie_header, 0,
+                        sizeof(header_cases) / sizeof(header_cases[0]));
     tcase_add_test(tc, test_cookie_values);
     tcase_add_test(tc, test_cookie_strip);
     tcase_add_test(tc, test_cookie_values_match_strip);

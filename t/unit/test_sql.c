@@ -61,9 +61,6 @@ static const expected_sql_t pgsql_default = {
     NULL, 0     /* no lock_touch; the size in bytes */
 };
 
-/* PostgreSQL and SQLite share the syntax used here */
-#define pgsql_default pgsql_default
-
 /* portable: names unquoted, TEXT, no IF NOT EXISTS, no upsert, the size
  * by LENGTH (characters), a row lock by an UPDATE that changes nothing */
 #define UQ_UPDATE "UPDATE session SET data = %s, expires_at = %lld, " \
@@ -153,8 +150,6 @@ static const expected_sql_t pgsql_renamed = {
       "\"app_sessions\" (\"owner\")" }, 3,
     NULL, 0     /* no lock_touch; the size in bytes */
 };
-
-#define pgsql_renamed pgsql_renamed
 
 #define UR_UPDATE "UPDATE app_sessions SET payload = %s, exp_ms = %lld, " \
     "owner = %s, touched_ms = %lld WHERE sid = %s"
@@ -365,6 +360,35 @@ START_TEST(test_dialect_table_complete)
         for (e = 0; e < d; e++) {
             ck_assert_str_ne(orm_dialect_name(d), orm_dialect_name(e));
         }
+    }
+}
+END_TEST
+
+/* What each dialect's databases ask of the store: only SQLite has one
+ * writer at a time and statements a change of the schema spoils. */
+START_TEST(test_dialect_traits)
+{
+    static const struct {
+        orm_dialect_e dialect;
+        int single_writer, stale_after_schema_change;
+    } cases[] = {
+        { ORM_DIALECT_SQLITE, 1, 1 },
+        { ORM_DIALECT_PGSQL, 0, 0 },
+        { ORM_DIALECT_MYSQL, 0, 0 },
+        { ORM_DIALECT_PORTABLE, 0, 0 },
+    };
+    int i, n = sizeof(cases) / sizeof(cases[0]);
+
+    ck_assert_int_eq(n, ORM_DIALECT_COUNT);
+    for (i = 0; i < n; i++) {
+        const orm_dialect_traits_t *t = orm_dialect_traits(cases[i].dialect);
+
+        ck_assert_msg(t->single_writer == cases[i].single_writer
+                      && t->stale_after_schema_change
+                         == cases[i].stale_after_schema_change,
+                      "%s: single_writer %d, stale_after_schema_change %d",
+                      orm_dialect_name(cases[i].dialect), t->single_writer,
+                      t->stale_after_schema_change);
     }
 }
 END_TEST
@@ -1466,6 +1490,7 @@ TCase *tcase_sql(void)
     tcase_add_test(tc, test_dialect_conflict);
     tcase_add_test(tc, test_dialect_name);
     tcase_add_test(tc, test_dialect_table_complete);
+    tcase_add_test(tc, test_dialect_traits);
     tcase_add_test(tc, test_dialect_by_name);
     tcase_add_test(tc, test_dialect_choice);
     tcase_add_test(tc, test_dialect_probes);

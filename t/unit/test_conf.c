@@ -414,6 +414,20 @@ START_TEST(test_server_merge)
     m = orm_server_conf_merge(test_pool, p, c);
     ck_assert_str_eq(m->schema.table, "vhost_sessions");
 
+    /* mod_dbd's DBDriver and DBDParams as seen here: child if set, else
+     * parent, each on its own */
+    ck_assert_ptr_null(m->dbd_driver);
+    ck_assert_ptr_null(m->dbd_params);
+    p->dbd_driver = "odbc";
+    p->dbd_params = "datasource=main";
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_str_eq(m->dbd_driver, "odbc");
+    ck_assert_str_eq(m->dbd_params, "datasource=main");
+    c->dbd_params = "datasource=vhost";
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_str_eq(m->dbd_driver, "odbc");
+    ck_assert_str_eq(m->dbd_params, "datasource=vhost");
+
     /* create_schema / dialect: child if set, else parent */
     p->create_schema = 0;
     p->dialect = "pgsql";

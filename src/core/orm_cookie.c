@@ -12,6 +12,8 @@ void orm_cookie_attrs_init(orm_cookie_attrs_t *attrs)
     attrs->same_site = NULL;
     attrs->http_only = ORM_FLAG_UNSET;
     attrs->secure = ORM_FLAG_UNSET;
+    attrs->partitioned = ORM_FLAG_UNSET;
+    attrs->version_ignored = 0;
 }
 
 /* RFC 6265 token: visible ASCII except separators. */
@@ -105,6 +107,14 @@ static const char *parse_one(apr_pool_t *pool, char *item,
     if (!strcasecmp(name, "Secure")) {
         return parse_flag(pool, "Secure", value, &attrs->secure);
     }
+    if (!strcasecmp(name, "Partitioned")) {
+        return parse_flag(pool, "Partitioned", value, &attrs->partitioned);
+    }
+    if (!strcasecmp(name, "Version") && value && *value
+        && strspn(value, "0123456789") == strlen(value)) {
+        attrs->version_ignored = 1;
+        return NULL;
+    }
     if (!strcasecmp(name, "Max-Age") || !strcasecmp(name, "Expires")) {
         return apr_psprintf(pool, "cookie attribute %s cannot be set: the "
                             "cookie's lifetime follows SessionORMTTL", name);
@@ -140,7 +150,8 @@ static const char *parse_one(apr_pool_t *pool, char *item,
     }
     else {
         return apr_psprintf(pool, "unknown cookie attribute '%s' (known: "
-                            "Path, Domain, SameSite, Secure, HttpOnly)",
+                            "Path, Domain, SameSite, Secure, HttpOnly, "
+                            "Partitioned)",
                             name);
     }
     return NULL;
@@ -159,6 +170,10 @@ const char *orm_cookie_attrs_parse(apr_pool_t *pool, const char *arg,
         if ((err = parse_one(pool, item, attrs)) != NULL) {
             return err;
         }
+    }
+    /* browsers drop a partitioned cookie that is not Secure */
+    if (attrs->partitioned == ORM_FLAG_ON && attrs->secure == ORM_FLAG_OFF) {
+        return "cookie attribute Partitioned needs Secure (not Secure=Off)";
     }
     return NULL;
 }
@@ -181,7 +196,9 @@ const char *orm_cookie_header(apr_pool_t *pool, const char *name,
                        "; SameSite=",
                        attrs->same_site ? attrs->same_site : "Lax",
                        http_only ? "; HttpOnly" : "",
-                       secure ? "; Secure" : "", NULL);
+                       secure ? "; Secure" : "",
+                       attrs->partitioned == ORM_FLAG_ON ? "; Partitioned"
+                                                         : "", NULL);
 }
 
 /* One pair of a Cookie request header, found without copying it. */

@@ -22,6 +22,10 @@ typedef struct {
     const char *same_site;  /* NULL: default "Lax" */
     orm_flag_e http_only;   /* unset: on */
     orm_flag_e secure;      /* unset: on for HTTPS requests only */
+    orm_flag_e partitioned; /* unset: off (CHIPS; needs Secure) */
+    int version_ignored;    /* "Version=1" was given and ignored: the
+                             * RFC 2109 attribute mod_session_dbd's
+                             * documentation shows; browsers ignore it */
 } orm_cookie_attrs_t;
 
 /** All attributes unset. */
@@ -29,7 +33,8 @@ void orm_cookie_attrs_init(orm_cookie_attrs_t *attrs);
 
 /** Parses one directive argument ("Path=/x;HttpOnly=Off;SameSite=Strict")
  *  into attrs, overriding what it names. Returns NULL or an error text
- *  allocated from pool. */
+ *  allocated from pool. A Version attribute with a number is ignored and
+ *  noted in version_ignored; Partitioned with Secure=Off is an error. */
 const char *orm_cookie_attrs_parse(apr_pool_t *pool, const char *arg,
                                    orm_cookie_attrs_t *attrs);
 

@@ -84,6 +84,14 @@ const char *orm_cmd_cookie_name(cmd_parms *cmd, void *dconf, int argc,
             return directive_error(cmd, err);
         }
     }
+    if (attrs.version_ignored) {
+        /* the error log is not open yet: this reaches the console */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, cmd->server,
+                     ORM_LOGNO(0011) "%s: the cookie attribute Version is "
+                     "ignored (an RFC 2109 leftover browsers ignore), in "
+                     "%s line %d", cmd->cmd->name,
+                     cmd->directive->filename, cmd->directive->line_num);
+    }
     conf->cookie_name = argv[0];
     conf->cookie_attrs = attrs;
     note_sessions_configured(cmd);

@@ -30,7 +30,31 @@ ATTR_CONF = """
     SetHandler session-probe
     SessionORMCookieName c_nosecure Secure=Off
 </Location>
+<Location /p-chips>
+    SetHandler session-probe
+    SessionORMCookieName c_chips Partitioned Secure
+</Location>
+<Location /p-migrated>
+    SetHandler session-probe
+    SessionORMCookieName c_migrated Path=/p-migrated Version=1
+</Location>
 """
+
+
+def test_cookie_version_noted_and_partitioned_needs_secure(httpd, db):
+    """apache2 -t takes Version=1 with a notice naming the file and line,
+    and refuses Partitioned with Secure=Off."""
+    srv = httpd.new(orm_conf(db, scope=ATTR_CONF))
+    rc, out = srv.configtest()
+    assert rc == 0 and "Syntax OK" in out, out
+    assert "ORM0011" in out and "Version is ignored" in out, out
+    assert "httpd.conf line" in out, out
+
+    srv = httpd.new(orm_conf(db, cookie="SessionORMCookieName orm "
+                             "Partitioned Secure=Off"))
+    rc, out = srv.configtest()
+    assert rc != 0, out
+    assert "Partitioned needs Secure" in out, out
 
 
 def set_cookie_for(srv, path, name):
@@ -76,6 +100,16 @@ def test_cookie_attributes(httpd, db):
     c = set_cookie_for(srv, "/p-nosecure", "c_nosecure")
     assert c.attr("secure") is None
     assert c.attr("httponly") is True
+
+    # CHIPS: Partitioned passed through, with the Secure it needs
+    c = set_cookie_for(srv, "/p-chips", "c_chips")
+    assert c.attr("partitioned") is True, c.raw
+    assert c.attr("secure") is True, c.raw
+
+    # mod_session_dbd's documented Version=1: accepted, noted, not sent
+    c = set_cookie_for(srv, "/p-migrated", "c_migrated")
+    assert c.attr("path") == "/p-migrated"
+    assert "version" not in [n.lower() for n in c.attr_names], c.raw
 
     # every attribute at most once
     for path, name in (("/p-default", COOKIE), ("/p-over", "c_over"),

@@ -64,56 +64,64 @@ END_TEST
 static const struct {
     const char *arg;
     orm_cookie_attrs_t want;    /* path, domain, same_site, http_only,
-                                 * secure */
+                                 * secure, partitioned, version_ignored */
 } parse_cases[] = {
     /* each attribute on its own */
-    { "Path=/app", { "/app", NULL, NULL, U, U } },
-    { "Path=/", { "/", NULL, NULL, U, U } },
-    { "Path=/a/b-c_d.e", { "/a/b-c_d.e", NULL, NULL, U, U } },
-    { "Domain=example.com", { NULL, "example.com", NULL, U, U } },
-    { "Domain=.example.org", { NULL, ".example.org", NULL, U, U } },
-    { "SameSite=Strict", { NULL, NULL, "Strict", U, U } },
-    { "SameSite=Lax", { NULL, NULL, "Lax", U, U } },
-    { "SameSite=None", { NULL, NULL, "None", U, U } },
-    { "Secure", { NULL, NULL, NULL, U, ON } },
-    { "Secure=On", { NULL, NULL, NULL, U, ON } },
-    { "Secure=Off", { NULL, NULL, NULL, U, OFF } },
-    { "HttpOnly", { NULL, NULL, NULL, ON, U } },
-    { "HttpOnly=On", { NULL, NULL, NULL, ON, U } },
-    { "HttpOnly=Off", { NULL, NULL, NULL, OFF, U } },
+    { "Path=/app", { "/app", NULL, NULL, U, U, U, 0 } },
+    { "Path=/", { "/", NULL, NULL, U, U, U, 0 } },
+    { "Path=/a/b-c_d.e", { "/a/b-c_d.e", NULL, NULL, U, U, U, 0 } },
+    { "Domain=example.com", { NULL, "example.com", NULL, U, U, U, 0 } },
+    { "Domain=.example.org", { NULL, ".example.org", NULL, U, U, U, 0 } },
+    { "SameSite=Strict", { NULL, NULL, "Strict", U, U, U, 0 } },
+    { "SameSite=Lax", { NULL, NULL, "Lax", U, U, U, 0 } },
+    { "SameSite=None", { NULL, NULL, "None", U, U, U, 0 } },
+    { "Secure", { NULL, NULL, NULL, U, ON, U, 0 } },
+    { "Secure=On", { NULL, NULL, NULL, U, ON, U, 0 } },
+    { "Secure=Off", { NULL, NULL, NULL, U, OFF, U, 0 } },
+    { "HttpOnly", { NULL, NULL, NULL, ON, U, U, 0 } },
+    { "HttpOnly=On", { NULL, NULL, NULL, ON, U, U, 0 } },
+    { "HttpOnly=Off", { NULL, NULL, NULL, OFF, U, U, 0 } },
 
     /* names, SameSite's values and the flags' in any case */
-    { "path=/x", { "/x", NULL, NULL, U, U } },
-    { "PATH=/x", { "/x", NULL, NULL, U, U } },
-    { "domain=example.com", { NULL, "example.com", NULL, U, U } },
+    { "path=/x", { "/x", NULL, NULL, U, U, U, 0 } },
+    { "PATH=/x", { "/x", NULL, NULL, U, U, U, 0 } },
+    { "domain=example.com", { NULL, "example.com", NULL, U, U, U, 0 } },
     /* SameSite in its canonical spelling */
-    { "SAMESITE=strict", { NULL, NULL, "Strict", U, U } },
-    { "samesite=NONE", { NULL, NULL, "None", U, U } },
-    { "sameSite=lAx", { NULL, NULL, "Lax", U, U } },
-    { "secure", { NULL, NULL, NULL, U, ON } },
-    { "SECURE=off", { NULL, NULL, NULL, U, OFF } },
-    { "secure=ON", { NULL, NULL, NULL, U, ON } },
-    { "httponly", { NULL, NULL, NULL, ON, U } },
-    { "HTTPONLY=OFF", { NULL, NULL, NULL, OFF, U } },
+    { "SAMESITE=strict", { NULL, NULL, "Strict", U, U, U, 0 } },
+    { "samesite=NONE", { NULL, NULL, "None", U, U, U, 0 } },
+    { "sameSite=lAx", { NULL, NULL, "Lax", U, U, U, 0 } },
+    { "secure", { NULL, NULL, NULL, U, ON, U, 0 } },
+    { "SECURE=off", { NULL, NULL, NULL, U, OFF, U, 0 } },
+    { "secure=ON", { NULL, NULL, NULL, U, ON, U, 0 } },
+    { "httponly", { NULL, NULL, NULL, ON, U, U, 0 } },
+    { "HTTPONLY=OFF", { NULL, NULL, NULL, OFF, U, U, 0 } },
     /* values other than SameSite's and the flags keep their case */
-    { "Path=/MixedCase", { "/MixedCase", NULL, NULL, U, U } },
+    { "Path=/MixedCase", { "/MixedCase", NULL, NULL, U, U, U, 0 } },
 
     /* several in one argument */
     { "Path=/x;HttpOnly=Off;SameSite=Strict",
-      { "/x", NULL, "Strict", OFF, U } },
+      { "/x", NULL, "Strict", OFF, U, U, 0 } },
     { "Secure;HttpOnly;Domain=example.com;Path=/p;SameSite=None",
-      { "/p", "example.com", "None", ON, ON } },
+      { "/p", "example.com", "None", ON, ON, U, 0 } },
     /* white space around the separators, as in a Set-Cookie header */
-    { "Path=/x; Secure=Off; SameSite=Lax", { "/x", NULL, "Lax", U, OFF } },
+    { "Path=/x; Secure=Off; SameSite=Lax", { "/x", NULL, "Lax", U, OFF, U, 0 } },
     /* empty items are harmless */
-    { "Secure;;HttpOnly=Off;", { NULL, NULL, NULL, OFF, ON } },
-    { "", { NULL, NULL, NULL, U, U } },
+    { "Secure;;HttpOnly=Off;", { NULL, NULL, NULL, OFF, ON, U, 0 } },
+    { "", { NULL, NULL, NULL, U, U, U, 0 } },
 
     /* a later one overrides an earlier one */
-    { "SameSite=Strict;SameSite=None", { NULL, NULL, "None", U, U } },
-    { "Secure;Secure=Off", { NULL, NULL, NULL, U, OFF } },
-    { "HttpOnly=Off;HttpOnly", { NULL, NULL, NULL, ON, U } },
-    { "Path=/a;Path=/b", { "/b", NULL, NULL, U, U } },
+    { "SameSite=Strict;SameSite=None", { NULL, NULL, "None", U, U, U, 0 } },
+    { "Secure;Secure=Off", { NULL, NULL, NULL, U, OFF, U, 0 } },
+    { "HttpOnly=Off;HttpOnly", { NULL, NULL, NULL, ON, U, U, 0 } },
+    { "Path=/a;Path=/b", { "/b", NULL, NULL, U, U, U, 0 } },
+
+    /* Partitioned (CHIPS), a flag as the others */
+    { "Partitioned", { NULL, NULL, NULL, U, U, ON, 0 } },
+    { "partitioned=on;Secure", { NULL, NULL, NULL, U, ON, ON, 0 } },
+    { "Partitioned=Off", { NULL, NULL, NULL, U, U, OFF, 0 } },
+    /* Version=1, as mod_session_dbd's documentation shows it: ignored */
+    { "Version=1", { NULL, NULL, NULL, U, U, U, 1 } },
+    { "Path=/x;version=1;HttpOnly", { "/x", NULL, NULL, ON, U, U, 1 } },
 };
 
 #undef U
@@ -139,12 +147,16 @@ static void assert_attrs(const orm_cookie_attrs_t *a,
                   a->http_only);
     ck_assert_msg(a->secure == want->secure, "'%s': Secure %d", arg,
                   a->secure);
+    ck_assert_msg(a->partitioned == want->partitioned, "'%s': Partitioned %d",
+                  arg, a->partitioned);
+    ck_assert_msg(a->version_ignored == want->version_ignored,
+                  "'%s': Version ignored %d", arg, a->version_ignored);
 }
 
 START_TEST(test_cookie_attrs_init)
 {
     static const orm_cookie_attrs_t all_unset = {
-        NULL, NULL, NULL, ORM_FLAG_UNSET, ORM_FLAG_UNSET
+        NULL, NULL, NULL, ORM_FLAG_UNSET, ORM_FLAG_UNSET, ORM_FLAG_UNSET, 0
     };
     orm_cookie_attrs_t a = fresh();
 
@@ -219,8 +231,14 @@ START_TEST(test_cookie_attrs_rejects_unknown_and_bad_values)
     /* unknown attributes */
     assert_rejected("Bogus");
     assert_rejected("Bogus=1");
-    assert_rejected("Partitioned");
     assert_rejected("Priority=High");
+    /* Partitioned needs Secure; Version only with a number */
+    assert_rejected("Partitioned;Secure=Off");
+    assert_rejected("Secure=Off;Partitioned=On");
+    assert_rejected("Partitioned=maybe");
+    assert_rejected("Version");
+    assert_rejected("Version=");
+    assert_rejected("Version=one");
     assert_rejected("=x");
     /* SameSite */
     assert_rejected("SameSite=Bogus");
@@ -322,6 +340,17 @@ static const struct {
       "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; Secure" },
     { "Secure=On", "sid", "T", 60, 1,
       "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; Secure" },
+
+    /* Partitioned last, with the Secure it needs */
+    { "Partitioned;Secure", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; Secure; "
+      "Partitioned" },
+    { "Partitioned", "sid", "T", 60, 1,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly; Secure; "
+      "Partitioned" },
+    /* an ignored Version leaves no trace */
+    { "Version=1", "sid", "T", 60, 0,
+      "sid=T; Max-Age=60; Path=/; SameSite=Lax; HttpOnly" },
 
     /* a removal */
     { NULL, "sid", "", 0, 0,

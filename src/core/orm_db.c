@@ -85,7 +85,7 @@ int orm_db_sequential(const apr_dbd_driver_t *driver)
 
 int orm_db_reconnects(const apr_dbd_driver_t *driver)
 {
-    return !is_odbc(driver);
+    return orm_db_name_reconnects(orm_db_driver_name(driver));
 }
 
 int orm_db_name_reconnects(const char *driver_name)

@@ -14,8 +14,9 @@
 #include "orm_store.h"
 #include "orm_watchdog.h"
 
-/* See acquire(). */
-#define ACQUIRE_ATTEMPTS_NO_RECONNECT 11
+/* See acquire(): mod_dbd's pool holds at most DBDMax connections per
+ * process, 10 by default. */
+#define ACQUIRE_RETRIES_MAX 10
 
 /** A connection acquired for a request, with our statements prepared: what
  *  an orm_conn_t of the session operations holds. */
@@ -62,9 +63,8 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
     store->table = orm_schema_table(&conf->schema);
     store->schema = &conf->schema;
     store->create_schema = orm_server_create_schema(conf);
+    store->dbd_driver = conf->dbd_driver;
     store->dbd_params = conf->dbd_params;
-    store->acquire_attempts = orm_db_name_reconnects(conf->dbd_driver)
-                              ? 1 : ACQUIRE_ATTEMPTS_NO_RECONNECT;
     store->retry_seconds = orm_server_retry_seconds(conf);
     store->timeout = apr_time_from_sec(orm_server_timeout_seconds(conf));
     /* the directive let only a dialect's name or auto through */
@@ -685,24 +685,49 @@ static int skip_database(const orm_store_t *store)
                                until) != until;
 }
 
+/* Whether the database takes a new connection now (one of our own,
+ * closed at once). */
+static int database_reachable(const dbd_conn_t *conn)
+{
+    const orm_store_t *store = conn->store;
+    const apr_dbd_driver_t *driver = NULL;
+    apr_dbd_t *handle = NULL;
+    const char *error = NULL;
+
+    if (store->dbd_driver == NULL || store->dbd_params == NULL
+        || apr_dbd_get_driver(conn->r->pool, store->dbd_driver, &driver)
+           != APR_SUCCESS
+        || apr_dbd_open_ex(driver, conn->r->pool, store->dbd_params, &handle,
+                           &error) != APR_SUCCESS) {
+        return 0;
+    }
+    apr_dbd_close(driver, handle);
+    return 1;
+}
+
 /* mod_dbd's connection for the request, acquired under the time bound.
  * mod_dbd checks a pooled connection before handing it out and, when the
  * check fails, drops it and hands out none. Where the driver's check does
- * not reconnect (odbc), every connection that met a database restart and
- * could not be opened anew then (the server still down) fails that check
- * once: the pool is asked again, up to as many times as it holds
- * connections (DBDMax, 10 by default) and one more for a new one. */
+ * not reconnect (odbc), every pooled connection a database restart killed
+ * fails that check once. So when none is handed out and the database
+ * takes a connection of our own, the pool is asked again, as often as it
+ * can hold connections; when the database does not, it is not asked to
+ * connect again and again. */
 static ap_dbd_t *acquire(dbd_conn_t *conn)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire_fn =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     orm_deadline_t *mark = watch(conn, NULL);
-    ap_dbd_t *dbd = NULL;
-    int attempt;
+    ap_dbd_t *dbd = acquire_fn ? acquire_fn(conn->r) : NULL;
+    int retries;
 
-    for (attempt = 0; acquire_fn && dbd == NULL
-                      && attempt < conn->store->acquire_attempts; attempt++) {
-        dbd = acquire_fn(conn->r);
+    if (dbd == NULL && acquire_fn
+        && !orm_db_name_reconnects(conn->store->dbd_driver)
+        && database_reachable(conn)) {
+        for (retries = 0; dbd == NULL && retries < ACQUIRE_RETRIES_MAX;
+             retries++) {
+            dbd = acquire_fn(conn->r);
+        }
     }
     unwatch(conn, mark);
     return dbd;

@@ -73,11 +73,9 @@ typedef struct orm_store_t {
     const char *labels[ORM_STMT_COUNT];     /* unique per store */
     const char *conn_key;                   /* our state on a connection,
                                              * and our labels' stem */
-    const char *dbd_params;                 /* DBDParams, to connect anew
-                                             * where the driver does not
-                                             * reconnect */
-    int acquire_attempts;                   /* mod_dbd's pool asked this
-                                             * often for a connection */
+    const char *dbd_driver;                 /* DBDriver and DBDParams, to */
+    const char *dbd_params;                 /* connect anew where the
+                                             * driver does not reconnect */
     apr_int64_t retry_seconds;
     apr_interval_time_t timeout;            /* SessionORMTimeout */
     struct orm_watchdog_t *watchdog;        /* this child's; NULL: calls are

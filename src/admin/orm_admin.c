@@ -99,6 +99,7 @@ static const char usage_text[] =
 "\n"
 "  -q, --quiet          no progress, only the summary\n"
 "  -h, --help           this text\n"
+"  --version            print the version and exit\n"
 "Long options take their value as --option VALUE or --option=VALUE.\n"
 "The tool never creates a database: a SQLite file must exist.\n"
 "\n"
@@ -212,6 +213,17 @@ static int show_help(apr_pool_t *pool, const option_t *option,
     exit(EXIT_DONE);
 }
 
+static int show_version(apr_pool_t *pool, const option_t *option,
+                        const char *value, options_t *opt)
+{
+    (void)pool;
+    (void)option;
+    (void)value;
+    (void)opt;
+    printf("session-orm %s\n", ORM_VERSION);
+    exit(EXIT_DONE);
+}
+
 /* A string option, as httpd's ap_set_string_slot stores a directive's. */
 static int store_text(apr_pool_t *pool, const option_t *option,
                       const char *value, options_t *opt)
@@ -315,6 +327,7 @@ static int store_pause(apr_pool_t *pool, const option_t *option,
 /* Every option; usage_text says what each one does. */
 static const option_t option_table[] = {
     { { "help", 'h', 0, NULL }, show_help, 0 },
+    { { "version", LONG_ONLY, 0, NULL }, show_version, 0 },
     { { "quiet", 'q', 0, NULL }, store_flag, APR_OFFSETOF(options_t, quiet) },
     { { NULL, 'D', 1, NULL }, add_define, 0 },
     { { "config", LONG_ONLY, 1, NULL }, store_text,

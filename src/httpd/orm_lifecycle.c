@@ -1,6 +1,8 @@
 #include "apr_optional.h"
+#include "apu_version.h"
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
 #include "util_mutex.h"
 #include "apr_dbd.h"
@@ -29,6 +31,20 @@ int orm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* Which module the error log shows, once per configuration httpd serves
+ * with: at start-up, and after each restart (a package upgrade's new module
+ * comes in with one). Not in start-up's first pass, whose configuration
+ * httpd throws away (apache2 -t ends before post_config). */
+static void log_version(server_rec *s)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, ORM_LOGNO(0010)
+                 "mod_session_orm/%s (apr-util %s) configured", ORM_VERSION,
+                 apu_version_string());
+}
+
 int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
@@ -38,6 +54,7 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     server_rec *sp;
     (void)plog;
 
+    log_version(s);
     for (sp = s; sp; sp = sp->next) {
         orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
                                                         &session_orm_module);

@@ -12,7 +12,8 @@
  *  directive. */
 int orm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 
-/** post_config: builds each server's store and sets up the sweep. */
+/** post_config: logs the module's version (ORM0010), builds each server's
+ *  store and sets up the sweep. */
 int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s);
 

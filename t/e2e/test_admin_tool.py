@@ -11,7 +11,8 @@ import time
 import pytest
 
 from harness.common import (HTTPD_USER, IS_ROOT, builddir, chown_to, free_port,
-                            make_dir, now_ms, sha256_hex, sql_quote)
+                            make_dir, now_ms, project_version, sha256_hex,
+                            sql_quote)
 from harness.conf import AUTH_MODULES, COOKIE, make_htpasswd, orm_conf
 from harness.databases import (MARIADB, PSQL, SERVER_CLASSES, SqliteDatabase,
                                backend_of, selected_dbs, selected_on,
@@ -581,6 +582,16 @@ def test_bad_arguments_exit_2_and_touch_nothing(db):
     # --help is not an error
     res = run_tool("--help")
     assert res.returncode == 0 and "Usage" in res.stdout
+
+
+def test_version():
+    """--version names the tool and configure.ac's version, alone and before
+    a command (which it does not run), and --help lists it."""
+    for args in (["--version"], ["--version", "purge"]):
+        res = run_tool(*args)
+        assert (res.returncode, res.stdout, res.stderr) == \
+            (0, "session-orm %s\n" % project_version(), ""), res
+    assert "--version" in run_tool("--help").stdout
 
 
 def test_database_errors_exit_1(db):

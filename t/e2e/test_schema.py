@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.common import pid_alive, sha256_hex
+from harness.common import pid_alive, project_version, sha256_hex
 from harness.conf import orm_conf
 
 RENAMED = {"id": "sid", "data": "payload", "expires_at": "exp_ms",
@@ -163,6 +163,29 @@ SessionORMCookieName orm
     assert not running, "httpd started without mod_dbd"
     assert "mod_dbd" in out, out
     assert re.search(r"ORM\d{4}", out), out
+
+
+def test_version_logged_once_per_configuration(httpd):
+    """ORM0010 names the module and configure.ac's version at notice level:
+    once at start-up (not for the pass whose configuration httpd throws
+    away), once per restart, never from apache2 -t."""
+    srv = httpd.new("", modules=("authz_core", "session", "dbd", "orm"))
+    version_line = re.compile(
+        r"\[session_orm:notice\] .*ORM0010: mod_session_orm/%s "
+        r"\(apr-util \d+\.\d+\.\d+\) configured$"
+        % re.escape(project_version()))
+
+    def logged():
+        return [l for l in srv.log_lines() if "ORM0010" in l]
+    rc, out = srv.configtest()
+    assert rc == 0 and "ORM0010" not in out, out
+    assert logged() == []
+    srv.start()
+    assert len(logged()) == 1 and version_line.search(logged()[0]), \
+        srv.log_text()
+    srv.graceful()
+    assert len(logged()) == 2 and version_line.search(logged()[1]), \
+        srv.log_text()
 
 
 def test_dbdriver_without_mod_dbd_warns(httpd):

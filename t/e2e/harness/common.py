@@ -6,6 +6,7 @@ directories owned by the right user, and a few values tests compute."""
 import hashlib
 import os
 import pwd
+import re
 import socket
 import time
 
@@ -39,6 +40,15 @@ def probe_module_path():
 
 def probe_source_path():
     return os.path.join(REPO, "t", "modules", "mod_session_probe.c")
+
+
+def project_version():
+    """The version AC_INIT gives in configure.ac, the one the build uses."""
+    with open(os.path.join(REPO, "configure.ac")) as f:
+        m = re.search(r"^AC_INIT\(\[[^]]*\],\s*\[([^]]+)\]", f.read(),
+                      re.M)
+    assert m, "no AC_INIT version in configure.ac"
+    return m.group(1)
 
 
 # --------------------------------------------------------------------------

@@ -12,10 +12,12 @@
 #include "http_config.h"
 #include "http_request.h"
 #include "mod_session.h"
+#include "mod_status.h"
 
 #include "orm_directives.h"
 #include "orm_lifecycle.h"
 #include "orm_provider.h"
+#include "orm_status.h"
 #include "orm_store.h"
 #include "orm_sweeper.h"
 #include "orm_watchdog.h"
@@ -115,6 +117,12 @@ static void register_hooks(apr_pool_t *p)
     /* each child's watchdog ends overdue database calls; first, so it is
      * still there while the sweep thread stops at child exit */
     ap_hook_child_init(orm_watchdog_child_init, NULL, NULL, APR_HOOK_FIRST);
+    /* SetHandler session-orm-status: the counters as HTML, JSON or
+     * Prometheus text */
+    ap_hook_handler(orm_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* the same in mod_status's /server-status, where it is loaded */
+    APR_OPTIONAL_HOOK(ap, status_hook, orm_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
     /* the sweep thread takes connections from mod_dbd's pool: after it */
     ap_hook_child_init(orm_sweeper_child_init, after_mod_dbd, NULL,
                        APR_HOOK_MIDDLE);

@@ -8,6 +8,7 @@ int orm_outage_failure(orm_outage_t *outage, apr_uint64_t now_ms)
     apr_atomic_set32(&outage->last_ms, (apr_uint32_t)now_ms);
     if (apr_atomic_cas32(&outage->failing, 1, 0) == 0) {
         apr_atomic_set32(&outage->first_ms, (apr_uint32_t)now_ms);
+        apr_atomic_set32(&outage->since_sec, (apr_uint32_t)(now_ms / 1000));
         return 1;
     }
     return 0;
@@ -36,6 +37,11 @@ int orm_outage_success(orm_outage_t *outage, apr_uint64_t now_ms,
 int orm_outage_on(orm_outage_t *outage)
 {
     return apr_atomic_read32(&outage->failing) != 0;
+}
+
+apr_uint32_t orm_outage_since(orm_outage_t *outage)
+{
+    return orm_outage_on(outage) ? apr_atomic_read32(&outage->since_sec) : 0;
 }
 
 int orm_log_gate_pass(orm_log_gate_t *gate, apr_uint64_t now_sec,

@@ -28,6 +28,8 @@ typedef struct {
     apr_uint32_t failing;       /* 1 from the first failure to the end */
     apr_uint32_t first_ms;      /* low 32 bits of ms times: only */
     apr_uint32_t last_ms;       /* differences are taken */
+    apr_uint32_t since_sec;     /* epoch seconds of the first failure, for
+                                 * the status */
 } orm_outage_t;
 
 typedef struct {
@@ -46,6 +48,9 @@ int orm_outage_success(orm_outage_t *outage, apr_uint64_t now_ms,
 
 /** True when an outage is on. */
 int orm_outage_on(orm_outage_t *outage);
+
+/** When the outage on began (epoch seconds); 0 when none is on. */
+apr_uint32_t orm_outage_since(orm_outage_t *outage);
 
 /** A failure to log at now_sec: true when it is logged now, with
  *  *suppressed the count not logged since the previous line; false when

@@ -97,6 +97,7 @@ static apr_status_t merge_unlocked(writer_t *w, int *done)
             }
             return rv;
         }
+        w->result->races_lost++;
     }
     *done = 0;
     return APR_SUCCESS;
@@ -142,6 +143,7 @@ static apr_status_t update_session(writer_t *w)
     if (rv != APR_SUCCESS || matched) {
         return rv;
     }
+    w->result->races_lost++;
     merge_init(w);
     if (orm_merge_changes_nothing(&w->result->merge)) {
         end_as(w->result, ORM_WRITE_SAVED, ORM_WRITE_CHANGED_NOTHING);
@@ -180,6 +182,7 @@ static apr_status_t mark_rotated(writer_t *w)
         if (rv != APR_SUCCESS || matched) {
             return rv;
         }
+        w->result->races_lost++;
         if (attempt + 1 == ORM_ROTATE_ATTEMPTS) {
             end_as(w->result, ORM_WRITE_GAVE_WAY, ORM_WRITE_LOST_RACES);
             return APR_SUCCESS;

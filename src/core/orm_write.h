@@ -100,6 +100,8 @@ typedef struct {
                                  * and for ORM_WRITE_TOO_BIG the refused
                                  * data and the limit) */
     int locked;                 /* ORM_WRITE_MERGED under the row lock */
+    int races_lost;             /* conditional writes that found the row
+                                 * written by another request */
 } orm_write_result_t;
 
 /**

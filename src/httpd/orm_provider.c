@@ -13,6 +13,7 @@
 #include "orm_db.h"
 #include "orm_owner.h"
 #include "orm_policy.h"
+#include "orm_status.h"
 #include "orm_store.h"
 #include "orm_token.h"
 #include "orm_integer.h"
@@ -118,6 +119,8 @@ static apr_array_header_t *cookie_tokens(request_rec *r, apr_pool_t *pool,
 typedef struct {
     orm_conn_t conn;
     int ready;
+    int tried;                  /* the store was asked (the status counts
+                                 * the load) */
 } load_conn_t;
 
 /* Reads the live row of one key's id and tells the search what it is;
@@ -128,6 +131,7 @@ static apr_status_t try_key(request_rec *r, load_conn_t *load,
                             orm_row_t **row)
 {
     *row = NULL;
+    load->tried = 1;
     if (!load->ready) {
         if (orm_store_connect(r, server_store(r), &load->conn)
             != APR_SUCCESS) {
@@ -167,9 +171,11 @@ static apr_status_t find_session(request_rec *r, apr_pool_t *pool,
     const char *id = NULL, *token = NULL;
     load_conn_t load;
     orm_row_t *row = NULL;
+    apr_time_t started = apr_time_now();
     apr_status_t rv = APR_SUCCESS;
 
     load.ready = 0;
+    load.tried = 0;
     if (mode == ORM_KEY_USER) {
         orm_load_search_init(search, 0);
         if (r->user) {
@@ -189,6 +195,9 @@ static apr_status_t find_session(request_rec *r, apr_pool_t *pool,
             id = orm_token_digest(pool, token);
             rv = try_key(r, &load, search, id, &row);
         }
+    }
+    if (load.tried) {
+        orm_status_loaded(server_store(r), started);
     }
     if (rv == APR_SUCCESS && row) {
         remember_session(state, id, token, row);
@@ -340,6 +349,7 @@ static void log_size_refused(request_rec *r, const char *id,
                                   &suppressed)
                 ? APLOG_WARNING : APLOG_DEBUG;
 
+    orm_status_count(server_store(r), ORM_METRIC_FAILED_TOO_BIG);
     ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0210)
                   "session %.*s not saved: %" APR_SIZE_T_FMT " bytes is "
                   "more than SessionORMMaxSize %" APR_INT64_T_FMT "; the "
@@ -457,8 +467,8 @@ static void answer_write(request_rec *r, const orm_dir_conf_t *dconf,
 }
 
 /* Writes the session as the policy decided (orm_write_session: a
- * rotation, an update of its row or a new row), logs how it went and
- * answers the client. Failures of the store were logged by it, once per
+ * rotation, an update of its row or a new row), logs and counts how it
+ * went and answers the client. Failures of the store were logged by it, once per
  * outage; mod_session would log each of them again, so it is always told
  * all went well. */
 static void write_session(request_rec *r, const orm_dir_conf_t *dconf,
@@ -469,6 +479,7 @@ static void write_session(request_rec *r, const orm_dir_conf_t *dconf,
     orm_write_result_t result;
     const char *token;
     orm_conn_t conn;
+    apr_time_t started;
     apr_status_t rv;
 
     write.facts = facts;
@@ -476,12 +487,16 @@ static void write_session(request_rec *r, const orm_dir_conf_t *dconf,
     write.ttl_seconds = request_ttl(r, dconf, state->z);
     write.grace_seconds = orm_dir_grace_seconds(dconf);
     write.merge_attempts = ORM_MERGE_ATTEMPTS;
-    if ((write.id = write_target(r, state, facts, action, &token)) == NULL
-        || orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS) {
+    if ((write.id = write_target(r, state, facts, action, &token)) == NULL) {
         return;
     }
-    rv = orm_write_session(&conn, r->pool, &write, &result);
-    log_write(r, state->id, write.id, &result);
+    started = apr_time_now();
+    memset(&result, 0, sizeof(result));
+    if ((rv = orm_store_connect(r, server_store(r), &conn)) == APR_SUCCESS) {
+        rv = orm_write_session(&conn, r->pool, &write, &result);
+        log_write(r, state->id, write.id, &result);
+    }
+    orm_status_written(server_store(r), action, rv, &result, started);
     if (rv == APR_SUCCESS) {
         answer_write(r, dconf, state, &result, write.id, token,
                      write.ttl_seconds);

@@ -11,6 +11,7 @@
 #include "orm_db.h"
 #include "orm_log.h"
 #include "orm_prepared.h"
+#include "orm_status.h"
 #include "orm_store.h"
 #include "orm_watchdog.h"
 
@@ -200,10 +201,12 @@ enum {
                                  * anew, retry once */
 };
 
-/* The level for an outage's failure: error for the first since the
- * database last answered (whichever child sees it), debug for the rest. */
-static int failure_level(const orm_store_t *store)
+/* The level for an outage's failure, logged under message ID id: error
+ * for the first since the database last answered (whichever child sees
+ * it), debug for the rest. */
+static int failure_level(const orm_store_t *store, unsigned id)
 {
+    orm_status_error(store, id);
     if (store->shared == NULL) {
         return APLOG_ERR;
     }
@@ -239,7 +242,7 @@ static void report_failure(request_rec *r, const orm_store_t *store,
                          (apr_uint32_t)(apr_time_sec(apr_time_now())
                                         + store->retry_seconds));
     }
-    level = failure_level(store);
+    level = failure_level(store, 112);
     if (level == APLOG_ERR) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0112)
                       "session table '%s': %s (further failures are logged at "
@@ -259,6 +262,7 @@ static void report_data_error(request_rec *r, const orm_store_t *store,
 {
     apr_uint32_t suppressed;
 
+    orm_status_error(store, 116);
     if (orm_store_log_due(store, ORM_GATE_DATA, &suppressed)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0116)
                       "session table '%s': %s (the database answers: not an "
@@ -314,6 +318,7 @@ static void unwatch(dbd_conn_t *conn, orm_deadline_t *mark)
         apr_int64_t seconds = apr_time_sec(conn->store->timeout);
 
         conn->timed_out = 1;
+        orm_status_count(conn->store, ORM_METRIC_TIMEOUTS);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, conn->r, ORM_LOGNO(0130)
                       "session table '%s': a database call still waiting "
                       "after %" APR_INT64_T_FMT " s was cut", conn->store->table,
@@ -348,7 +353,7 @@ static apr_status_t ensure_table(dbd_conn_t *conn)
     }
     if (!store->create_schema) {
         /* ap_log_rerror evaluates its level more than once */
-        int level = failure_level(store);
+        int level = failure_level(store, 102);
         ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0102)
                       "session table '%s' cannot be read (%s) and "
                       "SessionORMCreateSchema is Off: create it with the DDL "
@@ -374,7 +379,7 @@ static apr_status_t ensure_table(dbd_conn_t *conn)
                               store->table);
                 continue;
             }
-            level = failure_level(store);
+            level = failure_level(store, 103);
             ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0103)
                           "creating session table '%s' failed: %s (statement: "
                           "%s)", store->table, why, ddl);
@@ -520,7 +525,7 @@ static apr_status_t prepare_statements(dbd_conn_t *conn)
         rv = orm_prepared_once(conn->dbd, store->labels[i], text,
                                &conn->stmt[i], &errmsg);
         if (rv != APR_SUCCESS) {
-            int level = failure_level(store);
+            int level = failure_level(store, 105);
             ap_log_rerror(APLOG_MARK, level, rv, conn->r, ORM_LOGNO(0105)
                           "preparing the %s statement for session table "
                           "'%s' failed: %s (statement: %s)", stmt_names[i],
@@ -835,14 +840,17 @@ apr_status_t orm_store_connect(request_rec *r, const orm_store_t *store,
     conn->r = r;
     conn->store = store;
     if (skip_database(store)) {
+        orm_status_count(store, ORM_METRIC_FAILED_SKIPPED);
         return APR_EAGAIN;      /* known to be down */
     }
     if ((conn->dbd = acquire(conn)) == NULL) {
+        orm_status_count(store, ORM_METRIC_FAILED_OUTAGE);
         report_failure(r, store, 1, "mod_dbd has no connection (its own "
                        "messages say why; check DBDriver and DBDParams)");
         return APR_ECONNREFUSED;
     }
     if ((rv = make_ready(conn)) != APR_SUCCESS) {
+        orm_status_count(store, ORM_METRIC_FAILED_OUTAGE);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, ORM_LOGNO(0118)
                       "session table '%s': the connection cannot be used",
                       store->table);
@@ -930,9 +938,11 @@ static apr_status_t statement_failed(dbd_conn_t *conn, const char *what,
         conn->fault = conn->timed_out ? FAULT_OUTAGE : watched_recover(conn);
     }
     if (conn->fault == FAULT_DATA || conn->fault == FAULT_STALE) {
+        orm_status_count(conn->store, ORM_METRIC_FAILED_DATA);
         report_data_error(conn->r, conn->store, message);
     }
     else {
+        orm_status_count(conn->store, ORM_METRIC_FAILED_OUTAGE);
         /* a connection reconnected under a transaction lost its write too:
          * the database went away, if only for a moment */
         report_failure(conn->r, conn->store, conn->fault == FAULT_OUTAGE,
@@ -974,6 +984,7 @@ static int whole(const orm_sql_t *sql, const char *size, const char *data)
 static apr_status_t truncated(dbd_conn_t *conn, const char *id)
 {
     conn->fault = FAULT_DATA;
+    orm_status_count(conn->store, ORM_METRIC_FAILED_DATA);
     report_data_error(conn->r, conn->store, apr_psprintf(conn->r->pool,
                       "session %.*s came back shorter than stored (with "
                       "MariaDB/MySQL, raise fldsz in DBDParams above the "

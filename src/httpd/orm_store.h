@@ -26,6 +26,7 @@
 
 #include "orm_conf.h"
 #include "orm_gate.h"
+#include "orm_metrics.h"
 #include "orm_shared.h"
 #include "orm_sql.h"
 #include "orm_store_ops.h"
@@ -56,6 +57,7 @@ typedef struct {
     orm_outage_t outage;        /* the database cannot be used */
     apr_uint32_t retry_at;      /* epoch seconds: skip the database until */
     orm_log_gate_t gates[ORM_GATE_COUNT];
+    orm_metrics_t metrics;      /* what the status shows (orm_status.h) */
 } orm_store_slot_t;
 
 /** Mutex type of the cross-process lock SQLite writers take turns on (one

@@ -1,11 +1,12 @@
 /*
  * The store's upkeep operations on a connection mod_dbd opened outside a
  * request (the sweep's): whether the table is there, which database it is,
- * the farm's lock and turn to sweep, and the purge. The statements that run
- * once per sweep on a pooled connection are kept prepared under labels of
- * the store's (the purge's names its batch); the others run unprepared or
- * prepared unnamed (orm_db_select_row). Failures are handed back, not
- * logged: the sweep says what it was doing.
+ * the farm's lock and turn to sweep, the purge and the count of the rows
+ * left after it. The statements that run once per sweep on a pooled
+ * connection are kept prepared under labels of the store's (the purge's
+ * names its batch); the others run unprepared or prepared unnamed
+ * (orm_db_select_row). Failures are handed back, not logged: the sweep
+ * says what it was doing.
  */
 #include <string.h>
 
@@ -191,13 +192,37 @@ static apr_status_t upkeep_purge(orm_conn_t *conn, apr_pool_t *pool,
     return rv;
 }
 
+/* The rows after a sweep, for the status: counted once per sweep, not per
+ * page. Only the count is read. */
+static apr_status_t upkeep_totals(orm_conn_t *conn, apr_pool_t *pool,
+                                  orm_store_totals_t *totals,
+                                  const char **errmsg)
+{
+    const upkeep_conn_t *up = conn->impl;
+    const char **values = NULL;
+    int err = orm_db_select_row(pool, up->dbd->driver, up->dbd->handle,
+                                up->upkeep->totals, 0, NULL, 3, &values);
+
+    memset(totals, 0, sizeof(*totals));
+    if (err) {
+        *errmsg = apr_pstrdup(pool, orm_db_error(up->dbd->driver,
+                                                 up->dbd->handle, err));
+        return APR_EGENERAL;
+    }
+    if (values && !orm_db_int64_parse(values[0], &totals->rows)) {
+        totals->rows = 0;
+    }
+    return APR_SUCCESS;
+}
+
 static const orm_store_ops_t upkeep_ops = {
     .table_exists = upkeep_table_exists,
     .identity = upkeep_identity,
     .lock_sweep = upkeep_lock_sweep,
     .unlock_sweep = upkeep_unlock_sweep,
     .claim_sweep = upkeep_claim_sweep,
-    .purge = upkeep_purge
+    .purge = upkeep_purge,
+    .totals = upkeep_totals
 };
 
 int orm_store_attached_alive(orm_conn_t *conn, apr_pool_t *pool)

@@ -12,6 +12,7 @@
 #include "orm_db.h"
 #include "orm_gate.h"
 #include "orm_shared.h"
+#include "orm_status.h"
 #include "orm_store.h"
 #include "orm_sweeper.h"
 #include "orm_watchdog.h"
@@ -161,6 +162,7 @@ static int keep_sweeping(void *baton, apr_int64_t removed)
 static void note_outage(const sweep_target_t *target, sweep_slot_t *slot,
                         apr_status_t rv, const char *what, const char *detail)
 {
+    orm_status_sweep_failed(target->store);
     if (!orm_outage_failure(&slot->outage, orm_now_ms())) {
         return;
     }
@@ -224,6 +226,7 @@ static void close_visit(sweep_worker_t *worker, const sweep_target_t *target,
     visit->cut += orm_watchdog_disarm(store, worker->mark);
     worker->mark = NULL;
     if (visit->cut) {
+        orm_status_count(store, ORM_METRIC_TIMEOUTS);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0308)
                      "expiry sweep of session table '%s': a database call "
                      "still waiting after %" APR_INT64_T_FMT " s was cut",
@@ -280,6 +283,7 @@ static int sweep_is_ours(const sweep_target_t *target, sweep_slot_t *slot,
     slot->table_seen = 1;
     if (orm_store_lock_sweep(&visit->conn, pool, &visit->locked)
         != APR_SUCCESS) {
+        orm_status_swept_elsewhere(target->store);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0303)
                      "sweep of '%s' skipped: another host holds its lock",
                      table);
@@ -295,6 +299,7 @@ static int sweep_is_ours(const sweep_target_t *target, sweep_slot_t *slot,
         return 0;
     }
     if (!claimed) {
+        orm_status_swept_elsewhere(target->store);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, target->s, ORM_LOGNO(0307)
                      "sweep of '%s' skipped: another host swept it less "
                      "than %" APR_INT64_T_FMT " s ago", table,
@@ -329,6 +334,10 @@ static void purge_target(sweep_worker_t *worker, const sweep_target_t *target,
                  " expired sessions from '%s' in %" APR_INT64_T_FMT " ms",
                  result.removed, target->store->table,
                  (apr_int64_t)apr_time_as_msec(apr_time_now() - started));
+    /* the count of what is left gets the whole bound too */
+    orm_watchdog_extend(worker->store, worker->mark);
+    orm_status_swept(target->s, target->store, &visit->conn, pool,
+                     apr_time_as_msec(started), result.removed);
 }
 
 /* A pooled connection a restart of the database killed is seen dead only

@@ -17,9 +17,11 @@ START_TEST(test_outage_one_pair)
     memset(&o, 0, sizeof(o));
     ck_assert(!orm_outage_on(&o));
     ck_assert(!orm_outage_success(&o, T0, QUIET, &failed)); /* no outage */
+    ck_assert_uint_eq(orm_outage_since(&o), 0);
     ck_assert(orm_outage_failure(&o, T0));              /* starts */
     ck_assert(orm_outage_on(&o));
     ck_assert(!orm_outage_failure(&o, T0 + 10));        /* same outage */
+    ck_assert_uint_eq(orm_outage_since(&o), T0 / 1000); /* its start */
     /* a server that flaps answers between failures: still one outage */
     ck_assert(!orm_outage_success(&o, T0 + 20, QUIET, &failed));
     ck_assert(!orm_outage_failure(&o, T0 + 40));
@@ -29,9 +31,11 @@ START_TEST(test_outage_one_pair)
     ck_assert(orm_outage_success(&o, T0 + 40 + QUIET, QUIET, &failed));
     ck_assert_uint_eq(failed, 40);
     ck_assert(!orm_outage_on(&o));
+    ck_assert_uint_eq(orm_outage_since(&o), 0);
     ck_assert(!orm_outage_success(&o, T0 + 100000, QUIET, &failed));
     /* the next failure is a new outage */
     ck_assert(orm_outage_failure(&o, T0 + 200000));
+    ck_assert_uint_eq(orm_outage_since(&o), (T0 + 200000) / 1000);
 }
 END_TEST
 

@@ -328,6 +328,7 @@ START_TEST(test_update_without_conflict)
         fake_put(&s.fake, OLD_ID, &s.loaded);
         ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
         assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_WRITTEN, "update_if");
+        ck_assert_int_eq(s.result.races_lost, 0);
         stored = fake_row(&s.fake, OLD_ID);
         ck_assert_str_eq(stored->data, "a=1&b=2");
         ck_assert_msg(stored->updated_at_ms == cases[i].written_version,
@@ -348,6 +349,7 @@ START_TEST(test_lost_race_merged_without_lock)
     assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_MERGED,
                     lost_races_trace(1));
     ck_assert_int_eq(s.result.locked, 0);
+    ck_assert_int_eq(s.result.races_lost, 1);
     ck_assert_ptr_nonnull(s.result.merge.diff);     /* keys, not all */
     stored = fake_row(&s.fake, OLD_ID);
     assert_entries(stored->data, "a=1&b=2&c=3");
@@ -375,6 +377,7 @@ START_TEST(test_attempts_exhausted_then_locked)
                         apr_pstrcat(test_pool, lost_races_trace(attempts[i]),
                                     " merge", NULL));
         ck_assert_int_eq(s.result.locked, 1);
+        ck_assert_int_eq(s.result.races_lost, 1 + attempts[i]);
         stored = fake_row(&s.fake, OLD_ID);
         assert_entries(stored->data, "a=1&b=2&c=3");
         ck_assert(stored->updated_at_ms == NOW);
@@ -409,6 +412,7 @@ START_TEST(test_lost_race_changed_nothing)
     ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
     assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_CHANGED_NOTHING,
                     "update_if");
+    ck_assert_int_eq(s.result.races_lost, 1);
     ck_assert_str_eq(fake_row(&s.fake, OLD_ID)->data, RIVAL_DATA);
 }
 END_TEST
@@ -546,6 +550,7 @@ START_TEST(test_rotation_lost_races)
                         apr_pstrcat(test_pool,
                                     lost_races_trace(won ? lost : lost - 1),
                                     won ? " save" : "", NULL));
+        ck_assert_int_eq(s.result.races_lost, lost);
         old = fake_row(&s.fake, OLD_ID);
         ck_assert_str_eq(old->data, won ? ORM_ROTATED_MARKER : RIVAL_DATA);
         if (won) {

@@ -32,6 +32,7 @@ TCase *tcase_db(void);
 TCase *tcase_db_odbc(void);
 TCase *tcase_deadline(void);
 TCase *tcase_gate(void);
+TCase *tcase_metrics(void);
 TCase *tcase_conffile(void);
 TCase *tcase_owner(void);
 TCase *tcase_policy(void);

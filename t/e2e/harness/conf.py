@@ -15,6 +15,7 @@ HTPASSWD = os.environ.get("HTPASSWD", "/usr/bin/htpasswd")
 STD_MODULES = {
     # name -> (module symbol, file)
     "authz_core": ("authz_core_module", "mod_authz_core.so"),
+    "authz_host": ("authz_host_module", "mod_authz_host.so"),
     "authz_user": ("authz_user_module", "mod_authz_user.so"),
     "authn_core": ("authn_core_module", "mod_authn_core.so"),
     "authn_file": ("authn_file_module", "mod_authn_file.so"),
@@ -30,13 +31,15 @@ STD_MODULES = {
     "headers": ("headers_module", "mod_headers.so"),
     "alias": ("alias_module", "mod_alias.so"),
     "rewrite": ("rewrite_module", "mod_rewrite.so"),
+    "status": ("status_module", "mod_status.so"),
 }
 
 # load order: providers of hooks / optional functions first
-MODULE_ORDER = ["authz_core", "authz_user", "authn_core", "authn_file",
-                "auth_basic", "request", "setenvif", "env", "headers",
-                "alias", "rewrite", "dbd", "session", "session_cookie",
-                "session_crypto", "auth_form", "probe", "orm"]
+MODULE_ORDER = ["authz_core", "authz_host", "authz_user", "authn_core",
+                "authn_file", "auth_basic", "request", "setenvif", "env",
+                "headers", "alias", "rewrite", "status", "dbd", "session",
+                "session_cookie", "session_crypto", "auth_form", "probe",
+                "orm"]
 
 DEFAULT_MODULES = ("authz_core", "dbd", "session", "probe", "orm")
 

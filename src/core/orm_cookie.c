@@ -87,9 +87,30 @@ static char *trimmed(char *item)
     return item;
 }
 
+/* The flag attribute called name, or NULL. */
+static orm_flag_e *flag_named(orm_cookie_attrs_t *attrs, const char *name,
+                              const char **canonical)
+{
+    static const char *const names[] = { "HttpOnly", "Secure",
+                                         "Partitioned" };
+    orm_flag_e *const flags[] = { &attrs->http_only, &attrs->secure,
+                                  &attrs->partitioned };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!strcasecmp(name, names[i])) {
+            *canonical = names[i];
+            return flags[i];
+        }
+    }
+    return NULL;
+}
+
 static const char *parse_one(apr_pool_t *pool, char *item,
                              orm_cookie_attrs_t *attrs)
 {
+    const char *canonical = NULL;
+    orm_flag_e *flag;
     char *name = trimmed(item);
     char *value = strchr(name, '=');
 
@@ -101,14 +122,8 @@ static const char *parse_one(apr_pool_t *pool, char *item,
         name = trimmed(name);
         value = trimmed(value);
     }
-    if (!strcasecmp(name, "HttpOnly")) {
-        return parse_flag(pool, "HttpOnly", value, &attrs->http_only);
-    }
-    if (!strcasecmp(name, "Secure")) {
-        return parse_flag(pool, "Secure", value, &attrs->secure);
-    }
-    if (!strcasecmp(name, "Partitioned")) {
-        return parse_flag(pool, "Partitioned", value, &attrs->partitioned);
+    if ((flag = flag_named(attrs, name, &canonical)) != NULL) {
+        return parse_flag(pool, canonical, value, flag);
     }
     if (!strcasecmp(name, "Version") && value && *value
         && strspn(value, "0123456789") == strlen(value)) {

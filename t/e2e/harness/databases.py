@@ -109,7 +109,7 @@ class Database:
 
     def count(self, table="session", where=None):
         """Sessions in the table: the sweep's marker row (id '!sweep', see
-        README "Expired sessions and the admin tool") is none."""
+        README "Expired sessions and the sweep") is none."""
         q = "SELECT COUNT(*) FROM %s" % table
         conds = [where] if where else []
         if table == "session":

@@ -257,7 +257,8 @@ static char *trim_ref(apr_pool_t *pool, const char *start, const char *end)
 static int has_forbidden_item(apr_pool_t *pool, const char *arg)
 {
     static const char *const known[] = {
-        "path", "domain", "samesite", "secure", "httponly"
+        "path", "domain", "samesite", "secure", "httponly", "partitioned",
+        "version"
     };
     const char *p = arg;
 
@@ -309,7 +310,9 @@ static int same_attrs(const orm_cookie_attrs_t *a, const orm_cookie_attrs_t *b)
 {
     return same_str(a->path, b->path) && same_str(a->domain, b->domain)
         && same_str(a->same_site, b->same_site)
-        && a->http_only == b->http_only && a->secure == b->secure;
+        && a->http_only == b->http_only && a->secure == b->secure
+        && a->partitioned == b->partitioned
+        && a->version_ignored == b->version_ignored;
 }
 
 static const char *flag_text(orm_flag_e f)
@@ -336,7 +339,15 @@ static const char *serialise(apr_pool_t *pool, const orm_cookie_attrs_t *a)
                         NULL);
     }
     if (a->secure != ORM_FLAG_UNSET) {
-        s = apr_pstrcat(pool, s, "\tSecure=", flag_text(a->secure), NULL);
+        s = apr_pstrcat(pool, s, "\tSecure=", flag_text(a->secure), ";",
+                        NULL);
+    }
+    if (a->partitioned != ORM_FLAG_UNSET) {
+        s = apr_pstrcat(pool, s, "partitioned=", flag_text(a->partitioned),
+                        ";", NULL);
+    }
+    if (a->version_ignored) {
+        s = apr_pstrcat(pool, s, " Version=1", NULL);
     }
     return s;
 }
@@ -359,7 +370,8 @@ static void check_header(apr_pool_t *pool, const char *name,
                      fuzz_show(pool, hdr));
         semicolons += *p == ';';
     }
-    items += (a->domain != NULL) + (a->http_only != ORM_FLAG_OFF) + secure;
+    items += (a->domain != NULL) + (a->http_only != ORM_FLAG_OFF) + secure
+             + (a->partitioned == ORM_FLAG_ON);
     /* name=value plus one "; " per attribute: a ';' more means one was
      * smuggled inside a value */
     FUZZ_REQUIRE(semicolons == items - 1, "Set-Cookie value has %d ';' for "
@@ -372,7 +384,9 @@ static void check_header(apr_pool_t *pool, const char *name,
                            a->domain ? a->domain : "",
                            "; SameSite=", a->same_site ? a->same_site : "Lax",
                            a->http_only != ORM_FLAG_OFF ? "; HttpOnly" : "",
-                           secure ? "; Secure" : "", NULL);
+                           secure ? "; Secure" : "",
+                           a->partitioned == ORM_FLAG_ON ? "; Partitioned"
+                                                         : "", NULL);
     FUZZ_REQUIRE(!strcmp(hdr, expected), "Set-Cookie %s, expected %s",
                  fuzz_show(pool, hdr), fuzz_show(pool, expected));
     /* every attribute value: no separators or white space */
@@ -423,7 +437,14 @@ static void check_attrs(apr_pool_t *pool, const char *text,
     FUZZ_REQUIRE(attrs.http_only >= ORM_FLAG_UNSET
                  && attrs.http_only <= ORM_FLAG_ON
                  && attrs.secure >= ORM_FLAG_UNSET
-                 && attrs.secure <= ORM_FLAG_ON, "flag out of range");
+                 && attrs.secure <= ORM_FLAG_ON
+                 && attrs.partitioned >= ORM_FLAG_UNSET
+                 && attrs.partitioned <= ORM_FLAG_ON, "flag out of range");
+    /* a partitioned cookie is never refused Secure */
+    FUZZ_REQUIRE(!(attrs.partitioned == ORM_FLAG_ON
+                   && attrs.secure == ORM_FLAG_OFF),
+                 "accepted Partitioned with Secure=Off: %s",
+                 fuzz_show(pool, text));
 
     /* the same argument on top of its own result changes nothing */
     again = attrs;

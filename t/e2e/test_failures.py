@@ -47,18 +47,22 @@ RETRY_AFTER = 3
 # a PostgreSQL / MariaDB server that can be stopped and started again
 
 @pytest.fixture(scope="module")
-def db_servers(session_state):
+def db_servers(session_state, request):
     """kind -> a private server of the harness class for the database
     behind `kind` (it can be stopped and started again), as `kind` sees it;
-    started on first use, stopped at the end of the module."""
+    started on first use, stopped at the end of the module. Each module
+    that uses it (test_status imports it) has servers of its own, in a
+    directory named after the module."""
     servers = {}
+    module = request.module.__name__.rpartition(".")[2]
 
     def get(kind):
         backend = backend_of(kind)
         try:
             if backend not in servers:
                 d = make_dir(os.path.join(session_state.basedir,
-                                          "restartable-%s" % backend))
+                                          "restartable-%s-%s"
+                                          % (module, backend)))
                 servers[backend] = SERVER_CLASSES[backend](d)
             srv = server_of_kind(kind, servers[backend], session_state)
         except HarnessError as e:

@@ -86,11 +86,15 @@ static const command_rec session_orm_cmds[] = {
                   "before it is answered per SessionORMOnError (default 5)"),
     /* mod_dbd's directive, also seen here (httpd runs each module's
      * handler of a directive): which servers have a database to sweep */
-    AP_INIT_TAKE1("DBDriver", orm_cmd_note_dbdriver, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("DBDriver", orm_cmd_note_dbd,
+                  (void *)APR_OFFSETOF(orm_server_conf_t, dbd_driver),
+                  RSRC_CONF,
                   "SQL driver (mod_dbd's directive)"),
     /* and its parameters: a connection the driver cannot reconnect (odbc)
      * is opened anew in place */
-    AP_INIT_TAKE1("DBDParams", orm_cmd_note_dbdparams, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("DBDParams", orm_cmd_note_dbd,
+                  (void *)APR_OFFSETOF(orm_server_conf_t, dbd_params),
+                  RSRC_CONF,
                   "SQL driver parameters (mod_dbd's directive)"),
     { NULL }
 };

@@ -282,21 +282,13 @@ const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
     return err ? directive_error(cmd, err) : NULL;
 }
 
-const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
-                                  const char *arg)
+const char *orm_cmd_note_dbd(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    char *record = (char *)server_conf(cmd);
     (void)dconf;
 
-    server_conf(cmd)->dbd_driver = apr_pstrdup(cmd->pool, arg);
-    return NULL;                /* mod_dbd's own handler runs as well */
-}
-
-const char *orm_cmd_note_dbdparams(cmd_parms *cmd, void *dconf,
-                                   const char *arg)
-{
-    (void)dconf;
-
-    server_conf(cmd)->dbd_params = apr_pstrdup(cmd->pool, arg);
+    *(const char **)(record + (apr_size_t)cmd->info) =
+        apr_pstrdup(cmd->pool, arg);
     return NULL;                /* mod_dbd's own handler runs as well */
 }
 

@@ -35,10 +35,9 @@ const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
                                  const char *arg);
 /** Sees DBDriver too (httpd 2.4 runs every module's handler of a directive)
  *  so the sweep knows which servers have a database. */
-const char *orm_cmd_note_dbdriver(cmd_parms *cmd, void *dconf,
-                                  const char *arg);
-const char *orm_cmd_note_dbdparams(cmd_parms *cmd, void *dconf,
-                                   const char *arg);
+/** mod_dbd's DBDriver and DBDParams, also seen here: the value kept in
+ *  the server record's member at offset cmd->info. */
+const char *orm_cmd_note_dbd(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
 

@@ -30,21 +30,30 @@ void orm_base64url_encode(char *out, const unsigned char *in, apr_size_t len)
     *p = '\0';
 }
 
-apr_status_t orm_token_generate(apr_pool_t *pool, orm_random_fn *random,
-                                const char **token)
+apr_status_t orm_random_base64url(apr_pool_t *pool, orm_random_fn *random,
+                                  apr_size_t bytes, const char **text)
 {
-    unsigned char raw[ORM_TOKEN_BYTES];
+    unsigned char raw[ORM_RANDOM_MAX_BYTES];
     char *encoded;
     apr_status_t rv;
 
-    if ((rv = random(raw, sizeof(raw))) != APR_SUCCESS) {
+    if (bytes > sizeof(raw)) {
+        return APR_EINVAL;
+    }
+    if ((rv = random(raw, bytes)) != APR_SUCCESS) {
         return rv;
     }
-    encoded = apr_palloc(pool, ORM_TOKEN_LEN + 1);
-    orm_base64url_encode(encoded, raw, sizeof(raw));
+    encoded = apr_palloc(pool, 4 * bytes / 3 + 3);
+    orm_base64url_encode(encoded, raw, bytes);
     memset(raw, 0, sizeof(raw));
-    *token = encoded;
+    *text = encoded;
     return APR_SUCCESS;
+}
+
+apr_status_t orm_token_generate(apr_pool_t *pool, orm_random_fn *random,
+                                const char **token)
+{
+    return orm_random_base64url(pool, random, ORM_TOKEN_BYTES, token);
 }
 
 static int is_base64url_char(unsigned char c)

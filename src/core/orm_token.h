@@ -15,6 +15,13 @@
 /** Random bytes source; apr_generate_random_bytes in production. */
 typedef apr_status_t orm_random_fn(unsigned char *buf, apr_size_t len);
 
+#define ORM_RANDOM_MAX_BYTES 64     /* most orm_random_base64url draws */
+
+/** bytes (at most ORM_RANDOM_MAX_BYTES, else APR_EINVAL) from random as
+ *  unpadded base64url, NUL-terminated: tokens and Express session ids. */
+apr_status_t orm_random_base64url(apr_pool_t *pool, orm_random_fn *random,
+                                  apr_size_t bytes, const char **text);
+
 /** Fresh token from the system CSPRNG, base64url, NUL-terminated. */
 apr_status_t orm_token_generate(apr_pool_t *pool, orm_random_fn *random,
                                 const char **token);

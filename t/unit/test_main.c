@@ -72,10 +72,10 @@ int main(void)
     SRunner *runner;
     TCase *(*const cases[])(void) = {
         tcase_admin_store, tcase_bgthread, tcase_codec, tcase_conf,
-        tcase_cookie, tcase_db, tcase_db_odbc, tcase_deadline, tcase_gate,
-        tcase_metrics, tcase_conffile, tcase_owner, tcase_policy, tcase_schema,
-        tcase_sha256, tcase_sql, tcase_store_ops, tcase_purge, tcase_token,
-        tcase_ttl, tcase_write
+        tcase_cookie, tcase_db, tcase_db_odbc, tcase_deadline, tcase_express,
+        tcase_gate, tcase_metrics, tcase_conffile, tcase_owner, tcase_policy,
+        tcase_schema, tcase_sha256, tcase_sql, tcase_store_ops, tcase_purge,
+        tcase_token, tcase_ttl, tcase_write
     };
     const char *tmp = getenv("TMPDIR");
     size_t i;

@@ -31,6 +31,7 @@ TCase *tcase_cookie(void);
 TCase *tcase_db(void);
 TCase *tcase_db_odbc(void);
 TCase *tcase_deadline(void);
+TCase *tcase_express(void);
 TCase *tcase_gate(void);
 TCase *tcase_metrics(void);
 TCase *tcase_conffile(void);

@@ -115,11 +115,16 @@ def start_httpd(httpd, db, secrets=SECRETS, server="", **kw):
         os.makedirs(os.path.join(srv.dir, "htdocs", d), exist_ok=True)
         with open(os.path.join(srv.dir, "htdocs", d, "secret.txt"), "w") as f:
             f.write("secret of %s\n" % d)
-    rc, out = srv.configtest()
-    if rc != 0 and "Invalid command 'SessionORM" in out:
-        pytest.fail("mod_session_orm does not know issue 14's directives "
-                    "yet:\n" + out, pytrace=False)
+    require_express_directives(srv.configtest()[1])
     return srv.start()
+
+
+def require_express_directives(configtest_output):
+    """Fail with one clear message while the module lacks the directives
+    of issue 14 (an unknown directive is no test of the format)."""
+    if "Invalid command 'SessionORM" in configtest_output:
+        pytest.fail("mod_session_orm does not know issue 14's directives "
+                    "yet:\n" + configtest_output, pytrace=False)
 
 
 def browser(app, srv):
@@ -422,6 +427,11 @@ def test_session_minted_by_httpd_is_accepted_by_node(httpd, express, db):
     assert row is not None, all_rows(db)
     assert row["data"]["user"] == "carol" and row["data"]["color"] == "green"
     assert t0 < row["expired_at"] <= now_ms() + 2 * DAY_MS, row
+    # express-session's Store.createSession reads sess.cookie.expires: a
+    # row without a cookie object is a TypeError (500) on the app
+    assert isinstance(row["data"].get("cookie"), dict), row
+    assert row["data"]["cookie"].get("path") == "/", row
+    assert row["data"]["cookie"].get("httpOnly") is True, row
 
     who = json_of(nc.get("/whoami"))
     assert who["user"] == "carol" and who["color"] == "green", who
@@ -568,18 +578,22 @@ def test_secret_rotation(httpd, express, db):
 
 @on_express_dbs
 def test_secret_from_exec(httpd, express, db, workdir):
-    """7: SessionORMSecret "exec:/path args" takes the program's first
-    line of output as the secret, as SessionCryptoPassphrase does."""
+    """7: SessionORMSecret "exec:/path args" takes the first line the
+    program prints as the secret, as SessionCryptoPassphrase does: here it
+    prints a file httpd.conf names, so the secret is not in httpd.conf."""
+    secret_file = os.path.join(workdir, "secret")
+    with open(secret_file, "w") as f:
+        f.write("from-exec\nnot the secret\n")
     prog = os.path.join(workdir, "print-secret")
     with open(prog, "w") as f:
-        f.write("#!/bin/sh\nprintf '%s\\nnot the secret\\n' \"$1\"\n")
+        f.write("#!/bin/sh\nexec cat \"$1\"\n")
     os.chmod(prog, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP
              | stat.S_IROTH | stat.S_IXOTH)
     app = express.start(db, secrets=["from-exec", "second"])
-    srv = start_httpd(httpd, db, secrets=["exec:%s from-exec" % prog,
+    srv = start_httpd(httpd, db, secrets=["exec:%s %s" % (prog, secret_file),
                                           "second"])
-    assert "from-exec" not in open(srv.conf_path).read().replace(
-        "exec:%s from-exec" % prog, "")
+    with open(srv.conf_path) as f:
+        assert "from-exec" not in f.read()
     nc, hc = browser(app, srv)
     nc.get("/login?user=alice")
     assert unsign(nc.jar[COOKIE_NAME], ["from-exec"])
@@ -670,11 +684,14 @@ CONFIGS = [
     ('SessionORMFormat bogus\nSessionORMSecret "first"', False,
      ["SessionORMFormat", "bogus"]),
     ("SessionORMFormat express", False, ["SessionORMSecret"]),
+    ('SessionORMFormat express\nSessionORMSecret "exec:/nonexistent/prog"',
+     False, ["/nonexistent/prog"]),
 ]
 
 
 @pytest.mark.parametrize("server,accepted,texts", CONFIGS,
-                         ids=["express", "native", "bogus", "no-secret"])
+                         ids=["express", "native", "bogus", "no-secret",
+                              "exec-fails"])
 def test_express_config_is_checked(httpd, sqlite_server, server, accepted,
                                    texts):
     """apache2 -t takes the format directives as the issue gives them and
@@ -684,8 +701,7 @@ def test_express_config_is_checked(httpd, sqlite_server, server, accepted,
     srv = httpd.new(orm_conf(db, server=server),
                     extra_modules=["authn_core", "authz_user"])
     rc, out = srv.configtest()
-    assert "Invalid command 'SessionORM" not in out, \
-        "mod_session_orm does not know issue 14's directives yet:\n" + out
+    require_express_directives(out)
     if accepted:
         assert rc == 0 and "Syntax OK" in out, out
         return

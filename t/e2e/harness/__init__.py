@@ -13,4 +13,5 @@ instances: every server listens on a free loopback port chosen at run time.
   databases  the database servers and a fresh database per test
   client     the HTTP client: http_request, Client, Response, SetCookie
   logs       the error log and the check of its lines (bad_log_lines)
+  express    the Express app of t/e2e/express and its signed cookie
 """

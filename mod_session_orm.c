@@ -17,6 +17,7 @@
 #include "orm_directives.h"
 #include "orm_lifecycle.h"
 #include "orm_provider.h"
+#include "orm_auth.h"
 #include "orm_status.h"
 #include "orm_store.h"
 #include "orm_sweeper.h"
@@ -56,7 +57,18 @@ static const command_rec session_orm_cmds[] = {
                   RSRC_CONF | OR_AUTHCFG,
                   "seconds a token replaced at login/logout is remembered "
                   "so that it saves nothing (default 5, 0 = not at all)"),
+    AP_INIT_TAKE1("SessionORMUserKey", orm_cmd_user_key, NULL,
+                  RSRC_CONF | OR_AUTHCFG,
+                  "session key (in the express format a dotted path such as "
+                  "passport.user) that AuthType session-orm takes the user "
+                  "from (default 'user')"),
     /* per server: where the rows live */
+    AP_INIT_TAKE1("SessionORMFormat", orm_cmd_format, NULL, RSRC_CONF,
+                  "native (default) or express: connect-mikro-orm's table "
+                  "and express-session's signed cookie"),
+    AP_INIT_TAKE_ARGV("SessionORMSecret", orm_cmd_secret, NULL, RSRC_CONF,
+                      "the express format's cookie secrets, each as is or "
+                      "exec:/path/to/program: the first signs, all verify"),
     AP_INIT_TAKE1("SessionORMTable", orm_cmd_table, NULL, RSRC_CONF,
                   "table holding the sessions (default 'session')"),
     AP_INIT_TAKE2("SessionORMColumn", orm_cmd_column, NULL, RSRC_CONF,
@@ -110,6 +122,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_session_save(orm_session_save, NULL, NULL, APR_HOOK_MIDDLE);
     /* our locks (sweep, SQLite writers) can be placed with Mutex */
     ap_hook_pre_config(orm_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* AuthType session-orm: the user the session names */
+    ap_hook_check_authn(orm_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
     /* SessionORMOnError fail: a 503 once mod_session has tried the load */
     ap_hook_fixups(orm_fixups, after_mod_session, NULL, APR_HOOK_MIDDLE);
     /* refuse what the configuration alone dooms, before "Syntax OK" */

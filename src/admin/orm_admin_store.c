@@ -131,6 +131,11 @@ static apr_status_t tool_revoke(orm_conn_t *conn, apr_pool_t *pool,
     apr_dbd_prepared_t *stmt = NULL;
     int err;
 
+    if (user_name && tool->sql->revoke_user == NULL) {
+        *errmsg = "the express format keeps no owner: revoke every session "
+                  "(--all) or delete its row by id";
+        return APR_ENOTIMPL;
+    }
     err = apr_dbd_prepare(tool->driver, pool, tool->handle,
                           user_name ? tool->sql->revoke_user
                                     : tool->sql->revoke_all, NULL, &stmt);

@@ -299,6 +299,21 @@ static const char *read_column(apr_pool_t *pool, orm_conffile_t *conf,
     return orm_schema_set_column(pool, &conf->schema, argv[1], argv[2]);
 }
 
+/* the express format maps other columns, and keeps fewer */
+static const char *read_format(apr_pool_t *pool, orm_conffile_t *conf,
+                               apr_size_t member, char **argv)
+{
+    orm_format_e format;
+
+    (void)pool;
+    (void)member;
+    if (!orm_format_by_name(argv[1], &format)) {
+        return "is native or express";
+    }
+    conf->schema.format = format;
+    return NULL;
+}
+
 static const struct {
     const char *name;
     directive_fn read;
@@ -308,6 +323,7 @@ static const struct {
     { "DBDParams", read_text, APR_OFFSETOF(orm_conffile_t, params) },
     { "SessionORMTable", read_table, 0 },
     { "SessionORMColumn", read_column, 0 },
+    { "SessionORMFormat", read_format, 0 },
     { "SessionORMSweepBatch", read_count,
       APR_OFFSETOF(orm_conffile_t, sweep_batch) },
     { "SessionORMTimeout", read_text, APR_OFFSETOF(orm_conffile_t, timeout) },

@@ -50,6 +50,7 @@ orm_dir_conf_t *orm_dir_conf_merge(apr_pool_t *pool,
     merged->ttl_seconds = child_sets_ttl ? child->ttl_seconds
                                          : parent->ttl_seconds;
     merged->ttl_expr = child_sets_ttl ? child->ttl_expr : parent->ttl_expr;
+    merged->user_key = child->user_key ? child->user_key : parent->user_key;
     return merged;
 }
 
@@ -74,6 +75,7 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
                                            : parent->dbd_driver;
     merged->dbd_params = child->dbd_params ? child->dbd_params
                                            : parent->dbd_params;
+    merged->secrets = child->secrets ? child->secrets : parent->secrets;
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }
@@ -128,6 +130,11 @@ orm_on_error_e orm_dir_on_error(const orm_dir_conf_t *conf)
 apr_int64_t orm_dir_max_size(const orm_dir_conf_t *conf)
 {
     return conf->max_size != ORM_UNSET ? conf->max_size : 0;
+}
+
+const char *orm_dir_user_key(const orm_dir_conf_t *conf)
+{
+    return conf->user_key ? conf->user_key : "user";
 }
 
 apr_int64_t orm_dir_grace_seconds(const orm_dir_conf_t *conf)

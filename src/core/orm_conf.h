@@ -9,6 +9,7 @@
 
 #include <apr.h>
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 #include "orm_cookie.h"
 #include "orm_schema.h"
@@ -55,6 +56,10 @@ typedef struct {
     apr_int64_t max_size;           /* ORM_UNSET, 0 (no limit) or bytes */
     apr_int64_t grace_seconds;      /* ORM_UNSET or how long the marker of
                                      * a rotated-away token is kept */
+    const char *user_key;           /* NULL: unset; SessionORMUserKey, the
+                                     * session key (a dotted path in the
+                                     * express format) AuthType session-orm
+                                     * takes r->user from */
 } orm_dir_conf_t;
 
 /** Per-server (virtual host) configuration: where the rows live. */
@@ -75,6 +80,9 @@ typedef struct {
     const char *dbd_params;         /* NULL or DBDParams, merged the same
                                      * way: to connect anew where the
                                      * driver does not reconnect (odbc) */
+    apr_array_header_t *secrets;    /* NULL: unset; SessionORMSecret (the
+                                     * express format's), of const char *:
+                                     * the first signs, all verify */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */
@@ -101,6 +109,7 @@ apr_int64_t orm_dir_touch_seconds(const orm_dir_conf_t *conf);  /* 60 */
 orm_on_error_e orm_dir_on_error(const orm_dir_conf_t *conf);  /* anonymous */
 apr_int64_t orm_dir_max_size(const orm_dir_conf_t *conf);       /* 0: none */
 apr_int64_t orm_dir_grace_seconds(const orm_dir_conf_t *conf);  /* 5 */
+const char *orm_dir_user_key(const orm_dir_conf_t *conf);     /* "user" */
 int orm_server_create_schema(const orm_server_conf_t *conf);    /* On */
 const char *orm_server_dialect(const orm_server_conf_t *conf);  /* auto */
 apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf); /* 300 */

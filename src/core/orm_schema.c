@@ -10,6 +10,16 @@ static const char *const field_names[ORM_FIELD_COUNT] = {
     "id", "data", "expires_at", "user_name", "created_at", "updated_at"
 };
 
+/* The express format's columns (connect-mikro-orm's entity as MikroORM
+ * names it); NULL for a field it does not keep. */
+static const char *const express_names[ORM_FIELD_COUNT] = {
+    "id", "json", "expired_at", NULL, NULL, NULL
+};
+
+static const char *const format_names[] = {
+    [ORM_FORMAT_NATIVE] = "native", [ORM_FORMAT_EXPRESS] = "express"
+};
+
 /* What a usable name is, for the error texts; max_len as the check uses. */
 #define NAME_RULE "(letters, digits and '_', at most %d characters, not " \
                   "starting with a digit)"
@@ -100,6 +110,43 @@ const char *orm_schema_set_column(apr_pool_t *pool, orm_schema_t *schema,
     return NULL;
 }
 
+int orm_format_by_name(const char *name, orm_format_e *format)
+{
+    int i;
+
+    for (i = ORM_FORMAT_NATIVE; i <= ORM_FORMAT_EXPRESS; i++) {
+        if (name != NULL && !strcasecmp(name, format_names[i])) {
+            *format = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *orm_format_name(orm_format_e format)
+{
+    return format == ORM_FORMAT_EXPRESS ? format_names[ORM_FORMAT_EXPRESS]
+                                        : format_names[ORM_FORMAT_NATIVE];
+}
+
+orm_format_e orm_schema_format(const orm_schema_t *schema)
+{
+    return schema->format == ORM_FORMAT_EXPRESS ? ORM_FORMAT_EXPRESS
+                                                : ORM_FORMAT_NATIVE;
+}
+
+/* The default column names of the format in effect. */
+static const char *const *default_names(const orm_schema_t *schema)
+{
+    return orm_schema_format(schema) == ORM_FORMAT_EXPRESS ? express_names
+                                                           : field_names;
+}
+
+int orm_schema_has_field(const orm_schema_t *schema, orm_field_e field)
+{
+    return default_names(schema)[field] != NULL;
+}
+
 const char *orm_schema_table(const orm_schema_t *schema)
 {
     return schema->table ? schema->table : ORM_DEFAULT_TABLE;
@@ -107,8 +154,11 @@ const char *orm_schema_table(const orm_schema_t *schema)
 
 const char *orm_schema_column(const orm_schema_t *schema, orm_field_e field)
 {
+    if (!orm_schema_has_field(schema, field)) {
+        return NULL;
+    }
     return schema->columns[field] ? schema->columns[field]
-                                  : field_names[field];
+                                  : default_names(schema)[field];
 }
 
 void orm_schema_merge(orm_schema_t *merged, const orm_schema_t *parent,
@@ -117,6 +167,8 @@ void orm_schema_merge(orm_schema_t *merged, const orm_schema_t *parent,
     int i;
 
     merged->table = child->table ? child->table : parent->table;
+    merged->format = child->format != ORM_FORMAT_UNSET ? child->format
+                                                       : parent->format;
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
         merged->columns[i] = child->columns[i] ? child->columns[i]
                                                : parent->columns[i];
@@ -129,10 +181,18 @@ const char *orm_schema_check_distinct(apr_pool_t *pool,
     int i, j;
 
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        if (schema->columns[i] && !orm_schema_has_field(schema, i)) {
+            return apr_psprintf(pool, "the %s format has no field %s (its "
+                                "fields: id, data, expires_at)",
+                                orm_format_name(schema->format),
+                                field_names[i]);
+        }
+    }
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
         for (j = i + 1; j < ORM_FIELD_COUNT; j++) {
             const char *a = orm_schema_column(schema, i);
             const char *b = orm_schema_column(schema, j);
-            if (!strcasecmp(a, b)) {
+            if (a && b && !strcasecmp(a, b)) {
                 return apr_psprintf(pool, "fields %s and %s both map to "
                                     "column '%s'", field_names[i],
                                     field_names[j], a);

@@ -34,9 +34,20 @@ typedef enum {
 
 #define ORM_DEFAULT_TABLE "session"
 
+/** What the rows hold and how their ids are made (SessionORMFormat). */
+typedef enum {
+    ORM_FORMAT_UNSET = 0,   /* a zeroed schema: native */
+    ORM_FORMAT_NATIVE,      /* all six fields; ids are digests of tokens */
+    ORM_FORMAT_EXPRESS      /* connect-mikro-orm's entity: id (the
+                             * express-session sid, in clear), data (its
+                             * JSON) and expires_at only, by default in
+                             * columns id, json and expired_at */
+} orm_format_e;
+
 typedef struct {
     const char *table;                     /* NULL: unset */
     const char *columns[ORM_FIELD_COUNT];  /* NULL: unset */
+    orm_format_e format;                   /* ORM_FORMAT_UNSET: unset */
 } orm_schema_t;
 
 /** NULL when name is a plain SQL identifier of at most max_len characters
@@ -65,18 +76,34 @@ const char *orm_schema_set_table(apr_pool_t *pool, orm_schema_t *schema,
 const char *orm_schema_set_column(apr_pool_t *pool, orm_schema_t *schema,
                                   const char *field, const char *column);
 
+/** The format of a SessionORMFormat value ("native", "express"; any
+ *  case); 0 when there is none of that name. */
+int orm_format_by_name(const char *name, orm_format_e *format);
+
+/** The format's name, for logs. */
+const char *orm_format_name(orm_format_e format);
+
+/** The format in effect (native when unset). */
+orm_format_e orm_schema_format(const orm_schema_t *schema);
+
+/** Whether the format in effect keeps a field: the express format has no
+ *  user_name, created_at and updated_at. */
+int orm_schema_has_field(const orm_schema_t *schema, orm_field_e field);
+
 /** Table name in effect (the default when unset). */
 const char *orm_schema_table(const orm_schema_t *schema);
 
-/** Column name in effect for a field (the default when unset). */
+/** Column name in effect for a field (the format's default when unset);
+ *  NULL for a field the format does not keep. */
 const char *orm_schema_column(const orm_schema_t *schema, orm_field_e field);
 
 /** Child's table and each column if set, else the parent's. */
 void orm_schema_merge(orm_schema_t *merged, const orm_schema_t *parent,
                       const orm_schema_t *child);
 
-/** NULL when no two fields map onto the same column, else an error text
- *  allocated from pool. */
+/** NULL when no two fields map onto the same column and no field the
+ *  format does not keep is mapped, else an error text allocated from
+ *  pool. */
 const char *orm_schema_check_distinct(apr_pool_t *pool,
                                       const orm_schema_t *schema);
 

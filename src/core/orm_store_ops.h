@@ -33,6 +33,11 @@ typedef struct {
     apr_int64_t expires_at_ms;
     apr_int64_t updated_at_ms;
     const char *user_name;                  /* NULL when not owned */
+    const char *source;     /* where the stored form differs from
+                             * mod_session's (the express format's JSON):
+                             * the stored text this row was read from,
+                             * which a write of it starts from and
+                             * expects still stored; NULL otherwise */
 } orm_row_t;
 
 /** Computes the data to store from the data stored now; NULL to leave the

@@ -63,6 +63,7 @@ static apr_status_t merge_again(writer_t *w, apr_int64_t *version)
     }
     row->data = orm_merge_into_stored(&w->result->merge, w->pool,
                                       stored->data);
+    row->source = stored->source;
     if (row->data == NULL) {
         merge_refused(w->result);
     }
@@ -231,6 +232,9 @@ apr_status_t orm_write_session(orm_conn_t *conn, apr_pool_t *pool,
     row->user_name = facts->owner;
     row->expires_at_ms = facts->now_ms + write->ttl_seconds * 1000;
     row->updated_at_ms = facts->now_ms;
+    /* an update starts from the stored form it loaded */
+    row->source = write->action == ORM_SAVE_UPDATE ? facts->stored->source
+                                                   : NULL;
     result->row = row;
     w.conn = conn;
     w.pool = pool;

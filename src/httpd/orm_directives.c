@@ -162,6 +162,83 @@ const char *orm_cmd_table(cmd_parms *cmd, void *dconf, const char *arg)
     return err ? directive_error(cmd, err) : NULL;
 }
 
+const char *orm_cmd_format(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    orm_format_e format;
+    (void)dconf;
+
+    if (!orm_format_by_name(arg, &format)) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is no "
+                                                 "format: native (the "
+                                                 "default) or express", arg));
+    }
+    server_conf(cmd)->schema.format = format;
+    return NULL;
+}
+
+/* One SessionORMSecret argument: the secret, or with "exec:" the first
+ * line a program prints (as SessionCryptoPassphrase takes it), so that the
+ * secret need not sit in the configuration. */
+static const char *read_secret(cmd_parms *cmd, const char *arg,
+                               const char **secret)
+{
+    char **argv = NULL;
+
+    *secret = arg;
+    if (!strncasecmp(arg, "exec:", 5)) {
+        if (apr_tokenize_to_argv(arg + 5, &argv, cmd->temp_pool)
+            != APR_SUCCESS || argv[0] == NULL) {
+            return apr_psprintf(cmd->pool, "'%s' names no program", arg);
+        }
+        *secret = ap_get_exec_line(cmd->pool, argv[0],
+                                   (const char *const *)argv);
+        if (*secret == NULL) {
+            return apr_psprintf(cmd->pool, "running '%s' gave no secret",
+                                arg + 5);
+        }
+    }
+    if (**secret == '\0') {
+        return apr_psprintf(cmd->pool, "'%s' gives an empty secret", arg);
+    }
+    return NULL;
+}
+
+const char *orm_cmd_secret(cmd_parms *cmd, void *dconf, int argc,
+                           char *const argv[])
+{
+    apr_array_header_t *secrets;
+    int i;
+    (void)dconf;
+
+    if (argc == 0) {
+        return directive_error(cmd, "at least one secret");
+    }
+    secrets = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; i++) {
+        const char *err = read_secret(cmd, argv[i],
+                                      apr_array_push(secrets));
+        if (err) {
+            return directive_error(cmd, err);
+        }
+    }
+    server_conf(cmd)->secrets = secrets;
+    return NULL;
+}
+
+const char *orm_cmd_user_key(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    orm_dir_conf_t *conf = dconf;
+
+    if (*arg == '\0' || arg[0] == '.' || arg[strlen(arg) - 1] == '.'
+        || strstr(arg, "..")) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is no "
+                                                 "session key or dotted "
+                                                 "path", arg));
+    }
+    conf->user_key = arg;
+    return NULL;
+}
+
 const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
                            const char *name)
 {
@@ -327,6 +404,14 @@ int orm_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                         sconf->dbd_driver))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0009)
                          "SessionORMDialect %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (orm_schema_format(&sconf->schema) == ORM_FORMAT_EXPRESS
+            && sconf->secrets == NULL) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0012)
+                         "SessionORMFormat express needs SessionORMSecret: "
+                         "the secret(s) the Express app signs its session "
+                         "cookies with (express-session's secret option)");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }

@@ -24,6 +24,10 @@ const char *orm_cmd_touch_interval(cmd_parms *cmd, void *dconf,
 const char *orm_cmd_table(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_column(cmd_parms *cmd, void *dconf, const char *field,
                            const char *name);
+const char *orm_cmd_format(cmd_parms *cmd, void *dconf, const char *arg);
+const char *orm_cmd_secret(cmd_parms *cmd, void *dconf, int argc,
+                           char *const argv[]);
+const char *orm_cmd_user_key(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_create_schema(cmd_parms *cmd, void *dconf, int on);
 const char *orm_cmd_dialect(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_sweep_interval(cmd_parms *cmd, void *dconf,

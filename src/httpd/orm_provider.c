@@ -11,6 +11,8 @@
 #include "orm_conf.h"
 #include "orm_cookie.h"
 #include "orm_db.h"
+#include "orm_express.h"
+#include "orm_express_store.h"
 #include "orm_owner.h"
 #include "orm_policy.h"
 #include "orm_status.h"
@@ -50,11 +52,84 @@ static orm_dir_conf_t *dir_conf(request_rec *r)
     return ap_get_module_config(r->per_dir_config, &session_orm_module);
 }
 
+static orm_server_conf_t *server_conf(request_rec *r)
+{
+    return ap_get_module_config(r->server->module_config,
+                                &session_orm_module);
+}
+
 static const orm_store_t *server_store(request_rec *r)
 {
-    orm_server_conf_t *sconf = ap_get_module_config(r->server->module_config,
-                                                    &session_orm_module);
-    return sconf->store;
+    return server_conf(r)->store;
+}
+
+/* The express format: express-session's signed cookie and sids kept in
+ * clear in connect-mikro-orm's table; else ours: tokens, kept as their
+ * digests. */
+static int express_format(request_rec *r)
+{
+    return orm_schema_format(&server_conf(r)->schema) == ORM_FORMAT_EXPRESS;
+}
+
+/* The row id of a cookie's token (the express format's sid). */
+static const char *token_id(request_rec *r, apr_pool_t *pool,
+                            const char *token)
+{
+    return express_format(r) ? token : orm_token_digest(pool, token);
+}
+
+/* What the express format tells of the rows it reads and writes: an
+ * unreadable row once a minute per server (a client can present it on
+ * every request), keys it could not write at debug. */
+static void report_express(void *baton, const char *id, const char *what,
+                           const char *detail)
+{
+    request_rec *r = baton;
+    apr_uint32_t suppressed = 0;
+    int level;
+
+    if (!strcmp(what, "shadowed")) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0220)
+                      "session %.*s: keys %s name objects of the Express "
+                      "app's session and were not written",
+                      ORM_ID_PREFIX_LEN, id, detail);
+        return;
+    }
+    level = orm_store_log_due(server_store(r), ORM_GATE_DATA, &suppressed)
+            ? APLOG_WARNING : APLOG_DEBUG;
+    ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0221)
+                  "session %.*s: %s (%s): treated as no session, the row "
+                  "left as it is (%u more such warnings since the last, "
+                  "logged at most every %d s)", ORM_ID_PREFIX_LEN, id, what,
+                  detail ? detail : "no detail", (unsigned)suppressed,
+                  ORM_LOG_GATE_SECONDS);
+}
+
+/* A connection to the server's store for this request; in the express
+ * format seen through it (rows as mod_session's data, written as JSON),
+ * with rows living ttl seconds. */
+static apr_status_t connect_store(request_rec *r, apr_int64_t ttl,
+                                  orm_conn_t *conn)
+{
+    orm_conn_t *inner;
+    orm_express_use_t *use;
+    apr_status_t rv;
+
+    if (!express_format(r)) {
+        return orm_store_connect(r, server_store(r), conn);
+    }
+    inner = apr_pcalloc(r->pool, sizeof(*inner));
+    if ((rv = orm_store_connect(r, server_store(r), inner)) != APR_SUCCESS) {
+        return rv;
+    }
+    use = apr_pcalloc(r->pool, sizeof(*use));
+    use->ttl_ms = ttl * 1000;
+    use->cookie_max_age_ms = ttl * 1000;
+    use->now_ms = orm_now_ms();
+    use->report = report_express;
+    use->baton = r;
+    orm_express_store_wrap(conn, r->pool, inner, use);
+    return APR_SUCCESS;
 }
 
 static apr_status_t random_bytes(unsigned char *buf, apr_size_t len)
@@ -87,6 +162,35 @@ static void log_malformed_cookie(void *baton, const char *value)
                   " bytes)", dir_conf(r)->cookie_name, strlen(value));
 }
 
+/* The sids of the express-session cookies whose signature one of the
+ * secrets verifies, in the order sent, as many as tokens are tried; no
+ * other is looked up, as express-session does. */
+static apr_array_header_t *express_sids(request_rec *r, apr_pool_t *pool,
+                                        const apr_array_header_t *values)
+{
+    const apr_array_header_t *secrets = server_conf(r)->secrets;
+    apr_array_header_t *sids = apr_array_make(pool, 1, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < values->nelts && sids->nelts < ORM_MAX_COOKIE_TOKENS;
+         i++) {
+        const char *value = APR_ARRAY_IDX(values, i, const char *);
+        const char *sid = orm_express_unsign(pool, value, secrets);
+
+        if (sid) {
+            APR_ARRAY_PUSH(sids, const char *) = sid;
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0222)
+                          "ignoring a %s cookie whose signature no "
+                          "SessionORMSecret verifies (%" APR_SIZE_T_FMT
+                          " bytes): not looked up",
+                          dir_conf(r)->cookie_name, strlen(value));
+        }
+    }
+    return sids;
+}
+
 /* The tokens among the request's cookies of our name that a load tries;
  * the header keeps our pairs unless CookieRemove. */
 static apr_array_header_t *cookie_tokens(request_rec *r, apr_pool_t *pool,
@@ -98,8 +202,9 @@ static apr_array_header_t *cookie_tokens(request_rec *r, apr_pool_t *pool,
      * every request that repeats the cookie: clients can */
     apr_array_header_t *values = orm_cookie_values(pool, header,
                                                    dconf->cookie_name);
-    apr_array_header_t *tokens = orm_policy_cookie_tokens(
-        pool, values, log_malformed_cookie, r);
+    apr_array_header_t *tokens = express_format(r)
+        ? express_sids(r, pool, values)
+        : orm_policy_cookie_tokens(pool, values, log_malformed_cookie, r);
 
     *presented = values->nelts > 0;
     if (values->nelts && orm_dir_cookie_remove(dconf)) {
@@ -115,12 +220,38 @@ static apr_array_header_t *cookie_tokens(request_rec *r, apr_pool_t *pool,
     return tokens;
 }
 
+static apr_int64_t request_ttl(request_rec *r, const orm_dir_conf_t *dconf,
+                               const session_rec *z)
+{
+    if (dconf->ttl_expr) {
+        const char *err = NULL;
+        const char *value = ap_expr_str_exec(r, dconf->ttl_expr, &err);
+        apr_int64_t ttl;
+
+        if (err == NULL) {
+            err = orm_integer_parse(r->pool, value, 1, ORM_MAX_SECONDS,
+                                    "seconds", &ttl);
+        }
+        if (err == NULL) {
+            return ttl;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0204)
+                      "SessionORMTTL expression gave no usable TTL (%s); "
+                      "using the default", err);
+    }
+    else if (dconf->ttl_seconds != ORM_UNSET) {
+        return dconf->ttl_seconds;
+    }
+    return orm_ttl_default(z->maxage);
+}
+
 /** A load's connection, opened at the first key it tries. */
 typedef struct {
     orm_conn_t conn;
     int ready;
     int tried;                  /* the store was asked (the status counts
                                  * the load) */
+    apr_int64_t ttl;            /* the lifetime rows get here */
 } load_conn_t;
 
 /* Reads the live row of one key's id and tells the search what it is;
@@ -133,8 +264,7 @@ static apr_status_t try_key(request_rec *r, load_conn_t *load,
     *row = NULL;
     load->tried = 1;
     if (!load->ready) {
-        if (orm_store_connect(r, server_store(r), &load->conn)
-            != APR_SUCCESS) {
+        if (connect_store(r, load->ttl, &load->conn) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         load->ready = 1;
@@ -176,6 +306,7 @@ static apr_status_t find_session(request_rec *r, apr_pool_t *pool,
 
     load.ready = 0;
     load.tried = 0;
+    load.ttl = request_ttl(r, dconf, state->z);
     if (mode == ORM_KEY_USER) {
         orm_load_search_init(search, 0);
         if (r->user) {
@@ -188,11 +319,13 @@ static apr_status_t find_session(request_rec *r, apr_pool_t *pool,
         apr_array_header_t *tokens = cookie_tokens(r, pool, dconf,
                                                    &presented);
 
-        orm_load_search_init(search, presented);
+        /* the express format's cookie is the app's: one httpd does not
+         * honour is left alone (the app may), never expired */
+        orm_load_search_init(search, presented && !express_format(r));
         for (i = 0; i < tokens->nelts && !search->found && rv == APR_SUCCESS;
              i++) {
             token = APR_ARRAY_IDX(tokens, i, const char *);
-            id = orm_token_digest(pool, token);
+            id = token_id(r, pool, token);
             rv = try_key(r, &load, search, id, &row);
         }
     }
@@ -257,6 +390,30 @@ apr_status_t orm_session_load(request_rec *r, session_rec **z)
     return OK;
 }
 
+const char *orm_session_value(request_rec *r, const char *path)
+{
+    APR_OPTIONAL_FN_TYPE(ap_session_load) *load_fn =
+        APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    APR_OPTIONAL_FN_TYPE(ap_session_get) *get_fn =
+        APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
+    const orm_request_t *state;
+    session_rec *z = NULL;
+    const char *value = NULL;
+
+    if (load_fn == NULL || get_fn == NULL || load_fn(r, &z) != APR_SUCCESS
+        || z == NULL) {
+        return NULL;
+    }
+    state = ap_get_module_config(top_request(r)->request_config,
+                                 &session_orm_module);
+    if (express_format(r) && strchr(path, '.') && state && state->z == z
+        && state->row && state->row->source) {
+        return orm_express_lookup(r->pool, state->row->source, path);
+    }
+    get_fn(r, z, path, &value);
+    return value && *value ? value : NULL;
+}
+
 int orm_fixups(request_rec *r)
 {
     const orm_dir_conf_t *dconf = dir_conf(r);
@@ -280,38 +437,19 @@ int orm_fixups(request_rec *r)
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
-static apr_int64_t request_ttl(request_rec *r, const orm_dir_conf_t *dconf,
-                               const session_rec *z)
-{
-    if (dconf->ttl_expr) {
-        const char *err = NULL;
-        const char *value = ap_expr_str_exec(r, dconf->ttl_expr, &err);
-        apr_int64_t ttl;
-
-        if (err == NULL) {
-            err = orm_integer_parse(r->pool, value, 1, ORM_MAX_SECONDS,
-                                    "seconds", &ttl);
-        }
-        if (err == NULL) {
-            return ttl;
-        }
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, ORM_LOGNO(0204)
-                      "SessionORMTTL expression gave no usable TTL (%s); "
-                      "using the default", err);
-    }
-    else if (dconf->ttl_seconds != ORM_UNSET) {
-        return dconf->ttl_seconds;
-    }
-    return orm_ttl_default(z->maxage);
-}
-
 /* The one Set-Cookie of the response. err_headers_out survives redirects
  * and errors, and is the only table it goes into. */
 static void send_cookie(request_rec *r, const orm_dir_conf_t *dconf,
                         const char *token, apr_int64_t max_age)
 {
     int https = !strcmp(ap_http_scheme(r), "https");
+    const apr_array_header_t *secrets = server_conf(r)->secrets;
 
+    if (express_format(r) && *token) {
+        /* signed by the first secret, as express-session signs */
+        token = orm_express_sign(r->pool, token,
+                                 APR_ARRAY_IDX(secrets, 0, const char *));
+    }
     apr_table_addn(r->err_headers_out, "Set-Cookie",
                    orm_cookie_header(r->pool, dconf->cookie_name, token,
                                      &dconf->cookie_attrs, max_age, https));
@@ -325,7 +463,7 @@ static void remove_session(request_rec *r, const orm_dir_conf_t *dconf,
     orm_conn_t conn;
 
     if (state->id) {
-        if (orm_store_connect(r, server_store(r), &conn) != APR_SUCCESS
+        if (connect_store(r, 0, &conn) != APR_SUCCESS
             || orm_store_remove(&conn, state->id) != APR_SUCCESS) {
             return;             /* logged by the store, once per outage */
         }
@@ -426,14 +564,15 @@ static const char *write_target(request_rec *r, const orm_request_t *state,
         *token = state->token;
         return state->id;
     }
-    if ((rv = orm_token_generate(r->pool, random_bytes, token))
-        != APR_SUCCESS) {
+    rv = express_format(r) ? orm_express_new_sid(r->pool, random_bytes, token)
+                           : orm_token_generate(r->pool, random_bytes, token);
+    if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, ORM_LOGNO(0208)
                       "no random bytes for a session token: session not "
                       "saved");
         return NULL;
     }
-    return orm_token_digest(r->pool, *token);
+    return token_id(r, r->pool, *token);
 }
 
 /* What the client is told, and the request remembers, after a write that
@@ -492,7 +631,7 @@ static void write_session(request_rec *r, const orm_dir_conf_t *dconf,
     }
     started = apr_time_now();
     memset(&result, 0, sizeof(result));
-    if ((rv = orm_store_connect(r, server_store(r), &conn)) == APR_SUCCESS) {
+    if ((rv = connect_store(r, write.ttl_seconds, &conn)) == APR_SUCCESS) {
         rv = orm_write_session(&conn, r->pool, &write, &result);
         log_write(r, state->id, write.id, &result);
     }
@@ -537,8 +676,12 @@ static void save_facts(request_rec *r, const orm_dir_conf_t *dconf,
     facts->stored = state->row;
     facts->entries = z->entries;
     facts->data = z->encoded ? z->encoded : "";
-    facts->owner = orm_owner_column(r->pool,
-                                    orm_policy_owner(r->user, z->entries));
+    /* the express format keeps no owner, so nothing rotates there: the
+     * Express app regenerates its sessions itself */
+    facts->owner = express_format(r)
+                   ? NULL
+                   : orm_owner_column(r->pool,
+                                      orm_policy_owner(r->user, z->entries));
     facts->dirty = z->dirty;
     facts->maxage = z->maxage;
     facts->now_ms = orm_now_ms();

@@ -23,5 +23,10 @@ apr_status_t orm_session_save(request_rec *r, session_rec *z);
 /** fixups, after mod_session's: answers 503 when the session could not be
  *  loaded and SessionORMOnError is fail. */
 int orm_fixups(request_rec *r);
+/** The value of a key of the request's session (mod_session loads it if
+ *  it has not yet), NULL when there is none or it is empty. In the express
+ *  format a dotted path ("passport.user") reaches into the JSON's objects;
+ *  in the native format the key is taken as written. */
+const char *orm_session_value(request_rec *r, const char *path);
 
 #endif

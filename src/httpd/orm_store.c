@@ -1037,29 +1037,45 @@ static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
     return APR_SUCCESS;
 }
 
-/* The arguments of the update statements: data, expires_at, user_name,
- * updated_at, id (update_if adds the version). */
-static void update_args(apr_pool_t *pool, const char *id, const orm_row_t *row,
-                        const char **args)
+/* The arguments of a write statement as its list (orm_sql_t's
+ * insert_args, update_args, update_if_args) names them, into args; the
+ * count. version is the updated_at the write expects, created_at_ms a new
+ * row's. */
+static int bind_args(apr_pool_t *pool, const orm_arg_e *spec, const char *id,
+                     const orm_row_t *row, apr_int64_t created_at_ms,
+                     apr_int64_t version, const char **args)
 {
-    args[0] = row->data;
-    args[1] = orm_db_int64_text(pool, row->expires_at_ms);
-    args[2] = row->user_name;
-    args[3] = orm_db_int64_text(pool, row->updated_at_ms);
-    args[4] = id;
-}
+    int n;
 
-/* The arguments of the upsert and the insert: id, data, expires_at,
- * user_name, created_at, updated_at. */
-static void insert_args(apr_pool_t *pool, const char *id, const orm_row_t *row,
-                        apr_int64_t created_at_ms, const char **args)
-{
-    args[0] = id;
-    args[1] = row->data;
-    args[2] = orm_db_int64_text(pool, row->expires_at_ms);
-    args[3] = row->user_name;
-    args[4] = orm_db_int64_text(pool, created_at_ms);
-    args[5] = orm_db_int64_text(pool, row->updated_at_ms);
+    for (n = 0; spec[n] != ORM_ARG_END; n++) {
+        switch (spec[n]) {
+        case ORM_ARG_ID:
+            args[n] = id;
+            break;
+        case ORM_ARG_DATA:
+            args[n] = row->data;
+            break;
+        case ORM_ARG_EXPIRES_AT:
+            args[n] = orm_db_int64_text(pool, row->expires_at_ms);
+            break;
+        case ORM_ARG_USER_NAME:
+            args[n] = row->user_name;
+            break;
+        case ORM_ARG_CREATED_AT:
+            args[n] = orm_db_int64_text(pool, created_at_ms);
+            break;
+        case ORM_ARG_UPDATED_AT:
+            args[n] = orm_db_int64_text(pool, row->updated_at_ms);
+            break;
+        case ORM_ARG_VERSION:
+            args[n] = orm_db_int64_text(pool, version);
+            break;
+        default:                /* ORM_ARG_SOURCE */
+            args[n] = row->source ? row->source : "";
+            break;
+        }
+    }
+    return n;
 }
 
 static apr_status_t write_failed(dbd_conn_t *conn, const char *id,
@@ -1102,14 +1118,16 @@ static apr_status_t dbd_save(orm_conn_t *handle, const char *id,
     dbd_conn_t *conn = handle->impl;
     apr_pool_t *pool = conn->r->pool;
     const char *errmsg = NULL;
-    const char *args[6];
-    int nrows = 0;
+    const char *args[ORM_ARG_MAX];
+    const orm_sql_t *sql = conn->sql;
+    int nrows = 0, nargs;
     apr_status_t rv;
 
     if (conn->stmt[ORM_STMT_UPSERT]) {
-        insert_args(pool, id, row, created_at_ms, args);
+        nargs = bind_args(pool, sql->insert_args, id, row, created_at_ms, 0,
+                          args);
         writer_enter(conn);
-        rv = run(conn, ORM_STMT_UPSERT, 6, args, &nrows, NULL, &errmsg);
+        rv = run(conn, ORM_STMT_UPSERT, nargs, args, &nrows, NULL, &errmsg);
         writer_leave(conn);
         return rv ? write_failed(conn, id, errmsg) : APR_SUCCESS;
     }
@@ -1119,11 +1137,12 @@ static apr_status_t dbd_save(orm_conn_t *handle, const char *id,
         writer_leave(conn);
         return APR_EGENERAL;
     }
-    update_args(pool, id, row, args);
-    if (run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg) == 0
+    nargs = bind_args(pool, sql->update_args, id, row, 0, 0, args);
+    if (run(conn, ORM_STMT_UPDATE, nargs, args, &nrows, NULL, &errmsg) == 0
         && nrows == 0) {
-        insert_args(pool, id, row, created_at_ms, args);
-        run(conn, ORM_STMT_INSERT, 6, args, &nrows, NULL, &errmsg);
+        nargs = bind_args(pool, sql->insert_args, id, row, created_at_ms, 0,
+                          args);
+        run(conn, ORM_STMT_INSERT, nargs, args, &nrows, NULL, &errmsg);
     }
     end(conn, errmsg != NULL);
     writer_leave(conn);
@@ -1136,14 +1155,14 @@ static apr_status_t dbd_update_if(orm_conn_t *handle, const char *id,
 {
     dbd_conn_t *conn = handle->impl;
     const char *errmsg = NULL;
-    const char *args[6];
-    int nrows = 0;
+    const char *args[ORM_ARG_MAX];
+    int nrows = 0, nargs;
     apr_status_t rv;
 
-    update_args(conn->r->pool, id, row, args);
-    args[5] = orm_db_int64_text(conn->r->pool, version);
+    nargs = bind_args(conn->r->pool, conn->sql->update_if_args, id, row, 0,
+                      version, args);
     writer_enter(conn);
-    rv = run(conn, ORM_STMT_UPDATE_IF, 6, args, &nrows, NULL, &errmsg);
+    rv = run(conn, ORM_STMT_UPDATE_IF, nargs, args, &nrows, NULL, &errmsg);
     writer_leave(conn);
     if (rv != APR_SUCCESS) {
         return write_failed(conn, id, errmsg);
@@ -1207,7 +1226,7 @@ static apr_status_t dbd_merge(orm_conn_t *handle, const char *id,
     dbd_conn_t *conn = handle->impl;
     const char *stored = NULL, *errmsg = NULL;
     apr_int64_t stored_version = 0;
-    const char *args[5];
+    const char *args[ORM_ARG_MAX];
     int nrows = 0;
 
     *found = 0;
@@ -1233,8 +1252,10 @@ static apr_status_t dbd_merge(orm_conn_t *handle, const char *id,
         if (row->updated_at_ms <= stored_version) {
             row->updated_at_ms = stored_version + 1;  /* a newer version */
         }
-        update_args(conn->r->pool, id, row, args);
-        run(conn, ORM_STMT_UPDATE, 5, args, &nrows, NULL, &errmsg);
+        run(conn, ORM_STMT_UPDATE,
+            bind_args(conn->r->pool, conn->sql->update_args, id, row, 0, 0,
+                      args),
+            args, &nrows, NULL, &errmsg);
     }
     end(conn, errmsg != NULL || stored == NULL || row->data == NULL);
     writer_leave(conn);

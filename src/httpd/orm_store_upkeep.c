@@ -131,6 +131,11 @@ static apr_status_t upkeep_claim_sweep(orm_conn_t *conn, apr_pool_t *pool,
     apr_dbd_prepared_t *claim = NULL, *mark = NULL;
     int attempt;
 
+    if (up->upkeep->sweep_claim == NULL) {
+        *claimed = 1;           /* a format without a turn: every host */
+        *errmsg = NULL;
+        return APR_SUCCESS;
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         *errmsg = NULL;
         if (orm_prepared_once(dbd, up->claim_label, up->upkeep->sweep_claim,

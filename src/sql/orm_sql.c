@@ -138,6 +138,7 @@ static const char *quoted(apr_pool_t *pool, const orm_sql_dialect_t *d,
     return apr_pstrcat(pool, d->quote, name, d->quote, NULL);
 }
 
+/* Absent columns (fields the format does not keep) stay NULL. */
 static void quote_names(apr_pool_t *pool, const orm_sql_dialect_t *d,
                         const orm_schema_t *schema, quoted_names_t *names)
 {
@@ -145,81 +146,199 @@ static void quote_names(apr_pool_t *pool, const orm_sql_dialect_t *d,
 
     names->table = quoted(pool, d, orm_schema_table(schema));
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
-        names->col[i] = quoted(pool, d, orm_schema_column(schema, i));
+        const char *column = orm_schema_column(schema, i);
+
+        names->col[i] = column ? quoted(pool, d, column) : NULL;
     }
 }
 
 /* ---- the session statements (orm_sql_t) --------------------------------- */
 
-static const char *build_upsert(apr_pool_t *pool, const orm_sql_dialect_t *d,
-                                const char *insert, const char *const col[])
+/* The placeholder a field's value takes. */
+static const char *placeholder(orm_field_e field)
 {
-    const char *f_data = col[ORM_FIELD_DATA], *f_exp = col[ORM_FIELD_EXPIRES_AT],
-               *f_user = col[ORM_FIELD_USER_NAME],
-               *f_upd = col[ORM_FIELD_UPDATED_AT];
-
-    if (d->upsert == ORM_UPSERT_ON_CONFLICT) {
-        return apr_pstrcat(pool, insert, " ON CONFLICT (", col[ORM_FIELD_ID],
-                           ") DO UPDATE SET ",
-                           f_data, " = excluded.", f_data, ", ",
-                           f_exp, " = excluded.", f_exp, ", ",
-                           f_user, " = excluded.", f_user, ", ",
-                           f_upd, " = excluded.", f_upd, NULL);
-    }
-    return apr_pstrcat(pool, insert, " ON DUPLICATE KEY UPDATE ",
-                       f_data, " = VALUES(", f_data, "), ",
-                       f_exp, " = VALUES(", f_exp, "), ",
-                       f_user, " = VALUES(", f_user, "), ",
-                       f_upd, " = VALUES(", f_upd, ")", NULL);
+    return field == ORM_FIELD_ID || field == ORM_FIELD_DATA
+           || field == ORM_FIELD_USER_NAME ? "%s" : "%lld";
 }
 
+/* The fields a write sets, in the order of orm_field_e: every column the
+ * format keeps; an update leaves id and created_at alone. */
+static int written(const quoted_names_t *names, orm_field_e field, int update)
+{
+    return names->col[field] != NULL
+           && !(update && (field == ORM_FIELD_ID
+                           || field == ORM_FIELD_CREATED_AT));
+}
+
+/* "INSERT INTO t (id, data, ...) VALUES (%s, %s, ...)", with its
+ * arguments into args. */
+static const char *build_insert(apr_pool_t *pool, const quoted_names_t *names,
+                                orm_arg_e *args)
+{
+    const char *columns = NULL, *values = NULL;
+    int i, n = 0;
+
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        if (!written(names, i, 0)) {
+            continue;
+        }
+        columns = columns ? apr_pstrcat(pool, columns, ", ", names->col[i],
+                                        NULL) : names->col[i];
+        values = values ? apr_pstrcat(pool, values, ", ", placeholder(i),
+                                      NULL) : placeholder(i);
+        args[n++] = ORM_ARG_ID + i;
+    }
+    args[n] = ORM_ARG_END;
+    return apr_pstrcat(pool, "INSERT INTO ", names->table, " (", columns,
+                       ") VALUES (", values, ")", NULL);
+}
+
+/* "UPDATE t SET data = %s, ... WHERE id = %s", with its arguments into
+ * args. */
+static const char *build_update(apr_pool_t *pool, const quoted_names_t *names,
+                                orm_arg_e *args)
+{
+    const char *set = NULL;
+    int i, n = 0;
+
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        if (!written(names, i, 1)) {
+            continue;
+        }
+        set = apr_pstrcat(pool, set ? set : "", set ? ", " : "",
+                          names->col[i], " = ", placeholder(i), NULL);
+        args[n++] = ORM_ARG_ID + i;
+    }
+    args[n++] = ORM_ARG_ID;
+    args[n] = ORM_ARG_END;
+    return apr_pstrcat(pool, "UPDATE ", names->table, " SET ", set,
+                       " WHERE ", names->col[ORM_FIELD_ID], " = %s", NULL);
+}
+
+/* The insert made an upsert: on a row already there, what an update sets. */
+static const char *build_upsert(apr_pool_t *pool, const orm_sql_dialect_t *d,
+                                const char *insert,
+                                const quoted_names_t *names)
+{
+    const char *set = NULL;
+    int on_conflict = d->upsert == ORM_UPSERT_ON_CONFLICT;
+    int i;
+
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        const char *col = names->col[i];
+
+        if (!written(names, i, 1)) {
+            continue;
+        }
+        set = apr_pstrcat(pool, set ? set : "", set ? ", " : "", col,
+                          on_conflict ? " = excluded." : " = VALUES(", col,
+                          on_conflict ? "" : ")", NULL);
+    }
+    if (on_conflict) {
+        return apr_pstrcat(pool, insert, " ON CONFLICT (",
+                           names->col[ORM_FIELD_ID], ") DO UPDATE SET ", set,
+                           NULL);
+    }
+    return apr_pstrcat(pool, insert, " ON DUPLICATE KEY UPDATE ", set, NULL);
+}
+
+/* An index on one column, named as the format names it: ours
+ * "<table>_<field>_idx", MikroORM's "<table>_<column>_index". */
+static const char *index_name(apr_pool_t *pool, const orm_sql_dialect_t *d,
+                              const orm_schema_t *schema, orm_field_e field)
+{
+    const char *table = orm_schema_table(schema);
+
+    if (orm_schema_format(schema) == ORM_FORMAT_EXPRESS) {
+        return quoted(pool, d, apr_pstrcat(pool, table, "_",
+                                           orm_schema_column(schema, field),
+                                           "_index", NULL));
+    }
+    return quoted(pool, d, apr_pstrcat(pool, table, "_",
+                                       orm_field_default_name(field), "_idx",
+                                       NULL));
+}
+
+/* A column's declaration in CREATE TABLE. */
+static const char *column_ddl(apr_pool_t *pool, const orm_sql_dialect_t *d,
+                              const orm_schema_t *schema,
+                              const quoted_names_t *names, orm_field_e field)
+{
+    const char *col = names->col[field];
+
+    switch (field) {
+    case ORM_FIELD_ID:
+        /* express-session's sids are no digests: MikroORM's varchar(255) */
+        return apr_pstrcat(pool, col, " ",
+                           orm_schema_format(schema) == ORM_FORMAT_EXPRESS
+                           ? "VARCHAR(255)" : d->id_type,
+                           " NOT NULL PRIMARY KEY", NULL);
+    case ORM_FIELD_DATA:
+        return apr_pstrcat(pool, col, " ", d->data_type, " NOT NULL", NULL);
+    case ORM_FIELD_USER_NAME:
+        return apr_pstrcat(pool, col, " VARCHAR(255) NULL", NULL);
+    default:
+        return apr_pstrcat(pool, col, " ", d->bigint_type, " NOT NULL",
+                           NULL);
+    }
+}
+
+/* CREATE TABLE with every column the format keeps, and an index on
+ * expires_at and on user_name where the format keeps it. */
 static apr_array_header_t *build_ddl(apr_pool_t *pool,
                                      const orm_sql_dialect_t *d,
-                                     const char *raw_table,
+                                     const orm_schema_t *schema,
                                      const quoted_names_t *names)
 {
+    static const orm_field_e indexed[] = {
+        ORM_FIELD_EXPIRES_AT, ORM_FIELD_USER_NAME
+    };
     apr_array_header_t *ddl = apr_array_make(pool, 3, sizeof(const char *));
-    const char *const *col = names->col;
-    const char *table = names->table;
     const char *exists = d->if_not_exists ? "IF NOT EXISTS " : "";
-    const char *exp_index = quoted(pool, d, apr_pstrcat(pool, raw_table,
-                                                        "_expires_at_idx", NULL));
-    const char *user_index = quoted(pool, d, apr_pstrcat(pool, raw_table,
-                                                         "_user_name_idx", NULL));
-    const char *columns = apr_pstrcat(pool,
-        col[ORM_FIELD_ID], " ", d->id_type, " NOT NULL PRIMARY KEY, ",
-        col[ORM_FIELD_DATA], " ", d->data_type, " NOT NULL, ",
-        col[ORM_FIELD_EXPIRES_AT], " ", d->bigint_type, " NOT NULL, ",
-        col[ORM_FIELD_USER_NAME], " VARCHAR(255) NULL, ",
-        col[ORM_FIELD_CREATED_AT], " ", d->bigint_type, " NOT NULL, ",
-        col[ORM_FIELD_UPDATED_AT], " ", d->bigint_type, " NOT NULL", NULL);
+    const char *columns = NULL;
+    int i;
 
-    if (d->inline_indexes) {
-        columns = apr_pstrcat(pool, columns,
-                              ", INDEX ", exp_index, " (",
-                              col[ORM_FIELD_EXPIRES_AT], ")",
-                              ", INDEX ", user_index, " (",
-                              col[ORM_FIELD_USER_NAME], ")", NULL);
+    for (i = 0; i < ORM_FIELD_COUNT; i++) {
+        if (names->col[i]) {
+            columns = apr_pstrcat(pool, columns ? columns : "",
+                                  columns ? ", " : "",
+                                  column_ddl(pool, d, schema, names, i),
+                                  NULL);
+        }
+    }
+    for (i = 0; d->inline_indexes && i < 2; i++) {
+        if (names->col[indexed[i]]) {
+            columns = apr_pstrcat(pool, columns, ", INDEX ",
+                                  index_name(pool, d, schema, indexed[i]),
+                                  " (", names->col[indexed[i]], ")", NULL);
+        }
     }
     APR_ARRAY_PUSH(ddl, const char *) =
-        apr_pstrcat(pool, "CREATE TABLE ", exists, table, " (", columns, ")",
-                    d->table_options, NULL);
-    if (!d->inline_indexes) {
-        APR_ARRAY_PUSH(ddl, const char *) =
-            apr_pstrcat(pool, "CREATE INDEX ", exists, exp_index, " ON ",
-                        table, " (", col[ORM_FIELD_EXPIRES_AT], ")", NULL);
-        APR_ARRAY_PUSH(ddl, const char *) =
-            apr_pstrcat(pool, "CREATE INDEX ", exists, user_index, " ON ",
-                        table, " (", col[ORM_FIELD_USER_NAME], ")", NULL);
+        apr_pstrcat(pool, "CREATE TABLE ", exists, names->table, " (",
+                    columns, ")", d->table_options, NULL);
+    for (i = 0; !d->inline_indexes && i < 2; i++) {
+        if (names->col[indexed[i]]) {
+            APR_ARRAY_PUSH(ddl, const char *) =
+                apr_pstrcat(pool, "CREATE INDEX ", exists,
+                            index_name(pool, d, schema, indexed[i]), " ON ",
+                            names->table, " (", names->col[indexed[i]], ")",
+                            NULL);
+        }
     }
     return ddl;
 }
 
-/* load, lock and probe */
+/* load, lock and probe. A format without updated_at versions its rows by
+ * expires_at; one without user_name reads no owner. */
 static void build_reads(apr_pool_t *pool, const orm_sql_dialect_t *d,
                         const quoted_names_t *names, orm_sql_t *sql)
 {
     const char *const *col = names->col;
+    const char *version = col[ORM_FIELD_UPDATED_AT]
+                          ? col[ORM_FIELD_UPDATED_AT]
+                          : col[ORM_FIELD_EXPIRES_AT];
+    const char *owner = col[ORM_FIELD_USER_NAME] ? col[ORM_FIELD_USER_NAME]
+                                                 : "NULL";
     const char *octets = apr_pstrcat(pool, d->octets_open, col[ORM_FIELD_DATA],
                                      d->octets_close, NULL);
     const char *live = apr_pstrcat(pool, " FROM ", names->table, " WHERE ",
@@ -228,18 +347,15 @@ static void build_reads(apr_pool_t *pool, const orm_sql_dialect_t *d,
                                    NULL);
 
     sql->load = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
-                            col[ORM_FIELD_EXPIRES_AT], ", ",
-                            col[ORM_FIELD_UPDATED_AT], ", ",
-                            col[ORM_FIELD_USER_NAME], ", ", octets, live,
-                            NULL);
+                            col[ORM_FIELD_EXPIRES_AT], ", ", version, ", ",
+                            owner, ", ", octets, live, NULL);
     sql->lock = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
-                            col[ORM_FIELD_UPDATED_AT], ", ", octets, live,
-                            d->lock_clause, NULL);
+                            version, ", ", octets, live, d->lock_clause,
+                            NULL);
     if (d->lock_by_update) {
-        /* updated_at = updated_at: the row as it was, held until commit */
+        /* version = version: the row as it was, held until commit */
         sql->lock_touch = apr_pstrcat(pool, "UPDATE ", names->table, " SET ",
-                                      col[ORM_FIELD_UPDATED_AT], " = ",
-                                      col[ORM_FIELD_UPDATED_AT], " WHERE ",
+                                      version, " = ", version, " WHERE ",
                                       col[ORM_FIELD_ID], " = %s AND ",
                                       col[ORM_FIELD_EXPIRES_AT], " > %lld",
                                       NULL);
@@ -249,34 +365,45 @@ static void build_reads(apr_pool_t *pool, const orm_sql_dialect_t *d,
                              names->table, " WHERE 1 = 0", NULL);
 }
 
-/* insert, update, update_if, upsert and remove */
+/* insert, update, update_if, upsert and remove, with their arguments */
 static void build_writes(apr_pool_t *pool, const orm_sql_dialect_t *d,
                          const quoted_names_t *names, orm_sql_t *sql)
 {
-    const char *const *col = names->col;
-    const char *table = names->table;
+    orm_arg_e *insert_args = apr_pcalloc(pool, (ORM_ARG_MAX + 1)
+                                               * sizeof(orm_arg_e));
+    orm_arg_e *update_args = apr_pcalloc(pool, (ORM_ARG_MAX + 1)
+                                               * sizeof(orm_arg_e));
+    orm_arg_e *update_if_args = apr_pcalloc(pool, (ORM_ARG_MAX + 1)
+                                                  * sizeof(orm_arg_e));
+    int n;
 
-    sql->insert = apr_pstrcat(pool, "INSERT INTO ", table, " (",
-                              col[ORM_FIELD_ID], ", ",
-                              col[ORM_FIELD_DATA], ", ",
-                              col[ORM_FIELD_EXPIRES_AT], ", ",
-                              col[ORM_FIELD_USER_NAME], ", ",
-                              col[ORM_FIELD_CREATED_AT], ", ",
-                              col[ORM_FIELD_UPDATED_AT], ") VALUES "
-                              "(%s, %s, %lld, %s, %lld, %lld)", NULL);
-    sql->update = apr_pstrcat(pool, "UPDATE ", table, " SET ",
-                              col[ORM_FIELD_DATA], " = %s, ",
-                              col[ORM_FIELD_EXPIRES_AT], " = %lld, ",
-                              col[ORM_FIELD_USER_NAME], " = %s, ",
-                              col[ORM_FIELD_UPDATED_AT], " = %lld WHERE ",
-                              col[ORM_FIELD_ID], " = %s", NULL);
-    sql->update_if = apr_pstrcat(pool, sql->update, " AND ",
-                                 col[ORM_FIELD_UPDATED_AT], " = %lld", NULL);
-    if (d->upsert != ORM_UPSERT_NONE) {
-        sql->upsert = build_upsert(pool, d, sql->insert, col);
+    sql->insert = build_insert(pool, names, insert_args);
+    sql->update = build_update(pool, names, update_args);
+    for (n = 0; update_args[n] != ORM_ARG_END; n++) {
+        update_if_args[n] = update_args[n];
     }
-    sql->remove = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
-                              col[ORM_FIELD_ID], " = %s", NULL);
+    if (names->col[ORM_FIELD_UPDATED_AT]) {
+        sql->update_if = apr_pstrcat(pool, sql->update, " AND ",
+                                     names->col[ORM_FIELD_UPDATED_AT],
+                                     " = %lld", NULL);
+        update_if_args[n] = ORM_ARG_VERSION;
+    }
+    else {
+        /* no version: the write expects the data it loaded, byte for byte */
+        sql->update_if = apr_pstrcat(pool, sql->update, " AND ",
+                                     d->exact_compare ? d->exact_compare : "",
+                                     names->col[ORM_FIELD_DATA], " = %s",
+                                     NULL);
+        update_if_args[n] = ORM_ARG_SOURCE;
+    }
+    if (d->upsert != ORM_UPSERT_NONE) {
+        sql->upsert = build_upsert(pool, d, sql->insert, names);
+    }
+    sql->remove = apr_pstrcat(pool, "DELETE FROM ", names->table, " WHERE ",
+                              names->col[ORM_FIELD_ID], " = %s", NULL);
+    sql->insert_args = insert_args;
+    sql->update_args = update_args;
+    sql->update_if_args = update_if_args;
 }
 
 orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
@@ -288,9 +415,10 @@ orm_sql_t *orm_sql_build(apr_pool_t *pool, const orm_schema_t *schema,
 
     quote_names(pool, d, schema, &names);
     sql->dialect = dialect;
+    sql->format = orm_schema_format(schema);
     build_reads(pool, d, &names, sql);
     build_writes(pool, d, &names, sql);
-    sql->ddl = build_ddl(pool, d, orm_schema_table(schema), &names);
+    sql->ddl = build_ddl(pool, d, schema, &names);
     sql->session_id = d->session_id;
     return sql;
 }
@@ -399,10 +527,14 @@ orm_maintenance_sql_t *orm_maintenance_sql_build(apr_pool_t *pool,
                              ORM_SWEEP_MARKER_ID, "'", NULL);
     sql->totals = apr_pstrcat(pool, "SELECT COUNT(*), MIN(", exp, "), MAX(",
                               exp, ") FROM ", table, not_marker, NULL);
-    build_sweep_turn(pool, d, &names, sql);
-    sql->revoke_user = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
-                                   names.col[ORM_FIELD_USER_NAME], " = %s",
-                                   NULL);
+    if (names.col[ORM_FIELD_UPDATED_AT] && names.col[ORM_FIELD_CREATED_AT]) {
+        build_sweep_turn(pool, d, &names, sql);
+    }
+    if (names.col[ORM_FIELD_USER_NAME]) {
+        sql->revoke_user = apr_pstrcat(pool, "DELETE FROM ", table, " WHERE ",
+                                       names.col[ORM_FIELD_USER_NAME],
+                                       " = %s", NULL);
+    }
     sql->revoke_all = apr_pstrcat(pool, "DELETE FROM ", table, not_marker,
                                   NULL);
     sql->table_size = d->table_size;

@@ -85,29 +85,55 @@ typedef struct {
 /** The traits of dialect's databases. */
 const orm_dialect_traits_t *orm_dialect_traits(orm_dialect_e dialect);
 
+/** What a write statement's placeholders take, in their order; a list of
+ *  them ends with ORM_ARG_END. The statements of the express format write
+ *  fewer columns than the native one's, so the store binds each from its
+ *  list. */
+typedef enum {
+    ORM_ARG_END = 0,
+    ORM_ARG_ID,
+    ORM_ARG_DATA,
+    ORM_ARG_EXPIRES_AT,
+    ORM_ARG_USER_NAME,
+    ORM_ARG_CREATED_AT,
+    ORM_ARG_UPDATED_AT,
+    ORM_ARG_VERSION,            /* the updated_at the write expects */
+    ORM_ARG_SOURCE,             /* the data the write expects (express: the
+                                 * JSON loaded) */
+    ORM_ARG_MAX = 8             /* the longest list, ORM_ARG_END not counted */
+} orm_arg_e;
+
 /** Statements for one table mapping on one dialect. Argument order is
  *  given per statement; all are prepared, none is built from request data. */
 typedef struct {
     orm_dialect_e dialect;
+    orm_format_e format;
     /* (id, now_ms) -> data, expires_at, updated_at, user_name, and the
      * data's size in bytes as stored (a driver may cut what it fetches:
-     * MariaDB's at its field size) */
+     * MariaDB's at its field size); in the express format updated_at is
+     * expires_at again and user_name NULL */
     const char *load;
-    /* (id, data, expires_at, user_name, created_at, updated_at); NULL when
-     * the dialect has no single-statement upsert */
+    /* insert_args; NULL when the dialect has no single-statement upsert */
     const char *upsert;
     /* portable write, in one transaction: update first ... */
-    const char *update;      /* (data, expires_at, user_name, updated_at, id) */
+    const char *update;      /* update_args */
     /* ... and insert when it touched no row */
-    const char *insert;      /* (id, data, expires_at, user_name, created_at,
-                              *  updated_at) */
+    const char *insert;      /* insert_args */
     const char *remove;      /* (id) */
-    /* a write that expects the row as loaded: the version is the
-     * updated_at read back (data, expires_at, user_name, updated_at, id,
-     * loaded updated_at) */
+    /* a write that expects the row as loaded (update_if_args): native, its
+     * updated_at read back (the version); express, its JSON */
     const char *update_if;
+    /* native (id, data, expires_at, user_name, created_at, updated_at);
+     * express (id, data, expires_at) */
+    const orm_arg_e *insert_args;
+    /* native (data, expires_at, user_name, updated_at, id); express
+     * (data, expires_at, id) */
+    const orm_arg_e *update_args;
+    /* update_args then ORM_ARG_VERSION (native) or ORM_ARG_SOURCE */
+    const orm_arg_e *update_if_args;
     /* inside a transaction: the live row, locked until commit where the
-     * dialect can (id, now_ms) -> data, updated_at, data's size in bytes */
+     * dialect can (id, now_ms) -> data, updated_at (express: expires_at),
+     * data's size in bytes */
     const char *lock;
     /* (id, now_ms): run before lock where the dialect has no row lock
      * clause that every database takes; an UPDATE that changes nothing
@@ -143,7 +169,8 @@ typedef struct {
     const char *count_expired;
     /* () -> one row: count, min(expires_at), max(expires_at) of all rows */
     const char *totals;
-    /* (user_name): deletes every session of one owner */
+    /* (user_name): deletes every session of one owner; NULL in the
+     * express format, which keeps no owner */
     const char *revoke_user;
     /* (): deletes every session (not the sweep's marker) */
     const char *revoke_all;
@@ -154,7 +181,9 @@ typedef struct {
      * reach the same database sweep it once; NULL when unknown */
     const char *identity;
     /* the farm's last sweep, kept in a marker row of the table (id
-     * ORM_SWEEP_MARKER_ID, never expiring, never a session):
+     * ORM_SWEEP_MARKER_ID, never expiring, never a session); both NULL in
+     * the express format, whose table the Express app shares (there every
+     * host sweeps: deleting expired rows twice does no harm):
      * (now_ms, marker id, now_ms - interval_ms) -> 1 row changed when this
      * host takes the sweep due now */
     const char *sweep_claim;

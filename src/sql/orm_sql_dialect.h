@@ -65,6 +65,10 @@ typedef struct {
     const char *octets_close;   /* bytes, whatever the character set */
     int octets_in_chars;        /* ... or in characters where the database
                                  * counts so (portable LENGTH) */
+    const char *exact_compare;  /* before a text column compared with '=':
+                                 * what makes the comparison byte for byte
+                                 * where the collation would not (MySQL's
+                                 * "BINARY "); NULL where it is already */
 
     /* telling the database behind a connection (orm_sql_dialect_probes):
      * a select whose one value contains detect_answer ("" for any) only on

@@ -39,6 +39,8 @@ const orm_sql_dialect_t orm_sql_dialect_mysql = {
     .lock_clause = " FOR UPDATE",
     .octets_open = "OCTET_LENGTH(",
     .octets_close = ")",
+    /* utf8mb4's default collation ignores case */
+    .exact_compare = "BINARY ",
     /* any answer: asked after PostgreSQL's same question (MariaDB answers
      * "10.11.6-MariaDB-...", MySQL "8.0.36") */
     .detect_sql = "SELECT version()",

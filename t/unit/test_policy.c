@@ -167,7 +167,7 @@ START_TEST(test_load_search)
         { 0, "s", 1, 1, 0, 0 },
     };
     /* a session found was written just now: its touch is not due */
-    orm_row_t found = { "a=1", EXP(86400), T0, NULL };
+    orm_row_t found = { "a=1", EXP(86400), T0, NULL, NULL };
     size_t i;
 
     for (i = 0; i < N_OF(cases); i++) {
@@ -196,7 +196,7 @@ END_TEST
 START_TEST(test_load_dirty_when_touch_due)
 {
     orm_load_search_t search;
-    orm_row_t found = { "a=1", EXP(86400), T0, NULL };
+    orm_row_t found = { "a=1", EXP(86400), T0, NULL, NULL };
 
     orm_load_search_init(&search, 1);
     ck_assert_int_eq(orm_load_search_next(&search, "a=1"),

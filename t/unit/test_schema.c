@@ -13,6 +13,50 @@ static char *repeat(char c, apr_size_t n)
     return s;
 }
 
+/* SessionORMFormat: its names, the express format's columns (MikroORM's
+ * names, three fields only), merge child-if-set, and a mapped field the
+ * format lacks refused. */
+START_TEST(test_schema_express_format)
+{
+    orm_schema_t s, parent, merged;
+    orm_format_e f;
+    const char *err;
+
+    memset(&s, 0, sizeof(s));
+    ck_assert_int_eq(orm_schema_format(&s), ORM_FORMAT_NATIVE);
+    ck_assert(orm_format_by_name("Express", &f));
+    ck_assert_int_eq(f, ORM_FORMAT_EXPRESS);
+    ck_assert(orm_format_by_name("native", &f));
+    ck_assert(!orm_format_by_name("json", &f));
+    ck_assert_str_eq(orm_format_name(ORM_FORMAT_EXPRESS), "express");
+    s.format = ORM_FORMAT_EXPRESS;
+    ck_assert_str_eq(orm_schema_column(&s, ORM_FIELD_ID), "id");
+    ck_assert_str_eq(orm_schema_column(&s, ORM_FIELD_DATA), "json");
+    ck_assert_str_eq(orm_schema_column(&s, ORM_FIELD_EXPIRES_AT),
+                     "expired_at");
+    ck_assert_ptr_null(orm_schema_column(&s, ORM_FIELD_USER_NAME));
+    ck_assert_ptr_null(orm_schema_column(&s, ORM_FIELD_UPDATED_AT));
+    ck_assert(!orm_schema_has_field(&s, ORM_FIELD_CREATED_AT));
+    ck_assert_ptr_null(orm_schema_check_distinct(test_pool, &s));
+    s.columns[ORM_FIELD_DATA] = "payload";
+    ck_assert_str_eq(orm_schema_column(&s, ORM_FIELD_DATA), "payload");
+    s.columns[ORM_FIELD_USER_NAME] = "login";
+    err = orm_schema_check_distinct(test_pool, &s);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_str_eq(err, "the express format has no field user_name (its "
+                     "fields: id, data, expires_at)");
+    /* a virtual host's format wins; unset, the main server's holds */
+    memset(&parent, 0, sizeof(parent));
+    parent.format = ORM_FORMAT_EXPRESS;
+    memset(&s, 0, sizeof(s));
+    orm_schema_merge(&merged, &parent, &s);
+    ck_assert_int_eq(orm_schema_format(&merged), ORM_FORMAT_EXPRESS);
+    s.format = ORM_FORMAT_NATIVE;
+    orm_schema_merge(&merged, &parent, &s);
+    ck_assert_int_eq(orm_schema_format(&merged), ORM_FORMAT_NATIVE);
+}
+END_TEST
+
 START_TEST(test_identifier_accepts)
 {
     static const char *const good[] = {
@@ -370,5 +414,6 @@ TCase *tcase_schema(void)
     tcase_add_test(tc, test_schema_check_distinct);
     tcase_add_test(tc, test_set_table);
     tcase_add_test(tc, test_set_column);
+    tcase_add_test(tc, test_schema_express_format);
     return tc;
 }

@@ -1466,6 +1466,119 @@ START_TEST(test_sql_runs_on_sqlite_partly_renamed)
 }
 END_TEST
 
+/* ---- the express format (connect-mikro-orm's table) --------------------- */
+
+static orm_schema_t express_schema(void)
+{
+    orm_schema_t s = default_schema();
+
+    s.format = ORM_FORMAT_EXPRESS;
+    return s;
+}
+
+/* The three columns only, MikroORM's names; the conditional write expects
+ * the JSON it loaded; the version read back is expired_at and the owner
+ * NULL; the index is named as MikroORM names it. */
+START_TEST(test_sql_express_statements)
+{
+    orm_schema_t s = express_schema();
+    orm_sql_t *sql = orm_sql_build(test_pool, &s, ORM_DIALECT_PGSQL);
+    static const orm_arg_e insert[] = {
+        ORM_ARG_ID, ORM_ARG_DATA, ORM_ARG_EXPIRES_AT, ORM_ARG_END
+    };
+    static const orm_arg_e update_if[] = {
+        ORM_ARG_DATA, ORM_ARG_EXPIRES_AT, ORM_ARG_ID, ORM_ARG_SOURCE,
+        ORM_ARG_END
+    };
+    int i;
+
+    ck_assert_str_eq(sql->load, "SELECT \"json\", \"expired_at\", "
+                     "\"expired_at\", NULL, OCTET_LENGTH(\"json\") FROM "
+                     "\"session\" WHERE \"id\" = %s AND \"expired_at\" > "
+                     "%lld");
+    ck_assert_str_eq(sql->upsert, "INSERT INTO \"session\" (\"id\", "
+                     "\"json\", \"expired_at\") VALUES (%s, %s, %lld) ON "
+                     "CONFLICT (\"id\") DO UPDATE SET \"json\" = "
+                     "excluded.\"json\", \"expired_at\" = "
+                     "excluded.\"expired_at\"");
+    ck_assert_str_eq(sql->update_if, "UPDATE \"session\" SET \"json\" = %s, "
+                     "\"expired_at\" = %lld WHERE \"id\" = %s AND \"json\" = "
+                     "%s");
+    for (i = 0; insert[i] != ORM_ARG_END; i++) {
+        ck_assert_int_eq(sql->insert_args[i], insert[i]);
+    }
+    ck_assert_int_eq(sql->insert_args[i], ORM_ARG_END);
+    for (i = 0; update_if[i] != ORM_ARG_END; i++) {
+        ck_assert_int_eq(sql->update_if_args[i], update_if[i]);
+    }
+    ck_assert_int_eq(sql->update_if_args[i], ORM_ARG_END);
+    ck_assert_int_eq(sql->ddl->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(sql->ddl, 0, const char *),
+                     "CREATE TABLE IF NOT EXISTS \"session\" (\"id\" "
+                     "VARCHAR(255) NOT NULL PRIMARY KEY, \"json\" TEXT NOT "
+                     "NULL, \"expired_at\" BIGINT NOT NULL)");
+    ck_assert_str_eq(APR_ARRAY_IDX(sql->ddl, 1, const char *),
+                     "CREATE INDEX IF NOT EXISTS "
+                     "\"session_expired_at_index\" ON \"session\" "
+                     "(\"expired_at\")");
+    /* MySQL's collation would take "A" for "a" */
+    sql = orm_sql_build(test_pool, &s, ORM_DIALECT_MYSQL);
+    ck_assert_ptr_nonnull(strstr(sql->update_if, "AND BINARY `json` = %s"));
+}
+END_TEST
+
+/* No owner to revoke by and no marker row for the farm's turn; the sweep
+ * and the counts on expired_at. */
+START_TEST(test_admin_sql_express)
+{
+    orm_schema_t s = express_schema();
+    orm_maintenance_sql_t *m = orm_maintenance_sql_build(test_pool, &s,
+                                                         ORM_DIALECT_SQLITE,
+                                                         100);
+
+    ck_assert_ptr_null(m->revoke_user);
+    ck_assert_ptr_null(m->sweep_claim);
+    ck_assert_ptr_null(m->sweep_mark);
+    ck_assert_ptr_nonnull(strstr(m->sweep, "\"expired_at\" <= %lld"));
+    ck_assert_ptr_nonnull(strstr(m->count_expired, "\"expired_at\" <= %lld"));
+}
+END_TEST
+
+/* Every express statement runs on a real SQLite table that the express
+ * DDL made: insert, load (as no longer live after expiry), conditional
+ * write over the JSON loaded (and not over another), remove. */
+START_TEST(test_sql_express_runs_on_sqlite)
+{
+    orm_schema_t s = express_schema();
+    orm_sql_t *sql = orm_sql_build(test_pool, &s, ORM_DIALECT_SQLITE);
+    test_db_t *db = test_db_open();
+    const char *args[5], **row;
+    int i;
+
+    for (i = 0; i < sql->ddl->nelts; i++) {
+        test_db_exec(db, APR_ARRAY_IDX(sql->ddl, i, const char *));
+    }
+    args[0] = "sid1"; args[1] = "{\"a\":1}"; args[2] = num(T0 + 1000);
+    ck_assert_int_eq(run(db, sql->upsert, 3, args), 1);
+    args[1] = num(T0);
+    row = one_row(db, sql->load, 2, args);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_str_eq(row[0], "{\"a\":1}");
+    ck_assert_str_eq(row[2], row[1]);       /* the version: expired_at */
+    ck_assert_ptr_null(row[3]);             /* no owner */
+    args[1] = num(T0 + 1000);
+    ck_assert_ptr_null(one_row(db, sql->load, 2, args));
+    args[0] = "{\"a\":2}"; args[1] = num(T0 + 2000); args[2] = "sid1";
+    args[3] = "{\"a\":0}";
+    ck_assert_int_eq(run(db, sql->update_if, 4, args), 0);
+    args[3] = "{\"a\":1}";
+    ck_assert_int_eq(run(db, sql->update_if, 4, args), 1);
+    args[0] = "sid1";
+    ck_assert_int_eq(run(db, sql->remove, 1, args), 1);
+    test_db_close(db);
+}
+END_TEST
+
 START_TEST(test_sql_probe_fails_without_table)
 {
     orm_schema_t d = default_schema();
@@ -1517,5 +1630,8 @@ TCase *tcase_sql(void)
     tcase_add_test(tc, test_sql_runs_on_sqlite_renamed);
     tcase_add_test(tc, test_sql_runs_on_sqlite_partly_renamed);
     tcase_add_test(tc, test_sql_probe_fails_without_table);
+    tcase_add_test(tc, test_sql_express_statements);
+    tcase_add_test(tc, test_admin_sql_express);
+    tcase_add_test(tc, test_sql_express_runs_on_sqlite);
     return tc;
 }

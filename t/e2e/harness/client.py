@@ -45,11 +45,13 @@ class Response:
         return None
 
     def entries(self):
-        """op=dump output as a dict (without the user=/session= lines)."""
+        """op=dump output as a dict, without the handler's own user= and
+        session= lines that open it (a session key named "user" is kept)."""
         out = {}
-        for k, v in self.pairs():
-            if k in ("user", "session"):
-                continue
+        pairs = self.pairs()
+        if [k for k, _ in pairs[:2]] == ["user", "session"]:
+            pairs = pairs[2:]
+        for k, v in pairs:
             out[k] = v
         return out
 

@@ -716,3 +716,35 @@ def test_express_config_is_checked(httpd, sqlite_server, server, accepted,
             "message does not name %r:\n%s" % (t, out)
     rc, out, running = srv.start_fail()
     assert not running and rc != 0
+
+
+@on_express_dbs
+def test_admin_tool_on_the_express_table(httpd, express, db):
+    """The tool reads SessionORMFormat from httpd's configuration: stats
+    and purge work on the app's table (expired_at), the app's live session
+    is kept; revoke --user is refused (no owner is kept) and changes
+    nothing; schema prints the app's DDL."""
+    from test_admin_tool import ok, run_tool, stats_of
+    app = express.start(db)
+    srv = start_httpd(httpd, db, server="SessionORMSweepInterval 0")
+    nc = app.client()
+    sid = login_on_node(nc)
+    past = now_ms() - 60000
+    for i in range(3):
+        db.sql("INSERT INTO session (id, json, expired_at) VALUES "
+               "('old%d', '{}', %d)" % (i, past - i))
+    conf = ["--config", srv.conf_path, "--server-root", srv.dir]
+    res = run_tool(*conf, "stats")
+    ok(res)
+    st = stats_of(res)
+    assert (st.get("live"), st.get("expired")) == ("1", "3"), res.stdout
+    ok(run_tool(*conf, "purge"), r"^removed 3 expired sessions from session")
+    assert session_row(db, sid) is not None
+    assert nc.get("/whoami").status == 200
+    res = run_tool(*conf, "revoke", "--user", "alice")
+    assert res.returncode != 0 and "keeps no owner" in res.stderr, res
+    assert session_row(db, sid) is not None
+    res = run_tool(*conf, "schema")
+    ok(res)
+    assert "expired_at" in res.stdout and "user_name" not in res.stdout
+    assert "session_expired_at_index" in res.stdout, res.stdout

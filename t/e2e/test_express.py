@@ -748,3 +748,65 @@ def test_admin_tool_on_the_express_table(httpd, express, db):
     ok(res)
     assert "expired_at" in res.stdout and "user_name" not in res.stdout
     assert "session_expired_at_index" in res.stdout, res.stdout
+
+
+@on_express_dbs
+def test_concurrent_writes_of_both_sides_merge(httpd, express, db):
+    """The app writes the session while an httpd request that loaded it
+    before is still running: httpd's conditional write finds the JSON
+    changed and merges its one key into what the app wrote, so neither
+    side's change is lost and the app's fields keep their types."""
+    app = express.start(db)
+    srv = start_httpd(httpd, db)
+    nc, hc = browser(app, srv)
+    sid = login_on_node(nc)
+    answer = {}
+    t = threading.Thread(target=lambda: answer.update(r=hc.get(
+        "/probe?op=set&key=color&value=blue&sleep=1500")))
+    t.start()
+    time.sleep(0.5)                 # httpd has loaded the session
+    assert nc.get("/incr").status == 200
+    t.join(30)
+    assert answer["r"].status == 200, answer
+    data = session_row(db, sid)["data"]
+    assert data["color"] == "blue" and data["visits"] == 1, data
+    assert data["user"] == "alice" and data["prefs"]["theme"] == "dark"
+    assert data["cookie"]["path"] == "/", data
+    assert httpd_entries(hc)["visits"] == "1"
+
+
+@on_express_dbs
+def test_authtype_session_orm_native_format(httpd, db):
+    """AuthType session-orm in the native format: r->user is the session's
+    "user" (mod_auth_form's key, or any module's), 401 without it; a
+    SessionORMUserKey with a dot is taken as written there."""
+    server = """
+<Location /private>
+    AuthType session-orm
+    Require valid-user
+</Location>
+<Location /private/probe>
+    SetHandler session-probe
+</Location>
+<Location /dotted>
+    AuthType session-orm
+    SessionORMUserKey app.user
+    Require valid-user
+</Location>
+<Location /dotted/probe>
+    SetHandler session-probe
+</Location>
+"""
+    srv = httpd.start(orm_conf(db, server=server),
+                      extra_modules=["authn_core", "authz_user"])
+    c = srv.client()
+    assert c.get("/private/probe?op=none").status == 401
+    c.get("/probe?op=set&key=user&value=carol")
+    r = c.get("/private/probe?op=none")
+    assert r.status == 200 and r.value("user") == "carol", r
+    assert c.get("/dotted/probe?op=none").status == 401
+    c.get("/probe?op=set&key=app.user&value=dan")
+    r = c.get("/dotted/probe?op=none")
+    assert r.status == 200 and r.value("user") == "dan", r
+    c.get("/probe?op=unset&key=user")
+    assert c.get("/private/probe?op=none").status == 401

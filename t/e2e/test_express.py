@@ -724,6 +724,7 @@ def test_admin_tool_on_the_express_table(httpd, express, db):
     and purge work on the app's table (expired_at), the app's live session
     is kept; revoke --user is refused (no owner is kept) and changes
     nothing; schema prints the app's DDL."""
+    from harness.httpd import APACHE2
     from test_admin_tool import ok, run_tool, stats_of
     app = express.start(db)
     srv = start_httpd(httpd, db, server="SessionORMSweepInterval 0")
@@ -733,7 +734,10 @@ def test_admin_tool_on_the_express_table(httpd, express, db):
     for i in range(3):
         db.sql("INSERT INTO session (id, json, expired_at) VALUES "
                "('old%d', '{}', %d)" % (i, past - i))
-    conf = ["--config", srv.conf_path, "--server-root", srv.dir]
+    # the harness's httpd binary reads the configuration (under
+    # t/sanitize-e2e, the wrapper that loads the sanitized module)
+    conf = ["--config", srv.conf_path, "--server-root", srv.dir,
+            "--apachectl", APACHE2]
     res = run_tool(*conf, "stats")
     ok(res)
     st = stats_of(res)

@@ -42,7 +42,7 @@ static const char *to_json(const express_conn_t *x, const char *id,
     }
     if (orm_express_encode(x->pool, source, entries_of(x->pool, data), &fresh,
                            &json, &shadowed, &error) != APR_SUCCESS) {
-        use->report(use->baton, id, "not writable as JSON", error);
+        use->report(use->baton, id, "not writable as JSON: not saved", error);
         return NULL;
     }
     if (shadowed && shadowed->nelts) {
@@ -64,7 +64,8 @@ static orm_row_t *from_json(const express_conn_t *x, const char *id,
 
     if (orm_express_decode(x->pool, stored->data, &entries, &error)
         != APR_SUCCESS) {
-        use->report(use->baton, id, "unreadable JSON", error);
+        use->report(use->baton, id, "unreadable JSON: treated as no session",
+                    error);
         return NULL;
     }
     row = apr_pcalloc(x->pool, sizeof(*row));

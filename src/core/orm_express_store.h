@@ -25,8 +25,9 @@
 
 #include "orm_store_ops.h"
 
-/** Told of a row this format cannot use (what: "unreadable JSON"), or of
- *  keys a write could not set (what: "shadowed"), with the detail. */
+/** Told of a row this format cannot use or a session it cannot write
+ *  (what says which, and what follows), or of keys a write could not set
+ *  (what: "shadowed"), with the detail. */
 typedef void orm_express_report_fn(void *baton, const char *id,
                                    const char *what, const char *detail);
 
@@ -37,7 +38,6 @@ typedef struct {
                                      * expires_at minus this (the touch) */
     apr_int64_t cookie_max_age_ms;  /* a new session's cookie.originalMaxAge
                                      * (0: a browser-session cookie) */
-    apr_int64_t now_ms;
     orm_express_report_fn *report;
     void *baton;
 } orm_express_use_t;

@@ -98,9 +98,9 @@ static void report_express(void *baton, const char *id, const char *what,
     level = orm_store_log_due(server_store(r), ORM_GATE_DATA, &suppressed)
             ? APLOG_WARNING : APLOG_DEBUG;
     ap_log_rerror(APLOG_MARK, level, 0, r, ORM_LOGNO(0221)
-                  "session %.*s: %s (%s): treated as no session, the row "
-                  "left as it is (%u more such warnings since the last, "
-                  "logged at most every %d s)", ORM_ID_PREFIX_LEN, id, what,
+                  "session %.*s: %s (%s); the row is left as it is (%u "
+                  "more such warnings since the last, logged at most every "
+                  "%d s)", ORM_ID_PREFIX_LEN, id, what,
                   detail ? detail : "no detail", (unsigned)suppressed,
                   ORM_LOG_GATE_SECONDS);
 }
@@ -125,7 +125,6 @@ static apr_status_t connect_store(request_rec *r, apr_int64_t ttl,
     use = apr_pcalloc(r->pool, sizeof(*use));
     use->ttl_ms = ttl * 1000;
     use->cookie_max_age_ms = ttl * 1000;
-    use->now_ms = orm_now_ms();
     use->report = report_express;
     use->baton = r;
     orm_express_store_wrap(conn, r->pool, inner, use);

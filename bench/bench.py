@@ -12,7 +12,14 @@ ratios are the result.
                       large, rows1m; --mpm event|prefork
   bench/run farm      mix on two httpd instances sharing one database and
                       the sessions (--dbs: pgsql, mysql): combined req/s,
-                      and no acknowledged write lost
+                      and no acknowledged write lost (compare runs it on
+                      PostgreSQL after its table when it measured mix)
+  bench/run profile   where a workload's time goes: CPU per request in
+                      httpd, the database and wrk (perf), httpd's hottest
+                      libraries and symbols, statements per request
+                      (pg_stat_statements, MariaDB status counters), the
+                      module's counters, system calls per request (strace)
+                      (default: the gaps issue 12 lists; needs perf, strace)
   bench/run sweep     purge rate on 1M expired + 100k live rows, and request
                       latency with and without a sweep running
   bench/run outage    1M requests over 200 sessions, database restarted twice
@@ -28,6 +35,7 @@ Results go to bench/out/ (text table, CSV, PNG chart where gnuplot exists).
 
 import argparse
 import csv
+import json
 import os
 import re
 import shutil
@@ -386,6 +394,10 @@ def compare(args):
     finally:
         bench.close()
     report_compare(results, args)
+    if "mix" in args.workloads and "pgsql" in args.dbs:
+        # the farm is mix on two hosts: doc/perf's farm.txt comes from the
+        # same run as compare.txt
+        farm(argparse.Namespace(**dict(vars(args), dbs=["pgsql"])))
 
 
 # bench/session.lua appends the session's number (and a value)
@@ -431,11 +443,11 @@ def median_run(runs, h, mark):
     return res
 
 
-def run_header(args, what="mod_session_orm benchmark"):
+def run_header(args, what="mod_session_orm benchmark", median=True):
     """The first line of a report: the conditions every figure shares."""
-    return "%s: %d connections, %d wrk threads, %d s per run, %s, %s, " \
-        "median of %d runs" % (what, CONNECTIONS, THREADS, args.duration,
-                               MPM_TEXT[args.mpm], KEEPALIVE_TEXT, REPEAT)
+    return "%s: %d connections, %d wrk threads, %d s per run, %s, %s%s" % (
+        what, CONNECTIONS, THREADS, args.duration, MPM_TEXT[args.mpm],
+        KEEPALIVE_TEXT, ", median of %d runs" % REPEAT if median else "")
 
 
 def report_compare(results, args):
@@ -736,6 +748,270 @@ def report_farm(results, args):
 
 
 # --------------------------------------------------------------------------
+# profile: where the time of a workload goes
+
+PROFILE_STATUS = """
+<Location /session-orm-status>
+    SetHandler session-orm-status
+</Location>
+"""
+PERF_HZ = 499
+
+
+# what `bench/run profile` measures without --dbs/--workloads: the gaps of
+# issue 12 (database, workload, the providers compared)
+PROFILE_GAPS = [("sqlite", "read", ("cookie", "dbd", "orm")),
+                ("sqlite", "mix", ("cookie", "dbd", "orm")),
+                ("pgsql", "new", ("dbd", "orm")),
+                ("mysql", "burst", ("dbd", "orm")),
+                ("mysql", "mix", ("dbd", "orm"))]
+
+
+def profile(args):
+    """Per database, workload and provider (default: PROFILE_GAPS): CPU
+    time per request in httpd's children, the database server, wrk and the
+    rest of the machine (perf record -a -g), where httpd's time goes (by
+    library, hottest symbols), the statements per request as the database
+    counts them (pg_stat_statements; MariaDB's Com_/Handler_ status
+    counters), the module's own counters (merges, conflicts) and httpd's
+    system calls per request (strace -c on the children, in a run of its
+    own: strace slows them)."""
+    if args.explicit:
+        plan = [(kind, workload, args.providers) for kind in args.dbs
+                for workload in args.workloads]
+    else:
+        plan = PROFILE_GAPS
+    bench = Bench(args.tmp, sorted(set(kind for kind, _, _ in plan),
+                                   key=["sqlite", "pgsql", "mysql"].index))
+    lines = []
+    try:
+        if "pgsql" in bench.servers:
+            enable_pg_stat_statements(bench.servers["pgsql"])
+        for kind, workload, providers in plan:
+            for provider in providers:
+                lines += profile_one(bench, args, provider, kind, workload)
+    finally:
+        bench.close()
+    save_report("profile", [run_header(args, "profile", median=False)] +
+                lines)
+
+
+def enable_pg_stat_statements(server):
+    server.psql("ALTER SYSTEM SET shared_preload_libraries = "
+                "'pg_stat_statements'")
+    server.restart()
+
+
+def profile_one(bench, args, provider, kind, workload):
+    db = None if provider == "cookie" else bench.servers[kind].new_database()
+    extra = PROFILE_STATUS if provider == "orm" else ""
+    h = bench.httpd(provider, db, workload, mpm=args.mpm, extra=extra)
+    cookies, opts = workload_load(h, provider, workload)
+    if kind == "pgsql" and db is not None:
+        db.server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+                       db=db.name)
+    run_wrk(h.port, 2, cookies=cookies, **opts)         # warm-up
+    title = "%s %s %s" % (workload, provider,
+                          "-" if db is None else kind)
+    log("profiling %s ..." % title)
+    db_before = db_counters(db)
+    orm_before = orm_counters(h) if provider == "orm" else {}
+    perf_data = os.path.join(args.tmp, "perf.data")
+    perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F",
+                             str(PERF_HZ), "-o", perf_data, "--", "sleep",
+                             str(args.duration)],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    res = run_wrk(h.port, args.duration, cookies=cookies, **opts)
+    perf.wait()
+    n = max(res["requests"], 1)
+    out = ["", "== %s: %.0f req/s (under perf), p99 %.2f ms" % (
+        title, res["rps"], res["p99"] or -1)]
+    pids = profiled_pids(h, db)
+    out += cpu_per_request(perf_data, n, pids)
+    out += hot_symbols(perf_data, pids["httpd"])
+    out += statements_per_request(db, db_before, n)
+    if provider == "orm":
+        after = orm_counters(h)
+        out.append("  module counters per request: " + ", ".join(
+            "%s %.3f" % (k, (after[k] - orm_before.get(k, 0)) / n)
+            for k in sorted(after) if after[k] != orm_before.get(k, 0))
+            or "  module counters: none changed")
+    out += syscalls_per_request(h, args, cookies, opts)
+    h.stop()
+    log("\n".join(out))
+    return out
+
+
+def descendants(pid):
+    """pid and every process below it (as strings)."""
+    children = {}
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                ppid = f.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(p)
+    found, todo = [], [str(pid)]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+def threads_of(pid):
+    """The thread ids of process pid (perf's pid sort shows threads)."""
+    try:
+        return os.listdir("/proc/%s/task" % pid)
+    except OSError:
+        return [pid]
+
+
+def profiled_pids(h, db):
+    """{what: [pid]}: httpd's children and the database server's processes
+    of this run (others on the machine may run httpd and databases too)."""
+    pids = {"httpd": sorted(children_rss_kb(h))}
+    server = getattr(db, "server", None)
+    proc = getattr(server, "proc", None)
+    if proc is not None:
+        pids[db.kind] = descendants(proc.pid)
+    return pids
+
+
+def cpu_per_request(perf_data, requests, pids):
+    """CPU microseconds per request in httpd's children, the database
+    server and wrk (samples / Hz)."""
+    rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio",
+                          "--no-children", "--sort", "pid", "-g", "none",
+                          "-F", "sample,pid"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL,
+                         universal_newlines=True).stdout
+    owner = {t: what for what, ps in pids.items() for p in ps
+             for t in threads_of(p)}
+    samples = {}
+    for m in re.finditer(r"^\s+(\d+)\s+(\d+):(\S*)", rep, re.M):
+        if m.group(2) == "0":
+            continue                    # idle
+        what = owner.get(m.group(2),
+                         "wrk" if m.group(3) == "wrk" else "other")
+        samples[what] = samples.get(what, 0) + int(m.group(1))
+    return ["  CPU us per request: " + ", ".join(
+        "%s %.0f" % (what, samples[what] * 1e6 / PERF_HZ / requests)
+        for what in list(pids) + ["wrk", "other"] if what in samples) +
+        " (other: the rest of the machine, idle excluded)"]
+
+
+def hot_symbols(perf_data, pids, limit=16):
+    """Where httpd's CPU time goes: by library, then its hottest symbols
+    (self time, % of httpd's samples)."""
+    out = []
+    for sort, what, lim in (("dso", "by library", 8),
+                            ("dso,sym", "hottest symbols", limit)):
+        rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio",
+                              "--no-children", "--pid", ",".join(pids),
+                              "--percentage", "relative", "--sort", sort,
+                              "-g", "none", "--percent-limit", "0.5"],
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL,
+                             universal_newlines=True).stdout
+        rows = [re.sub(r"\s+", " ", l.strip()) for l in rep.split("\n")
+                if re.match(r"^\s+[\d.]+%", l)]
+        out.append("  httpd %s (self, %% of httpd): %s" % (
+            what, "; ".join(rows[:lim])))
+    return out
+
+
+def db_counters(db):
+    if db is None:
+        return {}
+    if db.kind == "pgsql":
+        db.server.psql("SELECT pg_stat_statements_reset()", db=db.name)
+        return {}
+    if db.kind == "mysql":
+        return mysql_status(db)
+    return {}
+
+
+MYSQL_COUNTERS = r"^(Com_|Handler_|Innodb_row_lock|Innodb_deadlocks|" \
+    r"Questions$|Innodb_data_fsyncs|Innodb_os_log_fsyncs)"
+
+
+def mysql_status(db):
+    return {k: int(v) for k, v in db.server.query("SHOW GLOBAL STATUS")
+            if re.match(MYSQL_COUNTERS, k) and v.isdigit()}
+
+
+def statements_per_request(db, before, requests):
+    if db is None:
+        return []
+    if db.kind == "pgsql":
+        rows = db.server.psql(
+            "SELECT calls, round(total_exec_time::numeric, 1), "
+            "regexp_replace(query, '\\s+', ' ', 'g') FROM "
+            "pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+            "WHERE d.datname = current_database() AND query NOT LIKE "
+            "'%%pg_stat_statements%%' ORDER BY calls DESC LIMIT 12",
+            db=db.name)
+        out = ["  statements per request (pg_stat_statements: calls/req, "
+               "server ms/req, text):"]
+        total = 0.0
+        for calls, ms, text in rows:
+            total += int(calls) / requests
+            out.append("    %.3f %.4f %s" % (int(calls) / requests,
+                                              float(ms) / requests,
+                                              text[:110]))
+        out.insert(1, "    %.3f in all" % total)
+        return out
+    if db.kind == "mysql":
+        after = mysql_status(db)
+        diff = ["%s %.3f" % (k, (after[k] - before.get(k, 0)) / requests)
+                for k in sorted(after)
+                if after[k] - before.get(k, 0) >= requests / 100]
+        return ["  MariaDB status counters per request (>= 0.01): " +
+                ", ".join(diff)]
+    return []
+
+
+def orm_counters(h):
+    r = h.get("/session-orm-status?format=json")
+    counters = {}
+    for store in json.loads(r.body).get("stores", []):
+        for k, v in store.get("counters", {}).items():
+            if isinstance(v, (int, float)):
+                counters[k] = counters.get(k, 0) + v
+    return counters
+
+
+def syscalls_per_request(h, args, cookies, opts, top=12):
+    """strace -c -f on httpd's children during a run of its own."""
+    pids = sorted(children_rss_kb(h))
+    out_file = os.path.join(args.tmp, "strace.txt")
+    cmd = ["strace", "-c", "-f", "-o", out_file]
+    for pid in pids:
+        cmd += ["-p", pid]
+    strace = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    res = run_wrk(h.port, args.duration, cookies=cookies, **opts)
+    strace.send_signal(2)
+    strace.wait()
+    n = max(res["requests"], 1)
+    calls = []
+    for line in open(out_file):
+        f = line.split()
+        if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+            # % time, seconds, usecs/call, calls, [errors], syscall
+            calls.append((int(f[3]), f[-1]))
+    calls.sort(reverse=True)
+    total = sum(c for c, _ in calls)
+    return ["  httpd system calls per request (strace -c, %d requests): "
+            "%.1f in all; " % (n, total / n) + ", ".join(
+                "%s %.2f" % (name, c / n) for c, name in calls[:top])]
+
+
+# --------------------------------------------------------------------------
 # sweep: purge rate and latency while sweeping
 
 def sweep(args):
@@ -955,10 +1231,12 @@ def memory(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("what", choices=["compare", "farm", "sweep", "outage",
-                                    "memory", "odbc", "all"])
-    p.add_argument("--dbs", default="sqlite,pgsql,mysql")
-    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("what", choices=["compare", "farm", "profile", "sweep",
+                                    "outage", "memory", "odbc", "all"])
+    p.add_argument("--providers", default="cookie,dbd,orm",
+                   help="profile: the providers (default cookie,dbd,orm)")
+    p.add_argument("--dbs")
+    p.add_argument("--workloads")
     p.add_argument("--mpm", choices=sorted(MPM_BENCH), default="event",
                    help="compare, odbc, farm: httpd's MPM (default event)")
     p.add_argument("--duration", type=int, default=8,
@@ -968,12 +1246,17 @@ def main():
     p.add_argument("--requests", type=int, default=1000000,
                    help="outage: total requests (default 1000000)")
     args = p.parse_args()
-    args.dbs = [d for d in args.dbs.split(",") if d]
+    # profile: the issue's gaps unless told what to measure
+    args.explicit = bool(args.dbs or args.workloads)
+    args.dbs = [d for d in (args.dbs or "sqlite,pgsql,mysql").split(",")
+                if d]
     args.workloads = [WORKLOAD_ALIASES.get(w, w)
-                      for w in args.workloads.split(",") if w]
+                      for w in (args.workloads or ",".join(WORKLOADS))
+                      .split(",") if w]
     for w in args.workloads:
         if w not in WORKLOADS:
             p.error("unknown workload %s (%s)" % (w, ", ".join(WORKLOADS)))
+    args.providers = [p for p in args.providers.split(",") if p]
     global REPEAT
     REPEAT = max(1, args.repeat)
     args.tmp = tempfile.mkdtemp(prefix="orm-bench-")
@@ -981,7 +1264,8 @@ def main():
     try:
         for what in (["compare", "farm", "sweep", "outage", "memory"]
                      if args.what == "all" else [args.what]):
-            {"compare": compare, "farm": farm, "sweep": sweep,
+            {"compare": compare, "farm": farm, "profile": profile,
+             "sweep": sweep,
              "outage": outage, "memory": memory, "odbc": odbc}[what](args)
     finally:
         shutil.rmtree(args.tmp, ignore_errors=True)

@@ -7,7 +7,19 @@ with databases this script starts itself in a temporary directory and httpd
 listening on loopback only. Absolute numbers depend on the machine; the
 ratios are the result.
 
-  bench/run compare   providers x workloads x databases (issue: performance)
+  bench/run compare   providers x workloads x databases (issue: performance):
+                      read, sliding, burst (formerly write), new, mix,
+                      large, rows1m; --mpm event|prefork
+  bench/run farm      mix on two httpd instances sharing one database and
+                      the sessions (--dbs: pgsql, mysql): combined req/s,
+                      and no acknowledged write lost (compare runs it on
+                      PostgreSQL after its table when it measured mix)
+  bench/run profile   where a workload's time goes: CPU per request in
+                      httpd, the database and wrk (perf), httpd's hottest
+                      libraries and symbols, statements per request
+                      (pg_stat_statements, MariaDB status counters), the
+                      module's counters, system calls per request (strace)
+                      (default: the gaps issue 12 lists; needs perf, strace)
   bench/run sweep     purge rate on 1M expired + 100k live rows, and request
                       latency with and without a sweep running
   bench/run outage    1M requests over 200 sessions, database restarted twice
@@ -16,11 +28,14 @@ ratios are the result.
                       driver on the same server: read and write ratios
                       (--dbs: the databases behind, default pgsql)
 
+Every httpd runs with keep-alive (browsers and httpd's default do) and
+enough threads that 16 connections never queue (MPM_BENCH).
 Results go to bench/out/ (text table, CSV, PNG chart where gnuplot exists).
 """
 
 import argparse
 import csv
+import json
 import os
 import re
 import shutil
@@ -55,31 +70,44 @@ THREADS = 2
 REPEAT = 3          # measured runs per combination; the median is reported
 COOKIE = "session"
 
-# Bigger than the tests' defaults: 16 connections must not queue in httpd.
-# 4 threads per child (the harness's ThreadLimit, which capped an intended
-# 25 when the figures in doc/perf were measured: written out here so the
-# script runs what they ran); with these spare-thread settings about 13
-# children run, each with few threads on SQLite's per-process driver lock.
+# Browsers keep connections open, and so does httpd by default: every
+# benchmark runs with keep-alive, so what differs between the providers is
+# the session store's cost, not TCP set-up (the harness turns it off for the
+# tests; the body comes after its base configuration and wins).
+KEEPALIVE = """
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 15
+"""
+KEEPALIVE_TEXT = "keep-alive on (MaxKeepAliveRequests 0, KeepAliveTimeout 15)"
+
+# Bigger than the tests' defaults (the harness caps ThreadLimit at 4 to keep
+# the many small instances of the test suite cheap): the event MPM runs 2
+# children of 32 threads from the start, so 16 connections never queue in
+# httpd (with keep-alive, prefork holds a process per open connection: 16
+# processes are started before the first request).
 MPM_BENCH = {
     "event": """
-StartServers 4
-ServerLimit 16
-ThreadLimit 4
-ThreadsPerChild 4
+StartServers 2
+ServerLimit 2
+ThreadLimit 32
+ThreadsPerChild 32
 MaxRequestWorkers 64
-MinSpareThreads 25
-MaxSpareThreads 100
+MinSpareThreads 32
+MaxSpareThreads 64
 MaxConnectionsPerChild 0
 """,
     "prefork": """
-StartServers 16
-MinSpareServers 16
+StartServers 20
+MinSpareServers 20
 MaxSpareServers 32
 ServerLimit 64
 MaxRequestWorkers 64
 MaxConnectionsPerChild 0
 """,
 }
+MPM_TEXT = {"event": "event MPM 2 children x 32 threads",
+            "prefork": "prefork MPM 20-64 processes"}
 
 # mod_session_dbd as its manual prescribes (per dialect only where the
 # column types must differ).
@@ -97,18 +125,30 @@ DBDPrepareSQL "update session set value = %s, expiry = %lld, {k} = %s where {k} 
 DBDPrepareSQL "insert into session (value, expiry, {k}) values (%s, %lld, %s)" insertsession
 DBDPrepareSQL "select value from session where {k} = %s and (expiry = 0 or expiry > %lld)" selectsession
 DBDPrepareSQL "delete from session where expiry != 0 and expiry < %lld" cleansession
-SessionDBDCookieName {cookie} path=/
+SessionDBDCookieName {cookie} {attrs}
 """
 
-WORKLOADS = ["read", "sliding", "write", "new", "large", "rows1m"]
+MIX_SESSIONS = 500
+MIX_WRITE_PERCENT = 10
+WORKLOADS = ["read", "sliding", "burst", "new", "mix", "large", "rows1m"]
+WORKLOAD_ALIASES = {"write": "burst"}     # burst's name before issue 12
 WORKLOAD_TEXT = {
     "read": "read a key",
-    "sliding": "read, SessionMaxAge 1800",
-    "write": "change a key every request",
+    "sliding": "read, SessionMaxAge 1800, expiry rewritten once a minute",
+    "burst": "every connection changes a key of one session",
     "new": "no cookie: a new session per request",
+    "mix": "%d sessions, each request picks one at random, %d%% change a "
+           "key" % (MIX_SESSIONS, MIX_WRITE_PERCENT),
     "large": "read, 16 KiB session",
     "rows1m": "read, 1,000,000 rows in the table",
 }
+# one cookie for every provider: the module's defaults written out (HttpOnly,
+# Path=/, SameSite=Lax), so every Set-Cookie carries the same attributes
+COOKIE_ATTRS = "path=/;HttpOnly;SameSite=Lax"
+# sliding: mod_session rewrites an unchanged session at most once a minute
+# (SessionExpiryUpdateInterval, httpd 2.4.41+), as the module's
+# SessionORMTouchInterval 60 does: the same rule for every provider
+SLIDING_CONF = "SessionMaxAge 1800\nSessionExpiryUpdateInterval 60"
 
 
 def log(msg):
@@ -127,17 +167,27 @@ def parse_duration(text):
         m.group(2)]
 
 
-def run_wrk(port, duration, path, cookies=(), vary=False, connections=None):
-    """Runs wrk; returns dict(rps, p50, p99 (ms), requests, non2xx,
-    socket_errors)."""
+def run_wrk(port, duration, path, cookies=(), vary=False, connections=None,
+            mix=None, write_path=None, unique=False, tag="", seed=1,
+            acks=None, jar_out=None):
+    """Runs wrk (bench/session.lua: see there for mix, write_path, unique,
+    tag and seed; acks: a file to receive the acknowledged keys, jar_out:
+    one for the sessions' cookies at the end); returns dict(rps, p50, p99
+    (ms), requests, non2xx, socket_errors)."""
     env = dict(os.environ)
-    env["ORM_PATH"] = path
-    env["ORM_VARY"] = "1" if vary else ""
+    env.update(ORM_PATH=path, ORM_VARY="1" if vary else "",
+               ORM_MIX="" if mix is None else str(mix),
+               ORM_WRITE_PATH=write_path or path,
+               ORM_UNIQUE="1" if unique else "", ORM_TAG=tag,
+               ORM_SEED=str(seed), ORM_COOKIE_NAME=COOKIE)
+    for name, value in (("ORM_ACKS", acks), ("ORM_JAR_OUT", jar_out)):
+        if value:
+            env[name] = value
     cookie_file = None
     if cookies:
         fd, cookie_file = tempfile.mkstemp(prefix="orm-cookies-")
         with os.fdopen(fd, "w") as f:
-            f.write("\n".join(cookies) + "\n")
+            f.write("".join("%d %s\n" % nc for nc in cookies))
         env["ORM_COOKIES"] = cookie_file
     args = [WRK, "-t%d" % THREADS, "-c%d" % (connections or CONNECTIONS),
             "-d%ds" % duration, "--latency", "-s", LUA,
@@ -198,34 +248,38 @@ class Bench:
             except Exception as e:  # keep stopping the others
                 log("stopping a database failed: %s" % e)
 
-    def httpd(self, provider, db, workload, mpm="event", extra=""):
-        """Starts httpd for one provider on one (fresh) database."""
-        maxage = "SessionMaxAge 1800" if workload == "sliding" else ""
+    def httpd(self, provider, db, workload, mpm="event", extra="",
+              name=None, create_table=True):
+        """Starts httpd for one provider on one (fresh) database; a second
+        host on the same database (farm) has a name of its own and does not
+        create mod_session_dbd's table again."""
+        maxage = SLIDING_CONF if workload == "sliding" else ""
         mods = ["authz_core", "session", "probe"]
         if provider == "none":
             body = ""
         elif provider == "cookie":
             mods.append("session_cookie")
-            body = "Session On\nSessionCookieName %s path=/\n%s" % (
-                COOKIE, maxage)
+            body = "Session On\nSessionCookieName %s %s\n%s" % (
+                COOKIE, COOKIE_ATTRS, maxage)
         elif provider == "dbd":
             mods += ["dbd", "session_dbd"]
-            db.sql(DBD_TABLE[db_kind(db)])
+            if create_table:
+                db.sql(DBD_TABLE[db_kind(db)])
             body = "%s\nSession On\n%s\n%s" % (
                 db.dbd_conf(), maxage,
                 DBD_SQL.format(k="`key`" if db_kind(db) == "mysql" else "key",
-                               cookie=COOKIE))
+                               cookie=COOKIE, attrs=COOKIE_ATTRS))
         else:
             mods += ["dbd", "orm"]
-            body = "%s\nSession On\nSessionORMCookieName %s\n%s" % (
-                db.dbd_conf(), COOKIE, maxage)
+            body = "%s\nSession On\nSessionORMCookieName %s %s\n%s" % (
+                db.dbd_conf(), COOKIE, COOKIE_ATTRS, maxage)
             if workload == "sliding":
                 body += "\nSessionORMTouchInterval 60"
-        body = (MPM_BENCH[mpm] + "\nLimitRequestFieldSize 65536\n"
+        body = (KEEPALIVE + MPM_BENCH[mpm] + "\nLimitRequestFieldSize 65536\n"
                 "LimitRequestLine 65536\n" + body + "\n" + extra +
                 "\n<Location /probe>\n    SetHandler session-probe\n"
                 "</Location>\n")
-        h = self.factory.new(body, name="%s-%s-%s" % (
+        h = self.factory.new(body, name=name or "%s-%s-%s" % (
             provider, db_kind(db) if db else "none", workload),
             mpm=mpm, modules=mods)
         return h.start()
@@ -237,16 +291,17 @@ def db_kind(db):
 
 
 def make_sessions(h, n, size=None):
-    """n sessions with key k set (16 KiB when size); returns Cookie values."""
+    """n sessions, number i with key k<i> set (16 KiB when size); returns
+    [(i, Cookie value)] (bench/session.lua names keys after the number)."""
     cookies = []
-    for i in range(n):
-        path = ("/probe?op=big&key=k&size=%d" % size) if size else \
-            "/probe?op=set&key=k&value=v%d" % i
+    for i in range(1, n + 1):
+        path = ("/probe?op=big&key=k%d&size=%d" % (i, size)) if size else \
+            "/probe?op=set&key=k%d&value=v%d" % (i, i)
         r = h.get(path)
         assert r.status == 200, r
         sc = [c for c in r.cookies() if c.name == COOKIE]
         assert sc, "no session cookie from %s: %r" % (h.name, r)
-        cookies.append("%s=%s" % (COOKIE, sc[-1].value))
+        cookies.append((i, "%s=%s" % (COOKIE, sc[-1].value)))
     return cookies
 
 
@@ -315,13 +370,13 @@ def compare(args):
                     continue
                 db = bench.servers[kind].new_database() if kind else None
                 if workload == "rows1m" and provider in ("dbd", "orm"):
-                    h = bench.httpd(provider, db, workload)
+                    h = bench.httpd(provider, db, workload, mpm=args.mpm)
                     make_sessions(h, 1)          # the table exists now
                     log("  prefilling 1,000,000 rows (%s, %s) ..."
                         % (provider, kind))
                     prefill(db, provider, 1000000)
                 else:
-                    h = bench.httpd(provider, db, workload)
+                    h = bench.httpd(provider, db, workload, mpm=args.mpm)
                 if kind == "pgsql":
                     # what earlier runs left dirty is written out now, not
                     # by a checkpoint during this one
@@ -339,29 +394,47 @@ def compare(args):
     finally:
         bench.close()
     report_compare(results, args)
+    if "mix" in args.workloads and "pgsql" in args.dbs:
+        # the farm is mix on two hosts: doc/perf's farm.txt comes from the
+        # same run as compare.txt
+        farm(argparse.Namespace(**dict(vars(args), dbs=["pgsql"])))
+
+
+# bench/session.lua appends the session's number (and a value)
+READ_PATH = "/probe?op=get&key=k"
+WRITE_PATH = "/probe?op=set&key=k"
+
+
+def workload_load(h, provider, workload):
+    """The sessions (Cookie values) and wrk options of one workload."""
+    if provider == "none":
+        return [], dict(path=READ_PATH)
+    if workload in ("read", "sliding", "rows1m"):
+        return make_sessions(h, CONNECTIONS), dict(path=READ_PATH)
+    if workload == "large":
+        return make_sessions(h, CONNECTIONS, size=16384), \
+            dict(path=READ_PATH)
+    if workload == "burst":
+        return make_sessions(h, 1), dict(path=WRITE_PATH, vary=True)
+    if workload == "mix":
+        return make_sessions(h, MIX_SESSIONS), dict(
+            path=READ_PATH, mix=MIX_WRITE_PERCENT, write_path=WRITE_PATH)
+    return [], dict(path="/probe?op=set&key=k&value=v")      # new
 
 
 def measure(h, provider, workload, duration):
-    cookies = []
-    path = "/probe?op=get&key=k"
-    vary = False
-    if provider != "none":
-        if workload in ("read", "sliding", "rows1m"):
-            cookies = make_sessions(h, CONNECTIONS)
-        elif workload == "large":
-            cookies = make_sessions(h, CONNECTIONS, size=16384)
-        elif workload == "write":
-            cookies = make_sessions(h, CONNECTIONS)
-            path = "/probe?op=set&key=k&value="
-            vary = True
-        elif workload == "new":
-            path = "/probe?op=set&key=k&value=v"
+    cookies, opts = workload_load(h, provider, workload)
     # a short warm-up fills connection pools and prepares statements
-    run_wrk(h.port, 2, path, cookies, vary)
+    run_wrk(h.port, 2, cookies=cookies, **opts)
     mark = h.log_mark()
-    runs = [run_wrk(h.port, duration, path, cookies, vary)
-            for _ in range(REPEAT)]
-    # the median run by throughput: one disturbed run does not decide
+    runs = [run_wrk(h.port, duration, cookies=cookies, seed=i + 1, **opts)
+            for i in range(REPEAT)]
+    return median_run(runs, h, mark)
+
+
+def median_run(runs, h, mark):
+    """The median run by throughput (one disturbed run does not decide),
+    with the failures of all runs and the error-log lines since mark."""
     runs.sort(key=lambda r: r["rps"])
     res = runs[len(runs) // 2]
     res["non2xx"] = sum(r["non2xx"] for r in runs)
@@ -370,13 +443,17 @@ def measure(h, provider, workload, duration):
     return res
 
 
+def run_header(args, what="mod_session_orm benchmark", median=True):
+    """The first line of a report: the conditions every figure shares."""
+    return "%s: %d connections, %d wrk threads, %d s per run, %s, %s%s" % (
+        what, CONNECTIONS, THREADS, args.duration, MPM_TEXT[args.mpm],
+        KEEPALIVE_TEXT, ", median of %d runs" % REPEAT if median else "")
+
+
 def report_compare(results, args):
     os.makedirs(OUT, exist_ok=True)
     by = {(r["workload"], r["provider"], r["db"]): r for r in results}
-    lines = ["mod_session_orm benchmark: %d connections, %d wrk threads, "
-             "%d s per run, event MPM, median of %d runs" % (
-                 CONNECTIONS, THREADS, args.duration, REPEAT),
-             "",
+    lines = [run_header(args), "",
              "%-8s %-7s %-7s %10s %9s %9s %8s %8s %7s %7s" % (
                  "workload", "provider", "db", "req/s", "p50 ms", "p99 ms",
                  "x dbd", "x cookie", "failed", "errlog")]
@@ -401,7 +478,10 @@ def report_compare(results, args):
     lines.append("")
     lines.append("x dbd: req/s over mod_session_dbd on the same database; "
                  "x cookie: over mod_session_cookie (for rows1m: over the "
-                 "same provider's read on an empty table).")
+                 "same provider's read on an empty table). The client keeps "
+                 "the cookies the server sets, one cookie jar per session, "
+                 "as a browser does.")
+    lines += ["%-8s %s" % (w, WORKLOAD_TEXT[w]) for w in args.workloads]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(OUT, "compare.txt"), "w") as f:
         f.write(text)
@@ -471,7 +551,7 @@ def save_report(name, lines):
 # the ODBC kind of each database behind (harness KINDS)
 ODBC_KIND = {"sqlite": "odbc-sqlite", "pgsql": "odbc-pgsql",
              "mysql": "odbc-mariadb"}
-ODBC_WORKLOADS = ("read", "write")
+ODBC_WORKLOADS = ("read", "burst")
 
 
 def odbc(args):
@@ -491,7 +571,7 @@ def odbc(args):
             for workload in workloads:
                 for server in (native, through):
                     db = server.new_database()
-                    h = bench.httpd("orm", db, workload)
+                    h = bench.httpd("orm", db, workload, mpm=args.mpm)
                     if backend == "pgsql":
                         native.psql("CHECKPOINT")
                     res = measure(h, "orm", workload, args.duration)
@@ -513,9 +593,8 @@ def odbc(args):
 def report_odbc(results, args):
     # the native kind of a backend is its name (harness KINDS)
     by = {(r["workload"], r["db"]): r for r in results}
-    lines = ["mod_session_orm through ODBC against the native driver: %d "
-             "connections, %d s per run, event MPM, median of %d runs" % (
-                 CONNECTIONS, args.duration, REPEAT), "",
+    lines = [run_header(args, "mod_session_orm through ODBC against the "
+                        "native driver"), "",
              "%-8s %-13s %10s %9s %9s %9s %7s %7s" % (
                  "workload", "db", "req/s", "p50 ms", "p99 ms", "x native",
                  "failed", "errlog")]
@@ -532,6 +611,404 @@ def report_odbc(results, args):
     lines += ["", "x native: req/s over the same workload through the "
               "native driver (pgsql, sqlite3, mysql) on the same server."]
     save_report("odbc", lines)
+
+
+# --------------------------------------------------------------------------
+# farm: two hosts on one database serve the same sessions
+
+FARM_HOSTS = ("a", "b")
+
+
+def farm(args):
+    """mix on two httpd instances sharing one database and the same
+    sessions, one wrk per host at the same time (half the connections
+    each): the combined throughput, and afterwards every write a host
+    acknowledged looked up in the sessions (each write sets a key of its
+    own, so a lost one shows)."""
+    kinds = [k for k in args.dbs if k != "sqlite"] or ["pgsql"]
+    bench = Bench(args.tmp, kinds)
+    results = []
+    try:
+        for kind in kinds:
+            for provider in ("dbd", "orm"):
+                res = farm_run(bench, args, provider, kind)
+                results.append(res)
+                log("farm     %-7s %-7s %9.0f req/s  p99 %7.2f ms  acked "
+                    "%d  lost %d  failed %d  error-log %d" % (
+                        provider, kind, res["rps"], res["p99"] or -1,
+                        res["acked"], res["lost"],
+                        res["non2xx"] + res["socket_errors"],
+                        res["log_errors"]))
+    finally:
+        bench.close()
+    report_farm(results, args)
+
+
+def farm_run(bench, args, provider, kind):
+    db = bench.servers[kind].new_database()
+    hosts = [bench.httpd(provider, db, "mix", mpm=args.mpm,
+                         name="farm-%s-%s-%s" % (provider, kind, tag),
+                         create_table=(tag == FARM_HOSTS[0]))
+             for tag in FARM_HOSTS]
+    jar = dict(make_sessions(hosts[0], MIX_SESSIONS))
+    if kind == "pgsql":
+        bench.servers[kind].psql("CHECKPOINT")
+    opts = dict(path=READ_PATH, mix=MIX_WRITE_PERCENT,
+                connections=CONNECTIONS // len(hosts))
+    farm_round(hosts, jar, 0, 2, opts, args.tmp)    # warm-up
+    marks = [h.log_mark() for h in hosts]
+    runs = []
+    acked = set()
+    for i in range(REPEAT):
+        # two rounds: every session is served by one host, then the other
+        rounds = [farm_round(hosts, jar, r, args.duration, dict(
+            opts, write_path="/probe?op=set", unique=True,
+            seed=2 * i + r + 1), args.tmp, acked) for r in (0, 1)]
+        parts = rounds[0] + rounds[1]
+        run = dict(parts[0])
+        run["rps"] = sum(p["rps"] for p in parts) / 2
+        run["p99"] = max(p["p99"] or 0 for p in parts)
+        run["p50"] = max(p["p50"] or 0 for p in parts)
+        for key in ("non2xx", "socket_errors"):
+            run[key] = sum(p[key] for p in parts)
+        runs.append(run)
+    res = median_run(runs, hosts[0], marks[0])
+    res["log_errors"] += count_error_lines(hosts[1], marks[1])
+    res["acked"] = len(acked)
+    res["lost"] = len(acked - session_keys(hosts[1], jar))
+    res.update(provider=provider, db=kind)
+    for h in hosts:
+        h.stop()
+    return res
+
+
+def farm_round(hosts, jar, rnd, duration, opts, tmp, acked=None):
+    """One wrk per host, all at once, each on its half of the sessions
+    (which half: rnd); jar (session number -> Cookie) follows the cookies
+    the hosts set, acked collects the acknowledged keys. Returns the wrk
+    results in host order."""
+    results = [None] * len(hosts)
+
+    def one(i):
+        files = dict(jar_out=os.path.join(tmp, "jar-%d" % i))
+        if acked is not None:
+            files["acks"] = os.path.join(tmp, "acks-%d" % i)
+        mine = [(n, c) for n, c in sorted(jar.items())
+                if (n + rnd + i) % len(hosts) == 0]
+        results[i] = run_wrk(hosts[i].port, duration, cookies=mine,
+                             tag=FARM_HOSTS[i], **dict(opts, **files))
+        results[i]["files"] = files
+    workers = [threading.Thread(target=one, args=(i,))
+               for i in range(len(hosts))]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    for res in results:
+        with open(res["files"]["jar_out"]) as f:
+            for line in f:
+                n, cookie = line.split()
+                jar[int(n)] = cookie
+        if acked is not None:
+            with open(res["files"]["acks"]) as f:
+                acked.update(line.strip() for line in f if line.strip())
+    return results
+
+
+def session_keys(h, jar):
+    """Every key of every session, read through h (op=dump)."""
+    keys = set()
+    for cookie in jar.values():
+        r = h.get("/probe?op=dump", headers={"Cookie": cookie})
+        assert r.status == 200, r
+        keys.update(r.entries())
+    return keys
+
+
+def report_farm(results, args):
+    by = {(r["provider"], r["db"]): r for r in results}
+    lines = [run_header(args, "farm: mix on two hosts, one database, "
+                        "%d connections per host" % (CONNECTIONS // 2)),
+             "", "%-7s %-7s %10s %9s %9s %8s %8s %6s %7s %7s" % (
+                 "provider", "db", "req/s", "p50 ms", "p99 ms", "x dbd",
+                 "acked", "lost", "failed", "errlog")]
+    for r in results:
+        dbd = by.get(("dbd", r["db"]))
+        x_dbd = r["rps"] / dbd["rps"] if dbd and dbd["rps"] else None
+        lines.append("%-7s %-7s %10.0f %9.2f %9.2f %8s %8d %6d %7d %7d" % (
+            r["provider"], r["db"], r["rps"], r["p50"], r["p99"],
+            "%.2f" % x_dbd if x_dbd else "-", r["acked"], r["lost"],
+            r["non2xx"] + r["socket_errors"], r["log_errors"]))
+    lines += ["", "req/s: both hosts together; p50/p99: the slower host's. "
+              "%s; each write sets a key of its own. acked: writes answered "
+              "200 by either host; lost: acked keys missing from the "
+              "sessions afterwards (read through the second host)."
+              % WORKLOAD_TEXT["mix"]]
+    save_report("farm", lines)
+
+
+# --------------------------------------------------------------------------
+# profile: where the time of a workload goes
+
+PROFILE_STATUS = """
+<Location /session-orm-status>
+    SetHandler session-orm-status
+</Location>
+"""
+PERF_HZ = 499
+
+
+# what `bench/run profile` measures without --dbs/--workloads: the gaps of
+# issue 12 (database, workload, the providers compared)
+PROFILE_GAPS = [("sqlite", "read", ("cookie", "dbd", "orm")),
+                ("sqlite", "mix", ("cookie", "dbd", "orm")),
+                ("pgsql", "new", ("dbd", "orm")),
+                ("mysql", "burst", ("dbd", "orm")),
+                ("mysql", "mix", ("dbd", "orm"))]
+
+
+def profile(args):
+    """Per database, workload and provider (default: PROFILE_GAPS): CPU
+    time per request in httpd's children, the database server, wrk and the
+    rest of the machine (perf record -a -g), where httpd's time goes (by
+    library, hottest symbols), the statements per request as the database
+    counts them (pg_stat_statements; MariaDB's Com_/Handler_ status
+    counters), the module's own counters (merges, conflicts) and httpd's
+    system calls per request (strace -c on the children, in a run of its
+    own: strace slows them)."""
+    if args.explicit:
+        plan = [(kind, workload, args.providers) for kind in args.dbs
+                for workload in args.workloads]
+    else:
+        plan = PROFILE_GAPS
+    bench = Bench(args.tmp, sorted(set(kind for kind, _, _ in plan),
+                                   key=["sqlite", "pgsql", "mysql"].index))
+    lines = []
+    try:
+        if "pgsql" in bench.servers:
+            enable_pg_stat_statements(bench.servers["pgsql"])
+        for kind, workload, providers in plan:
+            for provider in providers:
+                lines += profile_one(bench, args, provider, kind, workload)
+    finally:
+        bench.close()
+    save_report("profile", [run_header(args, "profile", median=False)] +
+                lines)
+
+
+def enable_pg_stat_statements(server):
+    server.psql("ALTER SYSTEM SET shared_preload_libraries = "
+                "'pg_stat_statements'")
+    server.restart()
+
+
+def profile_one(bench, args, provider, kind, workload):
+    db = None if provider == "cookie" else bench.servers[kind].new_database()
+    extra = PROFILE_STATUS if provider == "orm" else ""
+    h = bench.httpd(provider, db, workload, mpm=args.mpm, extra=extra)
+    cookies, opts = workload_load(h, provider, workload)
+    if kind == "pgsql" and db is not None:
+        db.server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+                       db=db.name)
+    run_wrk(h.port, 2, cookies=cookies, **opts)         # warm-up
+    title = "%s %s %s" % (workload, provider,
+                          "-" if db is None else kind)
+    log("profiling %s ..." % title)
+    db_before = db_counters(db)
+    orm_before = orm_counters(h) if provider == "orm" else {}
+    perf_data = os.path.join(args.tmp, "perf.data")
+    perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F",
+                             str(PERF_HZ), "-o", perf_data, "--", "sleep",
+                             str(args.duration)],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    res = run_wrk(h.port, args.duration, cookies=cookies, **opts)
+    perf.wait()
+    n = max(res["requests"], 1)
+    out = ["", "== %s: %.0f req/s (under perf), p99 %.2f ms" % (
+        title, res["rps"], res["p99"] or -1)]
+    pids = profiled_pids(h, db)
+    out += cpu_per_request(perf_data, n, pids)
+    out += hot_symbols(perf_data, pids["httpd"])
+    out += statements_per_request(db, db_before, n)
+    if provider == "orm":
+        after = orm_counters(h)
+        out.append("  module counters per request: " + ", ".join(
+            "%s %.3f" % (k, (after[k] - orm_before.get(k, 0)) / n)
+            for k in sorted(after) if after[k] != orm_before.get(k, 0))
+            or "  module counters: none changed")
+    out += syscalls_per_request(h, args, cookies, opts)
+    h.stop()
+    log("\n".join(out))
+    return out
+
+
+def descendants(pid):
+    """pid and every process below it (as strings)."""
+    children = {}
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                ppid = f.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(p)
+    found, todo = [], [str(pid)]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+def threads_of(pid):
+    """The thread ids of process pid (perf's pid sort shows threads)."""
+    try:
+        return os.listdir("/proc/%s/task" % pid)
+    except OSError:
+        return [pid]
+
+
+def profiled_pids(h, db):
+    """{what: [pid]}: httpd's children and the database server's processes
+    of this run (others on the machine may run httpd and databases too)."""
+    pids = {"httpd": sorted(children_rss_kb(h))}
+    server = getattr(db, "server", None)
+    proc = getattr(server, "proc", None)
+    if proc is not None:
+        pids[db.kind] = descendants(proc.pid)
+    return pids
+
+
+def cpu_per_request(perf_data, requests, pids):
+    """CPU microseconds per request in httpd's children, the database
+    server and wrk (samples / Hz)."""
+    rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio",
+                          "--no-children", "--sort", "pid", "-g", "none",
+                          "-F", "sample,pid"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL,
+                         universal_newlines=True).stdout
+    owner = {t: what for what, ps in pids.items() for p in ps
+             for t in threads_of(p)}
+    samples = {}
+    for m in re.finditer(r"^\s+(\d+)\s+(\d+):(\S*)", rep, re.M):
+        if m.group(2) == "0":
+            continue                    # idle
+        what = owner.get(m.group(2),
+                         "wrk" if m.group(3) == "wrk" else "other")
+        samples[what] = samples.get(what, 0) + int(m.group(1))
+    return ["  CPU us per request: " + ", ".join(
+        "%s %.0f" % (what, samples[what] * 1e6 / PERF_HZ / requests)
+        for what in list(pids) + ["wrk", "other"] if what in samples) +
+        " (other: the rest of the machine, idle excluded)"]
+
+
+def hot_symbols(perf_data, pids, limit=16):
+    """Where httpd's CPU time goes: by library, then its hottest symbols
+    (self time, % of httpd's samples)."""
+    out = []
+    for sort, what, lim in (("dso", "by library", 8),
+                            ("dso,sym", "hottest symbols", limit)):
+        rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio",
+                              "--no-children", "--pid", ",".join(pids),
+                              "--percentage", "relative", "--sort", sort,
+                              "-g", "none", "--percent-limit", "0.5"],
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL,
+                             universal_newlines=True).stdout
+        rows = [re.sub(r"\s+", " ", l.strip()) for l in rep.split("\n")
+                if re.match(r"^\s+[\d.]+%", l)]
+        out.append("  httpd %s (self, %% of httpd): %s" % (
+            what, "; ".join(rows[:lim])))
+    return out
+
+
+def db_counters(db):
+    if db is None:
+        return {}
+    if db.kind == "pgsql":
+        db.server.psql("SELECT pg_stat_statements_reset()", db=db.name)
+        return {}
+    if db.kind == "mysql":
+        return mysql_status(db)
+    return {}
+
+
+MYSQL_COUNTERS = r"^(Com_|Handler_|Innodb_row_lock|Innodb_deadlocks|" \
+    r"Questions$|Innodb_data_fsyncs|Innodb_os_log_fsyncs)"
+
+
+def mysql_status(db):
+    return {k: int(v) for k, v in db.server.query("SHOW GLOBAL STATUS")
+            if re.match(MYSQL_COUNTERS, k) and v.isdigit()}
+
+
+def statements_per_request(db, before, requests):
+    if db is None:
+        return []
+    if db.kind == "pgsql":
+        rows = db.server.psql(
+            "SELECT calls, round(total_exec_time::numeric, 1), "
+            "regexp_replace(query, '\\s+', ' ', 'g') FROM "
+            "pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+            "WHERE d.datname = current_database() AND query NOT LIKE "
+            "'%%pg_stat_statements%%' ORDER BY calls DESC LIMIT 12",
+            db=db.name)
+        out = ["  statements per request (pg_stat_statements: calls/req, "
+               "server ms/req, text):"]
+        total = 0.0
+        for calls, ms, text in rows:
+            total += int(calls) / requests
+            out.append("    %.3f %.4f %s" % (int(calls) / requests,
+                                              float(ms) / requests,
+                                              text[:110]))
+        out.insert(1, "    %.3f in all" % total)
+        return out
+    if db.kind == "mysql":
+        after = mysql_status(db)
+        diff = ["%s %.3f" % (k, (after[k] - before.get(k, 0)) / requests)
+                for k in sorted(after)
+                if after[k] - before.get(k, 0) >= requests / 100]
+        return ["  MariaDB status counters per request (>= 0.01): " +
+                ", ".join(diff)]
+    return []
+
+
+def orm_counters(h):
+    r = h.get("/session-orm-status?format=json")
+    counters = {}
+    for store in json.loads(r.body).get("stores", []):
+        for k, v in store.get("counters", {}).items():
+            if isinstance(v, (int, float)):
+                counters[k] = counters.get(k, 0) + v
+    return counters
+
+
+def syscalls_per_request(h, args, cookies, opts, top=12):
+    """strace -c -f on httpd's children during a run of its own."""
+    pids = sorted(children_rss_kb(h))
+    out_file = os.path.join(args.tmp, "strace.txt")
+    cmd = ["strace", "-c", "-f", "-o", out_file]
+    for pid in pids:
+        cmd += ["-p", pid]
+    strace = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    res = run_wrk(h.port, args.duration, cookies=cookies, **opts)
+    strace.send_signal(2)
+    strace.wait()
+    n = max(res["requests"], 1)
+    calls = []
+    for line in open(out_file):
+        f = line.split()
+        if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+            # % time, seconds, usecs/call, calls, [errors], syscall
+            calls.append((int(f[3]), f[-1]))
+    calls.sort(reverse=True)
+    total = sum(c for c, _ in calls)
+    return ["  httpd system calls per request (strace -c, %d requests): "
+            "%.1f in all; " % (n, total / n) + ", ".join(
+                "%s %.2f" % (name, c / n) for c, name in calls[:top])]
 
 
 # --------------------------------------------------------------------------
@@ -565,7 +1042,7 @@ def sweep(args):
                                         removed / elapsed, res.returncode))
             log(lines[-1])
             # latency without a sweep
-            base = run_wrk(h.port, args.duration, "/probe?op=get&key=k",
+            base = run_wrk(h.port, args.duration, READ_PATH,
                            cookies)
             h.stop()
             # latency while the module's sweep removes 1M expired rows
@@ -575,7 +1052,7 @@ def sweep(args):
                                   "LogLevel info")
             cookies2 = make_sessions(h, CONNECTIONS)
             time.sleep(1.5)     # let the sweep start
-            during = run_wrk(h.port, args.duration, "/probe?op=get&key=k",
+            during = run_wrk(h.port, args.duration, READ_PATH,
                              cookies2)
             left = db.count("session", "expires_at <= 500")
             lines.append("%-7s read latency p50/p99: no sweep %.2f/%.2f ms "
@@ -620,7 +1097,7 @@ def outage(args):
             cookies = make_sessions(h, 200)
             # sized by the rate of the workload itself (writes), plus a
             # margin for the restarts
-            probe_rps = run_wrk(h.port, 3, "/probe?op=set&key=k&value=",
+            probe_rps = run_wrk(h.port, 3, WRITE_PATH,
                                 cookies, vary=True)["rps"] or 1000
             probe_rps *= 0.8
             duration = max(10, int(args.requests / probe_rps) + 1)
@@ -632,7 +1109,7 @@ def outage(args):
                 seconds = duration
                 while True:
                     r = run_wrk(h.port, seconds,
-                                "/probe?op=set&key=k&value=", cookies,
+                                WRITE_PATH, cookies,
                                 vary=True)
                     for key in ("requests", "non2xx", "socket_errors"):
                         stats[key] = stats.get(key, 0) + r[key]
@@ -651,10 +1128,10 @@ def outage(args):
                 restart_server(server)
             t.join()
             lost = 0
-            for c in cookies:
-                r = h.get("/probe?op=get&key=k",
-                          headers={"Cookie": c})
-                if r.status != 200 or r.value("k") in (None, "(null)"):
+            for n, c in cookies:
+                r = h.get(READ_PATH + str(n), headers={"Cookie": c})
+                if r.status != 200 or r.value("k%d" % n) in (None,
+                                                            "(null)"):
                     lost += 1
             text = "\n".join(h.log_since(mark))
             ids = {}
@@ -720,14 +1197,14 @@ def memory(args):
             first = None
             for target in MEMORY_POINTS:
                 while done < target:
-                    rate = run_wrk(h.port, 2, "/probe?op=set&key=k&value=",
+                    rate = run_wrk(h.port, 2, WRITE_PATH,
                                    cookies, vary=True)
                     done += rate["requests"]
                     step = max(2, int((target - done) /
                                       max(rate["rps"], 1)))
                     if done < target:
                         r = run_wrk(h.port, min(step, 60),
-                                    "/probe?op=set&key=k&value=", cookies,
+                                    WRITE_PATH, cookies,
                                     vary=True)
                         done += r["requests"]
                 rss = children_rss_kb(h)
@@ -754,10 +1231,14 @@ def memory(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("what", choices=["compare", "sweep", "outage", "memory",
-                                    "odbc", "all"])
-    p.add_argument("--dbs", default="sqlite,pgsql,mysql")
-    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("what", choices=["compare", "farm", "profile", "sweep",
+                                    "outage", "memory", "odbc", "all"])
+    p.add_argument("--providers", default="cookie,dbd,orm",
+                   help="profile: the providers (default cookie,dbd,orm)")
+    p.add_argument("--dbs")
+    p.add_argument("--workloads")
+    p.add_argument("--mpm", choices=sorted(MPM_BENCH), default="event",
+                   help="compare, odbc, farm: httpd's MPM (default event)")
     p.add_argument("--duration", type=int, default=8,
                    help="seconds per measured run (default 8)")
     p.add_argument("--repeat", type=int, default=3,
@@ -765,20 +1246,27 @@ def main():
     p.add_argument("--requests", type=int, default=1000000,
                    help="outage: total requests (default 1000000)")
     args = p.parse_args()
-    args.dbs = [d for d in args.dbs.split(",") if d]
-    args.workloads = [w for w in args.workloads.split(",") if w]
+    # profile: the issue's gaps unless told what to measure
+    args.explicit = bool(args.dbs or args.workloads)
+    args.dbs = [d for d in (args.dbs or "sqlite,pgsql,mysql").split(",")
+                if d]
+    args.workloads = [WORKLOAD_ALIASES.get(w, w)
+                      for w in (args.workloads or ",".join(WORKLOADS))
+                      .split(",") if w]
     for w in args.workloads:
         if w not in WORKLOADS:
             p.error("unknown workload %s (%s)" % (w, ", ".join(WORKLOADS)))
+    args.providers = [p for p in args.providers.split(",") if p]
     global REPEAT
     REPEAT = max(1, args.repeat)
     args.tmp = tempfile.mkdtemp(prefix="orm-bench-")
     os.chmod(args.tmp, 0o755)
     try:
-        for what in (["compare", "sweep", "outage", "memory"]
+        for what in (["compare", "farm", "sweep", "outage", "memory"]
                      if args.what == "all" else [args.what]):
-            {"compare": compare, "sweep": sweep, "outage": outage,
-             "memory": memory, "odbc": odbc}[what](args)
+            {"compare": compare, "farm": farm, "profile": profile,
+             "sweep": sweep,
+             "outage": outage, "memory": memory, "odbc": odbc}[what](args)
     finally:
         shutil.rmtree(args.tmp, ignore_errors=True)
 

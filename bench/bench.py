@@ -48,7 +48,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "t", "e2e"))
 
-from harness.common import builddir  # noqa: E402
+from harness.common import builddir, make_dir  # noqa: E402
 from harness.conf import MODULE_ORDER, STD_MODULES  # noqa: E402
 from harness.databases import (DaemonServer, MysqlServer,  # noqa: E402
                                PgServer, SqliteServer, server_of_kind)
@@ -80,6 +80,16 @@ MaxKeepAliveRequests 0
 KeepAliveTimeout 15
 """
 KEEPALIVE_TEXT = "keep-alive on (MaxKeepAliveRequests 0, KeepAliveTimeout 15)"
+
+# No .htaccess lookups, as Debian's apache2.conf ships it: with overrides
+# allowed, every request of every provider costs 6 openat and 6 newfstatat
+# (one per directory from / down to the document root), a constant that
+# narrows every ratio.
+NO_OVERRIDES = """
+<Directory />
+    AllowOverride None
+</Directory>
+"""
 
 # Bigger than the tests' defaults (the harness caps ThreadLimit at 4 to keep
 # the many small instances of the test suite cheap): the event MPM runs 2
@@ -205,6 +215,9 @@ def run_wrk(port, duration, path, cookies=(), vary=False, connections=None,
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         res["rps"] = float(m.group(1))
+    else:
+        log("wrk measured nothing (port %d, %s):\n%s" % (port, path,
+                                                          out[-800:]))
     m = re.search(r"(\d+) requests in", out)
     if m:
         res["requests"] = int(m.group(1))
@@ -275,7 +288,8 @@ class Bench:
                 db.dbd_conf(), COOKIE, COOKIE_ATTRS, maxage)
             if workload == "sliding":
                 body += "\nSessionORMTouchInterval 60"
-        body = (KEEPALIVE + MPM_BENCH[mpm] + "\nLimitRequestFieldSize 65536\n"
+        body = (KEEPALIVE + NO_OVERRIDES + MPM_BENCH[mpm] +
+                "\nLimitRequestFieldSize 65536\n"
                 "LimitRequestLine 65536\n" + body + "\n" + extra +
                 "\n<Location /probe>\n    SetHandler session-probe\n"
                 "</Location>\n")
@@ -397,7 +411,8 @@ def compare(args):
     if "mix" in args.workloads and "pgsql" in args.dbs:
         # the farm is mix on two hosts: doc/perf's farm.txt comes from the
         # same run as compare.txt
-        farm(argparse.Namespace(**dict(vars(args), dbs=["pgsql"])))
+        tmp = make_dir(os.path.join(args.tmp, "farm"), mode=0o755)
+        farm(argparse.Namespace(**dict(vars(args), dbs=["pgsql"], tmp=tmp)))
 
 
 # bench/session.lua appends the session's number (and a value)
@@ -424,12 +439,36 @@ def workload_load(h, provider, workload):
 
 def measure(h, provider, workload, duration):
     cookies, opts = workload_load(h, provider, workload)
+    jar = dict(cookies)
     # a short warm-up fills connection pools and prepares statements
-    run_wrk(h.port, 2, cookies=cookies, **opts)
+    run_keeping_cookies(h.port, 2, jar, opts)
     mark = h.log_mark()
-    runs = [run_wrk(h.port, duration, cookies=cookies, seed=i + 1, **opts)
+    runs = [run_keeping_cookies(h.port, duration, jar, dict(opts, seed=i + 1))
             for i in range(REPEAT)]
     return median_run(runs, h, mark)
+
+
+def run_keeping_cookies(port, duration, jar, opts):
+    """run_wrk with the sessions of jar (number -> Cookie), which then holds
+    the cookies the server set: mod_session_dbd gives a changed session a
+    new key, and the next run must send it, as a browser would."""
+    fd, jar_out = tempfile.mkstemp(prefix="orm-jar-")
+    os.close(fd)
+    try:
+        res = run_wrk(port, duration, cookies=sorted(jar.items()),
+                      jar_out=jar_out if jar else None, **opts)
+        read_jar(jar, jar_out)
+    finally:
+        os.unlink(jar_out)
+    return res
+
+
+def read_jar(jar, path):
+    """The cookies bench/session.lua wrote at the end of a run into jar."""
+    with open(path) as f:
+        for line in f:
+            n, cookie = line.split(" ", 1)
+            jar[int(n)] = cookie.strip()
 
 
 def median_run(runs, h, mark):
@@ -445,9 +484,10 @@ def median_run(runs, h, mark):
 
 def run_header(args, what="mod_session_orm benchmark", median=True):
     """The first line of a report: the conditions every figure shares."""
-    return "%s: %d connections, %d wrk threads, %d s per run, %s, %s%s" % (
-        what, CONNECTIONS, THREADS, args.duration, MPM_TEXT[args.mpm],
-        KEEPALIVE_TEXT, ", median of %d runs" % REPEAT if median else "")
+    return "%s: %d connections, %d wrk threads, %d s per run, %s, %s, " \
+        "AllowOverride None%s" % (
+            what, CONNECTIONS, THREADS, args.duration, MPM_TEXT[args.mpm],
+            KEEPALIVE_TEXT, ", median of %d runs" % REPEAT if median else "")
 
 
 def report_compare(results, args):
@@ -705,10 +745,7 @@ def farm_round(hosts, jar, rnd, duration, opts, tmp, acked=None):
     for t in workers:
         t.join()
     for res in results:
-        with open(res["files"]["jar_out"]) as f:
-            for line in f:
-                n, cookie = line.split()
-                jar[int(n)] = cookie
+        read_jar(jar, res["files"]["jar_out"])
         if acked is not None:
             with open(res["files"]["acks"]) as f:
                 acked.update(line.strip() for line in f if line.strip())
@@ -810,7 +847,8 @@ def profile_one(bench, args, provider, kind, workload):
     if kind == "pgsql" and db is not None:
         db.server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
                        db=db.name)
-    run_wrk(h.port, 2, cookies=cookies, **opts)         # warm-up
+    jar = dict(cookies)
+    run_keeping_cookies(h.port, 2, jar, opts)           # warm-up
     title = "%s %s %s" % (workload, provider,
                           "-" if db is None else kind)
     log("profiling %s ..." % title)
@@ -822,7 +860,7 @@ def profile_one(bench, args, provider, kind, workload):
                              str(args.duration)],
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    res = run_wrk(h.port, args.duration, cookies=cookies, **opts)
+    res = run_keeping_cookies(h.port, args.duration, jar, opts)
     perf.wait()
     n = max(res["requests"], 1)
     out = ["", "== %s: %.0f req/s (under perf), p99 %.2f ms" % (
@@ -837,7 +875,7 @@ def profile_one(bench, args, provider, kind, workload):
             "%s %.3f" % (k, (after[k] - orm_before.get(k, 0)) / n)
             for k in sorted(after) if after[k] != orm_before.get(k, 0))
             or "  module counters: none changed")
-    out += syscalls_per_request(h, args, cookies, opts)
+    out += syscalls_per_request(h, args, jar, opts)
     h.stop()
     log("\n".join(out))
     return out
@@ -984,7 +1022,7 @@ def orm_counters(h):
     return counters
 
 
-def syscalls_per_request(h, args, cookies, opts, top=12):
+def syscalls_per_request(h, args, jar, opts, top=12):
     """strace -c -f on httpd's children during a run of its own."""
     pids = sorted(children_rss_kb(h))
     out_file = os.path.join(args.tmp, "strace.txt")
@@ -994,7 +1032,7 @@ def syscalls_per_request(h, args, cookies, opts, top=12):
     strace = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     time.sleep(1)
-    res = run_wrk(h.port, args.duration, cookies=cookies, **opts)
+    res = run_keeping_cookies(h.port, args.duration, jar, opts)
     strace.send_signal(2)
     strace.wait()
     n = max(res["requests"], 1)

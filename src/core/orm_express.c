@@ -204,6 +204,31 @@ static apr_status_t load_object(apr_pool_t *pool, const char *json,
     return APR_SUCCESS;
 }
 
+const char *orm_express_lookup(apr_pool_t *pool, const char *json,
+                               const char *path)
+{
+    json_t *root = NULL;
+    const json_t *value;
+    const char *found = NULL, *error = NULL;
+    char *steps, *step, *last;
+
+    if (json == NULL || load_object(pool, json, &root, &error)
+                        != APR_SUCCESS) {
+        return NULL;
+    }
+    value = root;
+    steps = apr_pstrdup(pool, path);
+    for (step = apr_strtok(steps, ".", &last); step && value;
+         step = apr_strtok(NULL, ".", &last)) {
+        value = json_is_object(value) ? json_object_get(value, step) : NULL;
+    }
+    if (json_is_string(value) || json_is_number(value)) {
+        found = entry_text(pool, value);
+    }
+    json_decref(root);
+    return found;
+}
+
 apr_status_t orm_express_decode(apr_pool_t *pool, const char *json,
                                 apr_table_t **entries, const char **error)
 {

@@ -107,4 +107,11 @@ const char *orm_express_unsign(apr_pool_t *pool, const char *cookie_value,
 apr_status_t orm_express_new_sid(apr_pool_t *pool, orm_random_fn *random,
                                  const char **sid);
 
+/** The text of the value at a dotted path ("passport.user") of a stored
+ *  session's JSON, when it is a string or a number (a number written as
+ *  an entry of orm_express_decode is); NULL otherwise, and for JSON that
+ *  is no object. */
+const char *orm_express_lookup(apr_pool_t *pool, const char *json,
+                               const char *path);
+
 #endif

@@ -1,7 +1,6 @@
 #include <string.h>
 
 #include <apr_strings.h>
-#include <jansson.h>
 
 #include "orm_codec.h"
 #include "orm_express.h"
@@ -212,28 +211,4 @@ void orm_express_store_wrap(orm_conn_t *outer, apr_pool_t *pool,
     x->pool = pool;
     outer->ops = &express_ops;
     outer->impl = x;
-}
-
-const char *orm_express_lookup(apr_pool_t *pool, const char *json,
-                               const char *path)
-{
-    json_t *root = json ? json_loads(json, 0, NULL) : NULL;
-    const json_t *value = root;
-    const char *found = NULL;
-    char *steps, *step, *last;
-
-    steps = apr_pstrdup(pool, path);
-    for (step = apr_strtok(steps, ".", &last); step && value;
-         step = apr_strtok(NULL, ".", &last)) {
-        value = json_is_object(value) ? json_object_get(value, step) : NULL;
-    }
-    if (json_is_string(value)) {
-        found = apr_pstrdup(pool, json_string_value(value));
-    }
-    else if (json_is_integer(value)) {
-        found = apr_psprintf(pool, "%" APR_INT64_T_FMT,
-                             (apr_int64_t)json_integer_value(value));
-    }
-    json_decref(root);
-    return found;
 }

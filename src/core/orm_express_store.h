@@ -49,9 +49,4 @@ void orm_express_store_wrap(orm_conn_t *outer, apr_pool_t *pool,
                             const orm_conn_t *inner,
                             const orm_express_use_t *use);
 
-/** The value at a dotted path ("passport.user") of a JSON object, when it
- *  is a string or a number, as text from pool; NULL otherwise. */
-const char *orm_express_lookup(apr_pool_t *pool, const char *json,
-                               const char *path);
-
 #endif

@@ -493,6 +493,47 @@ START_TEST(test_express_invalid_utf8)
 }
 END_TEST
 
+/* AuthType session-orm's dotted paths: strings and numbers (as entries
+ * write them) are found; objects, booleans, null, a missing step, a path
+ * through a non-object and JSON that is no object give NULL. */
+START_TEST(test_express_lookup)
+{
+    static const char *json = "{\"user\":\"alice\",\"passport\":{"
+        "\"user\":\"dave\",\"id\":42,\"score\":1.5,\"ok\":true,"
+        "\"none\":null},\"list\":[\"x\"]}";
+    static const struct {
+        const char *path, *expected;
+    } cases[] = {
+        { "user", "alice" },
+        { "passport.user", "dave" },
+        { "passport.id", "42" },
+        { "passport.score", "1.5" },
+        { "passport", NULL },
+        { "passport.ok", NULL },
+        { "passport.none", NULL },
+        { "passport.missing", NULL },
+        { "user.name", NULL },
+        { "list", NULL },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *found = orm_express_lookup(test_pool, json,
+                                               cases[i].path);
+        if (cases[i].expected) {
+            ck_assert_msg(found && !strcmp(found, cases[i].expected),
+                          "%s gave %s", cases[i].path, found ? found : "NULL");
+        }
+        else {
+            ck_assert_msg(found == NULL, "%s gave %s", cases[i].path, found);
+        }
+    }
+    ck_assert_ptr_null(orm_express_lookup(test_pool, "[1]", "0"));
+    ck_assert_ptr_null(orm_express_lookup(test_pool, "{", "user"));
+    ck_assert_ptr_null(orm_express_lookup(test_pool, NULL, "user"));
+}
+END_TEST
+
 START_TEST(test_express_unicode)
 {
     const char *name = "Jos\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80";
@@ -527,5 +568,6 @@ TCase *tcase_express(void)
     tcase_add_test(tc, test_express_invalid_json);
     tcase_add_test(tc, test_express_invalid_utf8);
     tcase_add_test(tc, test_express_unicode);
+    tcase_add_test(tc, test_express_lookup);
     return tc;
 }

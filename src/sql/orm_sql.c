@@ -161,6 +161,13 @@ static const char *placeholder(orm_field_e field)
            || field == ORM_FIELD_USER_NAME ? "%s" : "%lld";
 }
 
+/* list with item appended, ", " between items; list NULL: none yet. */
+static const char *listed(apr_pool_t *pool, const char *list,
+                          const char *item)
+{
+    return list ? apr_pstrcat(pool, list, ", ", item, NULL) : item;
+}
+
 /* The fields a write sets, in the order of orm_field_e: every column the
  * format keeps; an update leaves id and created_at alone. */
 static int written(const quoted_names_t *names, orm_field_e field, int update)
@@ -182,10 +189,8 @@ static const char *build_insert(apr_pool_t *pool, const quoted_names_t *names,
         if (!written(names, i, 0)) {
             continue;
         }
-        columns = columns ? apr_pstrcat(pool, columns, ", ", names->col[i],
-                                        NULL) : names->col[i];
-        values = values ? apr_pstrcat(pool, values, ", ", placeholder(i),
-                                      NULL) : placeholder(i);
+        columns = listed(pool, columns, names->col[i]);
+        values = listed(pool, values, placeholder(i));
         args[n++] = ORM_ARG_ID + i;
     }
     args[n] = ORM_ARG_END;
@@ -205,8 +210,8 @@ static const char *build_update(apr_pool_t *pool, const quoted_names_t *names,
         if (!written(names, i, 1)) {
             continue;
         }
-        set = apr_pstrcat(pool, set ? set : "", set ? ", " : "",
-                          names->col[i], " = ", placeholder(i), NULL);
+        set = listed(pool, set, apr_pstrcat(pool, names->col[i], " = ",
+                                            placeholder(i), NULL));
         args[n++] = ORM_ARG_ID + i;
     }
     args[n++] = ORM_ARG_ID;
@@ -230,9 +235,10 @@ static const char *build_upsert(apr_pool_t *pool, const orm_sql_dialect_t *d,
         if (!written(names, i, 1)) {
             continue;
         }
-        set = apr_pstrcat(pool, set ? set : "", set ? ", " : "", col,
-                          on_conflict ? " = excluded." : " = VALUES(", col,
-                          on_conflict ? "" : ")", NULL);
+        set = listed(pool, set, apr_pstrcat(pool, col, on_conflict
+                                            ? " = excluded." : " = VALUES(",
+                                            col, on_conflict ? "" : ")",
+                                            NULL));
     }
     if (on_conflict) {
         return apr_pstrcat(pool, insert, " ON CONFLICT (",
@@ -300,10 +306,8 @@ static apr_array_header_t *build_ddl(apr_pool_t *pool,
 
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
         if (names->col[i]) {
-            columns = apr_pstrcat(pool, columns ? columns : "",
-                                  columns ? ", " : "",
-                                  column_ddl(pool, d, schema, names, i),
-                                  NULL);
+            columns = listed(pool, columns,
+                             column_ddl(pool, d, schema, names, i));
         }
     }
     for (i = 0; d->inline_indexes && i < 2; i++) {
@@ -365,16 +369,19 @@ static void build_reads(apr_pool_t *pool, const orm_sql_dialect_t *d,
                              names->table, " WHERE 1 = 0", NULL);
 }
 
+/* Room for the longest list of a statement's arguments and its end. */
+static orm_arg_e *arg_list(apr_pool_t *pool)
+{
+    return apr_pcalloc(pool, (ORM_ARG_MAX + 1) * sizeof(orm_arg_e));
+}
+
 /* insert, update, update_if, upsert and remove, with their arguments */
 static void build_writes(apr_pool_t *pool, const orm_sql_dialect_t *d,
                          const quoted_names_t *names, orm_sql_t *sql)
 {
-    orm_arg_e *insert_args = apr_pcalloc(pool, (ORM_ARG_MAX + 1)
-                                               * sizeof(orm_arg_e));
-    orm_arg_e *update_args = apr_pcalloc(pool, (ORM_ARG_MAX + 1)
-                                               * sizeof(orm_arg_e));
-    orm_arg_e *update_if_args = apr_pcalloc(pool, (ORM_ARG_MAX + 1)
-                                                  * sizeof(orm_arg_e));
+    orm_arg_e *insert_args = arg_list(pool);
+    orm_arg_e *update_args = arg_list(pool);
+    orm_arg_e *update_if_args = arg_list(pool);
     int n;
 
     sql->insert = build_insert(pool, names, insert_args);

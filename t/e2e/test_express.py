@@ -691,12 +691,23 @@ CONFIGS = [
     ("SessionORMFormat express", False, ["SessionORMSecret"]),
     ('SessionORMFormat express\nSessionORMSecret "exec:/nonexistent/prog"',
      False, ["/nonexistent/prog"]),
+    # a field the express format does not keep
+    ('SessionORMFormat express\nSessionORMSecret "first"\n'
+     'SessionORMColumn user_name login', False,
+     ["ORM0002", "express format has no field user_name"]),
+    ('SessionORMSecret "exec:/bin/true"', False, ["gives an empty secret"]),
+    ("SessionORMSecret", False, ["SessionORMSecret"]),
+    ("SessionORMUserKey passport.", False, ["SessionORMUserKey",
+                                            "passport."]),
+    ("SessionORMUserKey a..b", False, ["SessionORMUserKey", "a..b"]),
 ]
 
 
 @pytest.mark.parametrize("server,accepted,texts", CONFIGS,
                          ids=["express", "native", "bogus", "no-secret",
-                              "exec-fails"])
+                              "exec-fails", "express-no-owner",
+                              "exec-empty", "secret-none", "user-key-dot",
+                              "user-key-double-dot"])
 def test_express_config_is_checked(httpd, sqlite_server, server, accepted,
                                    texts):
     """apache2 -t takes the format directives as the issue gives them and

@@ -106,38 +106,11 @@ static orm_flag_e *flag_named(orm_cookie_attrs_t *attrs, const char *name,
     return NULL;
 }
 
-static const char *parse_one(apr_pool_t *pool, char *item,
-                             orm_cookie_attrs_t *attrs)
+/* One of the attributes that take a value (Path, Domain, SameSite), its
+ * value already trimmed and checked to be plain. */
+static const char *parse_valued(apr_pool_t *pool, const char *name,
+                                const char *value, orm_cookie_attrs_t *attrs)
 {
-    const char *canonical = NULL;
-    orm_flag_e *flag;
-    char *name = trimmed(item);
-    char *value = strchr(name, '=');
-
-    if (*name == '\0') {
-        return NULL;            /* "a;;b" and a trailing ';' are harmless */
-    }
-    if (value) {
-        *value++ = '\0';
-        name = trimmed(name);
-        value = trimmed(value);
-    }
-    if ((flag = flag_named(attrs, name, &canonical)) != NULL) {
-        return parse_flag(pool, canonical, value, flag);
-    }
-    if (!strcasecmp(name, "Version") && value && *value
-        && strspn(value, "0123456789") == strlen(value)) {
-        attrs->version_ignored = 1;
-        return NULL;
-    }
-    if (!strcasecmp(name, "Max-Age") || !strcasecmp(name, "Expires")) {
-        return apr_psprintf(pool, "cookie attribute %s cannot be set: the "
-                            "cookie's lifetime follows SessionORMTTL", name);
-    }
-    if (value == NULL || !is_plain_value(value)) {
-        return apr_psprintf(pool, "cookie attribute %s needs a value "
-                            "without spaces, quotes, ',' or ';'", name);
-    }
     if (!strcasecmp(name, "Path")) {
         if (value[0] != '/') {
             return apr_psprintf(pool, "cookie Path must start with '/', "
@@ -170,6 +143,43 @@ static const char *parse_one(apr_pool_t *pool, char *item,
                             name);
     }
     return NULL;
+}
+
+/* One ';'-separated item of the attributes: a flag, the ignored Version,
+ * or an attribute with a value; NULL or what is wrong with it. */
+static const char *parse_one(apr_pool_t *pool, char *item,
+                             orm_cookie_attrs_t *attrs)
+{
+    const char *canonical = NULL;
+    orm_flag_e *flag;
+    char *name = trimmed(item);
+    char *value = strchr(name, '=');
+
+    if (*name == '\0') {
+        return NULL;            /* "a;;b" and a trailing ';' are harmless */
+    }
+    if (value) {
+        *value++ = '\0';
+        name = trimmed(name);
+        value = trimmed(value);
+    }
+    if ((flag = flag_named(attrs, name, &canonical)) != NULL) {
+        return parse_flag(pool, canonical, value, flag);
+    }
+    if (!strcasecmp(name, "Version") && value && *value
+        && strspn(value, "0123456789") == strlen(value)) {
+        attrs->version_ignored = 1;
+        return NULL;
+    }
+    if (!strcasecmp(name, "Max-Age") || !strcasecmp(name, "Expires")) {
+        return apr_psprintf(pool, "cookie attribute %s cannot be set: the "
+                            "cookie's lifetime follows SessionORMTTL", name);
+    }
+    if (value == NULL || !is_plain_value(value)) {
+        return apr_psprintf(pool, "cookie attribute %s needs a value "
+                            "without spaces, quotes, ',' or ';'", name);
+    }
+    return parse_valued(pool, name, value, attrs);
 }
 
 const char *orm_cookie_attrs_parse(apr_pool_t *pool, const char *arg,

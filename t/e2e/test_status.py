@@ -8,7 +8,8 @@ several processes); loads and saves count what went to the store, failed
 ones included; a lost race counts a conflict and a merge; the sweep records
 what it deleted and counts the rows left, once per sweep; the database's
 state says since when it fails and the last error's message ID. Access is
-ordinary Require: the test uses the reference config's `Require local`.
+ordinary Require: the test uses the reference config's `Require local`,
+and a Require the test's client does not meet gets 403 in every format.
 """
 
 import json
@@ -433,9 +434,24 @@ def test_status_after_traffic(httpd, db, mpm):
     check_never_decrease(srv, clients, families)
 
 
+# ordinary Require decides who reads it: here nobody the test can be
+DENIED_CONF = """
+<Location /session-orm-status-elsewhere>
+    SetHandler session-orm-status
+    Require ip 192.0.2.1
+</Location>
+"""
+
+
 def test_status_refuses(httpd, db):
-    srv = httpd.start(orm_conf(db) + STATUS_CONF,
-                      extra_modules=STATUS_MODULES)
+    srv = httpd.new(orm_conf(db) + STATUS_CONF + DENIED_CONF,
+                    extra_modules=STATUS_MODULES)
+    srv.expect_log(r"AH01630: client denied by server configuration: "
+                   r".*/session-orm-status-elsewhere")
+    srv.start()
+    for fmt in ("", "?format=json", "?format=prometheus"):
+        r = srv.get("/session-orm-status-elsewhere" + fmt)
+        assert r.status == 403 and "session_orm" not in r.body, r
     assert srv.get("/session-orm-status?format=xml").status == 400
     assert srv.get("/session-orm-status", method="POST").status == 405
     r = srv.get("/session-orm-status?format=json", method="HEAD")

@@ -8,7 +8,8 @@ several processes); loads and saves count what went to the store, failed
 ones included; a lost race counts a conflict and a merge; the sweep records
 what it deleted and counts the rows left, once per sweep; the database's
 state says since when it fails and the last error's message ID. Access is
-ordinary Require: the test uses the reference config's `Require local`.
+ordinary Require: the test uses the reference config's `Require local`,
+and a Require the test's client does not meet gets 403 in every format.
 """
 
 import json
@@ -23,12 +24,13 @@ import time
 import pytest
 
 from harness.common import now_ms, wait_for
-from harness.conf import orm_conf
+from harness.conf import dbd_indented, orm_conf
 from harness.databases import selected_on
 from harness.logs import DBD_CONNECT_FAILURES
 from test_concurrency import run_parallel
 from test_failures import (count_lines, db_servers,  # noqa: F401 (fixture)
                            wait_recovery_logged)
+from test_vhosts import VHOSTS_CONF
 
 # as conf/session_orm.conf.reference shows it
 STATUS_CONF = """
@@ -433,9 +435,61 @@ def test_status_after_traffic(httpd, db, mpm):
     check_never_decrease(srv, clients, families)
 
 
+# --------------------------------------------------------------------------
+# one section per server and table
+
+def test_status_per_server_and_table(httpd, db):
+    """Two virtual hosts with a table each (sess_a, sess_b) on one
+    database: two stores, each counting only its own requests, in JSON and
+    Prometheus alike."""
+    srv = httpd.start(VHOSTS_CONF + STATUS_CONF, dbd_a=dbd_indented(db),
+                      dbd_b=dbd_indented(db), extra_modules=STATUS_MODULES)
+    a = srv.client(host_header="a.test")
+    b = srv.client(host_header="b.test")
+    assert a.get("/probe?op=set&key=k&value=1").status == 200
+    for value in ("1", "2"):
+        assert b.get("/probe?op=set&key=k&value=" + value).status == 200
+
+    r = get(srv, "/session-orm-status?format=json")
+    stores = {s["table"]: s for s in json.loads(r.body)["stores"]}
+    assert sorted(stores) == ["sess_a", "sess_b"], stores
+    port = ":%d" % srv.port
+    assert stores["sess_a"]["server"] == "a.test" + port, stores["sess_a"]
+    assert stores["sess_b"]["server"] == "b.test" + port, stores["sess_b"]
+    # a: one new session; b: one new, then a load and a save of it
+    expected = {"sess_a": (0, 1, 1), "sess_b": (1, 2, 1)}
+    for table, (loads, saves, new) in expected.items():
+        counters = stores[table]["counters"]
+        assert (counters["loads"], counters["saves"],
+                counters["new_sessions"]) == (loads, saves, new), \
+            (table, counters)
+    families = scrape_prometheus(srv)
+    for table, (loads, saves, _) in expected.items():
+        server = table[-1] + ".test" + port
+        assert sample(families, "session_orm_loads_total", server=server,
+                      table=table) == loads
+        assert sample(families, "session_orm_saves_total", server=server,
+                      table=table) == saves
+
+
+# ordinary Require decides who reads it: here nobody the test can be
+DENIED_CONF = """
+<Location /session-orm-status-elsewhere>
+    SetHandler session-orm-status
+    Require ip 192.0.2.1
+</Location>
+"""
+
+
 def test_status_refuses(httpd, db):
-    srv = httpd.start(orm_conf(db) + STATUS_CONF,
-                      extra_modules=STATUS_MODULES)
+    srv = httpd.new(orm_conf(db) + STATUS_CONF + DENIED_CONF,
+                    extra_modules=STATUS_MODULES)
+    srv.expect_log(r"AH01630: client denied by server configuration: "
+                   r".*/session-orm-status-elsewhere")
+    srv.start()
+    for fmt in ("", "?format=json", "?format=prometheus"):
+        r = srv.get("/session-orm-status-elsewhere" + fmt)
+        assert r.status == 403 and "session_orm" not in r.body, r
     assert srv.get("/session-orm-status?format=xml").status == 400
     assert srv.get("/session-orm-status", method="POST").status == 405
     r = srv.get("/session-orm-status?format=json", method="HEAD")

@@ -71,17 +71,18 @@ static apr_status_t merge_again(writer_t *w, apr_int64_t *version)
     return APR_SUCCESS;
 }
 
-/* Lost races merged without a lock: each a read of the row and a write
- * only if it is still what was read. *done when the row was written, or
- * there is nothing to write (row->data NULL); else the lock is next. */
-static apr_status_t merge_unlocked(writer_t *w, int *done)
+/* Lost races merged without a lock, attempts at most: each a read of the
+ * row and a write only if it is still what was read. *done when the row
+ * was written, or there is nothing to write (row->data NULL); else the
+ * lock is next. */
+static apr_status_t merge_unlocked(writer_t *w, int attempts, int *done)
 {
     orm_row_t *row = w->result->row;
     int matched = 0, attempt;
     apr_status_t rv;
 
     *done = 1;
-    for (attempt = 0; attempt < w->write->merge_attempts; attempt++) {
+    for (attempt = 0; attempt < attempts; attempt++) {
         apr_int64_t version = 0;
 
         if ((rv = merge_again(w, &version)) != APR_SUCCESS
@@ -125,36 +126,134 @@ static apr_status_t merge_locked(writer_t *w)
     return rv;
 }
 
+/* The row was written by another request since this one loaded it (a
+ * conditional write found it, or the turn showed it). The first time, the
+ * merge of this request's changes is set up. True when that settles the
+ * write: this request changed nothing but the expiry, which the other
+ * writer moved already. */
+static int race_lost(writer_t *w)
+{
+    if (w->result->races_lost++ == 0) {
+        merge_init(w);
+    }
+    if (orm_merge_changes_nothing(&w->result->merge)) {
+        end_as(w->result, ORM_WRITE_SAVED, ORM_WRITE_CHANGED_NOTHING);
+        return 1;
+    }
+    return 0;
+}
+
+/* How merge_onto_turn went. */
+typedef enum {
+    TURN_NOT_NEWER = 0,         /* nothing newer kept: write as loaded */
+    TURN_MERGED,                /* row->data is this request's changes on
+                                 * the turn's data */
+    TURN_SETTLED                /* nothing to write: the result says why */
+} turn_merge_e;
+
+/* With a turn: what the last write in turn left in the row, when
+ * that came after this request loaded it. This request's changes then go
+ * onto it (into row->data, with *version its version): a lock-free merge
+ * known to be needed without asking the database. */
+static turn_merge_e merge_onto_turn(writer_t *w, const orm_write_turn_t *turn,
+                                    apr_int64_t *version)
+{
+    apr_int64_t kept_version = 0;
+    const char *kept;
+
+    if (turn == NULL || w->write->merge_attempts == 0
+        || (kept = orm_write_turn_last(turn, &kept_version)) == NULL
+        || kept_version <= *version) {
+        return TURN_NOT_NEWER;
+    }
+    if (race_lost(w)) {
+        return TURN_SETTLED;
+    }
+    w->result->row->data = orm_merge_into_stored(&w->result->merge, w->pool,
+                                                 kept);
+    if (w->result->row->data == NULL) {
+        merge_refused(w->result);
+        return TURN_SETTLED;
+    }
+    *version = kept_version;
+    return TURN_MERGED;
+}
+
 /* A session that has a row: written only if nobody wrote it since this
- * request loaded it (one statement); otherwise only the keys this request
- * changed are merged into what is stored now and written if that is still
- * what is stored (a read and a conditional write, retried merge_attempts
- * times), finally under a row lock. */
-static apr_status_t update_session(writer_t *w)
+ * request loaded it, or since the last write in turn (one statement);
+ * otherwise only the keys this request changed are merged into what is
+ * stored now and written if that is still what is stored (a read and a
+ * conditional write; merge_attempts of these counting the one onto the
+ * turn's data), finally under a row lock. */
+static apr_status_t update_session(writer_t *w, const orm_write_turn_t *turn)
 {
     apr_int64_t version = w->facts->stored->updated_at_ms;
     orm_row_t *row = w->result->row;
+    int attempts = w->write->merge_attempts;
     int matched = 0, done;
     apr_status_t rv;
 
+    switch (merge_onto_turn(w, turn, &version)) {
+    case TURN_SETTLED:
+        return APR_SUCCESS;
+    case TURN_MERGED:
+        attempts--;
+        break;
+    case TURN_NOT_NEWER:
+        break;
+    }
     row->updated_at_ms = orm_policy_next_version(row->updated_at_ms,
                                                  version);
     rv = orm_store_update_if(w->conn, w->facts->stored_id, row, version,
                              &matched);
     if (rv != APR_SUCCESS || matched) {
+        if (rv == APR_SUCCESS && w->result->races_lost) {
+            merged(w->result, 0);
+            w->result->in_turn = 1;
+        }
         return rv;
     }
-    w->result->races_lost++;
-    merge_init(w);
-    if (orm_merge_changes_nothing(&w->result->merge)) {
-        end_as(w->result, ORM_WRITE_SAVED, ORM_WRITE_CHANGED_NOTHING);
+    if (race_lost(w)) {
         return APR_SUCCESS;
     }
-    rv = merge_unlocked(w, &done);
+    rv = merge_unlocked(w, attempts, &done);
     if (rv != APR_SUCCESS || done) {
         return rv;
     }
     return merge_locked(w);
+}
+
+/* An update that other requests on this host may be making to the same
+ * session: it waits for the session's turn (write->queue), so that they
+ * reach the database one after the other, each starting from what the one
+ * before wrote. Without a turn (no queue, or the wait ran out) it goes on
+ * as any write. */
+static apr_status_t update_in_turn(writer_t *w)
+{
+    const orm_write_t *write = w->write;
+    const orm_write_result_t *result = w->result;
+    orm_write_turn_t turn;
+    apr_status_t rv;
+
+    if (write->queue == NULL
+        || !orm_write_turn_take(write->queue, write->store,
+                                w->facts->stored_id, write->turn_wait,
+                                &turn)) {
+        return update_session(w, NULL);
+    }
+    rv = update_session(w, &turn);
+    if (rv == APR_SUCCESS && (result->event == ORM_WRITE_WRITTEN
+                              || result->event == ORM_WRITE_MERGED)) {
+        orm_write_turn_keep(&turn, result->row->data,
+                            result->row->updated_at_ms);
+    }
+    else if (rv != APR_SUCCESS
+             || result->event != ORM_WRITE_CHANGED_NOTHING) {
+        orm_write_turn_keep(&turn, NULL, 0);    /* what is stored is not
+                                                 * known */
+    }
+    orm_write_turn_end(&turn);
+    return rv;
 }
 
 /* Turns the request's old row into the marker of a rotation, written only
@@ -245,7 +344,7 @@ apr_status_t orm_write_session(orm_conn_t *conn, apr_pool_t *pool,
     case ORM_SAVE_ROTATE:
         return rotate_session(&w);
     case ORM_SAVE_UPDATE:
-        return update_session(&w);
+        return update_in_turn(&w);
     case ORM_SAVE_NEW:
         return orm_store_save(conn, write->id, row, facts->now_ms);
     default:

@@ -12,6 +12,9 @@
  *   into what is stored now (orm_merge_into_stored) and written only over
  *   what was read, merge_attempts times at most, then under the row lock
  *   (orm_store_merge);
+ * - with a queue, the updates of one session on this host take turns, and
+ *   one that finds the turn's last write newer than what it loaded merges
+ *   onto that write at once (one of the merge_attempts);
  * - a row that went away meanwhile (logout, revoke, expiry) is never
  *   brought back, and a row rotated away is never written over: the merge
  *   refuses it;
@@ -29,6 +32,7 @@
 
 #include "orm_policy.h"
 #include "orm_store_ops.h"
+#include "orm_write_queue.h"
 
 /** Lost races merged without a lock before the row lock is taken: each
  *  costs a read and a conditional write; the lock costs a transaction.
@@ -57,6 +61,11 @@ typedef struct {
     apr_int64_t grace_seconds;  /* SessionORMRotateGrace: how long the
                                  * marker stays; 0 deletes the old row */
     int merge_attempts;         /* ORM_MERGE_ATTEMPTS */
+    orm_write_queue_t *queue;   /* the host's turns for writes of one
+                                 * session (an update waits for its
+                                 * turn), or NULL */
+    const void *store;          /* tells the queue's sessions apart */
+    apr_interval_time_t turn_wait;  /* the longest wait for a turn */
 } orm_write_t;
 
 /** What the client is told. */
@@ -100,6 +109,9 @@ typedef struct {
                                  * and for ORM_WRITE_TOO_BIG the refused
                                  * data and the limit) */
     int locked;                 /* ORM_WRITE_MERGED under the row lock */
+    int in_turn;                /* ORM_WRITE_MERGED onto the data of the
+                                 * write before it in turn, without
+                                 * reading the row again */
     int races_lost;             /* conditional writes that found the row
                                  * written by another request */
 } orm_write_result_t;

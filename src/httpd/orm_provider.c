@@ -509,9 +509,11 @@ static void log_write(request_rec *r, const char *id, const char *new_id,
     case ORM_WRITE_MERGED:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0215)
                       "session %.*s was written concurrently: merged this "
-                      "request's %s %s", ORM_ID_PREFIX_LEN, id,
+                      "request's %s %s%s", ORM_ID_PREFIX_LEN, id,
                       merge->diff ? "changed keys" : "whole data (encrypted)",
-                      result->locked ? "under a row lock" : "without a lock");
+                      result->locked ? "under a row lock" : "without a lock",
+                      result->in_turn ? ", onto the write before it in turn"
+                                      : "");
         break;
     case ORM_WRITE_CHANGED_NOTHING:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)
@@ -625,6 +627,14 @@ static void write_session(request_rec *r, const orm_dir_conf_t *dconf,
     write.ttl_seconds = request_ttl(r, dconf, state->z);
     write.grace_seconds = orm_dir_grace_seconds(dconf);
     write.merge_attempts = ORM_MERGE_ATTEMPTS;
+    /* the queue's hints are only sound where a row's id is never used
+     * again once the row is gone (a token's digest, not a user's), and
+     * the row is written over its version (an express row is written over
+     * the JSON it was read with, which the queue does not keep) */
+    write.queue = facts->mode == ORM_KEY_COOKIE && !express_format(r)
+                  ? server_store(r)->write_queue : NULL;
+    write.store = server_store(r);
+    write.turn_wait = server_store(r)->timeout;
     if ((write.id = write_target(r, state, facts, action, &token)) == NULL) {
         return;
     }

@@ -89,6 +89,7 @@ apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
 {
     orm_shared_t *shared;
     orm_shared_part_e failed;
+    orm_write_queue_t *queue = NULL;
     apr_status_t rv;
     int i;
 
@@ -110,9 +111,18 @@ apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                      "state");
         return rv;
     }
+    /* the writes of one session take turns on this host instead of
+     * racing in the database (orm_write_queue); the module works without */
+    if ((rv = orm_write_queue_create(pconf, &queue)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, ORM_LOGNO(0123)
+                     "cannot make the queue for writes of one session: they "
+                     "meet in the database instead, where all but one are "
+                     "merged again");
+    }
     for (i = 0; i < count; i++) {
         stores[i]->shared = &((orm_store_slot_t *)shared->slots)[i];
         stores[i]->writers = shared;
+        stores[i]->write_queue = queue;
     }
     return APR_SUCCESS;
 }

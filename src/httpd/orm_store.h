@@ -30,6 +30,7 @@
 #include "orm_shared.h"
 #include "orm_sql.h"
 #include "orm_store_ops.h"
+#include "orm_write_queue.h"
 
 /** Failures that are not outages, each logged at most once per
  *  ORM_LOG_GATE_SECONDS across all children. */
@@ -82,6 +83,11 @@ typedef struct orm_store_t {
     apr_interval_time_t timeout;            /* SessionORMTimeout */
     struct orm_watchdog_t *watchdog;        /* this child's; NULL: calls are
                                              * not watched */
+    orm_write_queue_t *write_queue;         /* turns for the writes of one
+                                             * session, shared by all
+                                             * children and stores; NULL
+                                             * until post_config, or when
+                                             * none could be made */
     orm_store_slot_t *shared;             /* NULL until post_config */
     orm_shared_t *writers;                  /* every store's slot and the
                                              * SQLite writers' lock; NULL
@@ -93,8 +99,8 @@ typedef struct orm_store_t {
 orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
                               int seq);
 
-/** Gives each store its slot of memory shared by all children, and the
- *  SQLite writers' lock. */
+/** Gives each store its slot of memory shared by all children, the SQLite
+ *  writers' lock and the queue for writes of one session. */
 apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                              orm_store_t **stores, int count);
 

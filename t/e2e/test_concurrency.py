@@ -283,6 +283,41 @@ def test_concurrent_updates(httpd, db, crypto):
 
 
 # --------------------------------------------------------------------------
+# many writes of one session on one host take turns
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_writes_of_one_session_take_turns(httpd, db, mpm):
+    """Eight requests of one session load it, then all save at once, each a
+    key of its own. On one host they take turns (README, "Many writes of
+    one session on one host"): every key is kept, and each write after the
+    first merges onto the one before it, as the turn kept it, without
+    reading the row again; threads of one child (event) and children
+    (prefork) alike."""
+    srv = httpd.start(orm_conf(db), mpm=mpm, debug=True)
+    c = srv.client()
+    assert c.get("/probe?op=set&key=base&value=0").status == 200
+    mark = srv.log_mark()
+    n = 8
+    res = run_parallel(*[
+        (lambda i=i: c.get("/probe?op=set&key=k%d&value=%d&sleep=1500"
+                           % (i, i), update_jar=False))
+        for i in range(n)], stagger=0.05)
+    assert all(r.status == 200 for r in res), res
+    got = c.get("/probe?op=dump").entries()
+    assert got == dict(base="0", **{"k%d" % i: str(i) for i in range(n)}), \
+        got
+    merges = [l for l in srv.log_since(mark) if "ORM0215:" in l]
+    assert len(merges) == n - 1, "\n".join(srv.log_since(mark))
+    path = os.environ.get("ORM_E2E_MERGE", "without a lock")
+    assert all(path in l for l in merges), "\n".join(merges)
+    if path == "without a lock":
+        # t/sanitize-e2e's build takes the row lock at every lost race and
+        # uses no hint: there the merges say so instead
+        assert all("onto the write before it in turn" in l
+                   for l in merges), "\n".join(merges)
+
+
+# --------------------------------------------------------------------------
 # logout wins over a slower request
 
 def test_logout_not_resurrected(httpd, db):

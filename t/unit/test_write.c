@@ -657,6 +657,147 @@ START_TEST(test_store_failure_after_merge)
 }
 END_TEST
 
+/* ---- turns: writes of one session on this host ------------------------- */
+
+/* The scene's write takes turns, and the turn of OLD_ID keeps what another
+ * request of this host wrote (kept_data at kept_version; NULL: nothing). */
+static orm_write_queue_t *scene_queue(scene_t *s, const char *kept_data,
+                                      apr_int64_t kept_version)
+{
+    orm_write_queue_t *queue = NULL;
+    orm_write_turn_t turn;
+
+    ck_assert_int_eq(orm_write_queue_create(test_pool, &queue), APR_SUCCESS);
+    s->write.queue = queue;
+    s->write.store = &s->fake;
+    s->write.turn_wait = apr_time_from_sec(1);
+    ck_assert(orm_write_turn_take(queue, &s->fake, OLD_ID, 0, &turn));
+    orm_write_turn_keep(&turn, kept_data, kept_version);
+    orm_write_turn_end(&turn);
+    return queue;
+}
+
+/* What the next turn of OLD_ID finds kept. */
+static const char *turn_kept(const scene_t *s, apr_int64_t *version)
+{
+    orm_write_turn_t turn;
+    const char *data;
+
+    ck_assert(orm_write_turn_take(s->write.queue, &s->fake, OLD_ID, 0,
+                                  &turn));
+    data = orm_write_turn_last(&turn, version);
+    data = data ? apr_pstrdup(test_pool, data) : NULL;
+    orm_write_turn_end(&turn);
+    return data;
+}
+
+/* Another request of this host wrote the session in its turn after this
+ * one loaded it: this one merges onto the data the turn kept and writes
+ * over its version at once, without reading the row again; the turn then
+ * keeps what this one wrote. */
+START_TEST(test_merged_onto_the_write_before_in_turn)
+{
+    scene_t s;
+    orm_row_t rival;
+    const orm_row_t *stored;
+    apr_int64_t version = 0;
+
+    scene_init(&s, ORM_SAVE_UPDATE, "a=1", "a=1&b=2");
+    rival = s.loaded;
+    rival.data = RIVAL_DATA;
+    rival.updated_at_ms = LOADED_VERSION + 1;
+    fake_put(&s.fake, OLD_ID, &rival);
+    scene_queue(&s, RIVAL_DATA, LOADED_VERSION + 1);
+    ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
+    assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_MERGED, "update_if");
+    ck_assert_int_eq(s.result.in_turn, 1);
+    ck_assert_int_eq(s.result.locked, 0);
+    ck_assert_int_eq(s.result.races_lost, 1);
+    stored = fake_row(&s.fake, OLD_ID);
+    assert_entries(stored->data, "a=1&b=2&c=3");
+    ck_assert_str_eq(turn_kept(&s, &version), stored->data);
+    ck_assert(version == stored->updated_at_ms);
+}
+END_TEST
+
+/* What the turn kept is a hint: another host wrote after it, so the write
+ * over its version loses the race and the row is read again (the merge
+ * onto the hint was one of the merge_attempts); a hint no newer than what
+ * the request loaded is not used; with merge_attempts 0 (every lost race
+ * under the row lock) no hint is. */
+START_TEST(test_turn_hint_stale_or_unused)
+{
+    static const struct {
+        int attempts;
+        apr_int64_t kept_version;
+        int moved;                  /* another host wrote after the hint:
+                                     * RIVAL_DATA, a version later */
+        const char *trace;
+        orm_write_event_e event;
+        const char *entries;
+    } cases[] = {
+        { ORM_MERGE_ATTEMPTS, LOADED_VERSION + 1, 1,
+          "update_if load update_if", ORM_WRITE_MERGED, "a=1&b=2&c=3" },
+        { 1, LOADED_VERSION + 1, 1, "update_if merge", ORM_WRITE_MERGED,
+          "a=1&b=2&c=3" },
+        { ORM_MERGE_ATTEMPTS, LOADED_VERSION, 0, "update_if",
+          ORM_WRITE_WRITTEN, "a=1&b=2" },
+        { 0, LOADED_VERSION + 1, 1, "update_if merge", ORM_WRITE_MERGED,
+          "a=1&b=2&c=3" },
+    };
+    size_t i;
+
+    for (i = 0; i < N_OF(cases); i++) {
+        scene_t s;
+        apr_int64_t version = 0;
+
+        scene_init(&s, ORM_SAVE_UPDATE, "a=1", "a=1&b=2");
+        s.write.merge_attempts = cases[i].attempts;
+        scene_queue(&s, "a=1&x=stale", cases[i].kept_version);
+        if (cases[i].moved) {
+            orm_row_t moved = s.loaded;
+
+            moved.data = RIVAL_DATA;
+            moved.updated_at_ms = cases[i].kept_version + 1;
+            fake_put(&s.fake, OLD_ID, &moved);
+        }
+        ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
+        ck_assert_msg(!strcmp(s.fake.trace, cases[i].trace),
+                      "case %u: %s", (unsigned)i, s.fake.trace);
+        ck_assert_int_eq(s.result.event, cases[i].event);
+        ck_assert_int_eq(s.result.in_turn, 0);
+        assert_entries(fake_row(&s.fake, OLD_ID)->data, cases[i].entries);
+        /* the turn keeps what was written */
+        ck_assert_str_eq(turn_kept(&s, &version),
+                         fake_row(&s.fake, OLD_ID)->data);
+    }
+}
+END_TEST
+
+/* A write that did not go through leaves the turn keeping nothing: what
+ * is stored is not known. */
+START_TEST(test_turn_forgets_what_did_not_go_through)
+{
+    scene_t s;
+    apr_int64_t version = 0;
+
+    scene_init(&s, ORM_SAVE_UPDATE, "a=1", "a=1&b=2");
+    scene_queue(&s, "a=1", LOADED_VERSION);
+    add_rivals(&s.fake, 1, RIVAL_DELETES);
+    ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
+    assert_ended_as(&s, ORM_WRITE_ENDED, ORM_WRITE_ROW_ENDED,
+                    "update_if load");
+    ck_assert_ptr_null(turn_kept(&s, &version));
+
+    scene_init(&s, ORM_SAVE_UPDATE, "a=1", "a=1&b=2");
+    scene_queue(&s, "a=1", LOADED_VERSION);
+    s.fake.fail_op = OP_UPDATE_IF;
+    s.fake.fail_nth = 1;
+    ck_assert_int_eq(scene_run(&s), APR_EGENERAL);
+    ck_assert_ptr_null(turn_kept(&s, &version));
+}
+END_TEST
+
 START_TEST(test_not_a_write)
 {
     scene_t s;
@@ -684,6 +825,9 @@ TCase *tcase_write(void)
     tcase_add_test(tc, test_rotation_row_taken);
     tcase_add_test(tc, test_store_failure_at_each_step);
     tcase_add_test(tc, test_store_failure_after_merge);
+    tcase_add_test(tc, test_merged_onto_the_write_before_in_turn);
+    tcase_add_test(tc, test_turn_hint_stale_or_unused);
+    tcase_add_test(tc, test_turn_forgets_what_did_not_go_through);
     tcase_add_test(tc, test_not_a_write);
     return tc;
 }

@@ -45,5 +45,6 @@ TCase *tcase_purge(void);
 TCase *tcase_token(void);
 TCase *tcase_ttl(void);
 TCase *tcase_write(void);
+TCase *tcase_write_queue(void);
 
 #endif

@@ -96,7 +96,9 @@ static pid_t hold_in_child(orm_write_queue_t *queue, int hold_ms, int die)
         if (!orm_write_turn_take(queue, &store_a, "s1", 0, &turn)) {
             _exit(1);
         }
-        (void)write(ready[1], "x", 1);
+        if (write(ready[1], "x", 1) != 1) {
+            _exit(2);
+        }
         if (die) {
             _exit(0);
         }

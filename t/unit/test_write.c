@@ -661,34 +661,22 @@ END_TEST
 
 /* The scene's write takes turns, and the turn of OLD_ID keeps what another
  * request of this host wrote (kept_data at kept_version; NULL: nothing). */
-static orm_write_queue_t *scene_queue(scene_t *s, const char *kept_data,
-                                      apr_int64_t kept_version)
+static void scene_queue(scene_t *s, const char *kept_data,
+                        apr_int64_t kept_version)
 {
     orm_write_queue_t *queue = NULL;
-    orm_write_turn_t turn;
 
     ck_assert_int_eq(orm_write_queue_create(test_pool, &queue), APR_SUCCESS);
     s->write.queue = queue;
     s->write.store = &s->fake;
     s->write.turn_wait = apr_time_from_sec(1);
-    ck_assert(orm_write_turn_take(queue, &s->fake, OLD_ID, 0, &turn));
-    orm_write_turn_keep(&turn, kept_data, kept_version);
-    orm_write_turn_end(&turn);
-    return queue;
+    test_turn_keep(queue, &s->fake, OLD_ID, kept_data, kept_version);
 }
 
 /* What the next turn of OLD_ID finds kept. */
 static const char *turn_kept(const scene_t *s, apr_int64_t *version)
 {
-    orm_write_turn_t turn;
-    const char *data;
-
-    ck_assert(orm_write_turn_take(s->write.queue, &s->fake, OLD_ID, 0,
-                                  &turn));
-    data = orm_write_turn_last(&turn, version);
-    data = data ? apr_pstrdup(test_pool, data) : NULL;
-    orm_write_turn_end(&turn);
-    return data;
+    return test_turn_kept(s->write.queue, &s->fake, OLD_ID, version);
 }
 
 /* Another request of this host wrote the session in its turn after this

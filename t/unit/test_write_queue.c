@@ -21,10 +21,9 @@ static orm_write_queue_t *new_queue(void)
     return queue;
 }
 
-/* What the next turn of store's session id finds kept: its data (NULL for
- * none) and *version. */
-static const char *kept(orm_write_queue_t *queue, const void *store,
-                        const char *id, apr_int64_t *version)
+/* tests.h: shared with the write protocol's tests */
+const char *test_turn_kept(orm_write_queue_t *queue, const void *store,
+                           const char *id, apr_int64_t *version)
 {
     orm_write_turn_t turn;
     const char *data;
@@ -36,8 +35,8 @@ static const char *kept(orm_write_queue_t *queue, const void *store,
     return data;
 }
 
-static void keep(orm_write_queue_t *queue, const void *store, const char *id,
-                 const char *data, apr_int64_t version)
+void test_turn_keep(orm_write_queue_t *queue, const void *store,
+                    const char *id, const char *data, apr_int64_t version)
 {
     orm_write_turn_t turn;
 
@@ -53,28 +52,28 @@ START_TEST(test_kept_for_the_same_session_only)
     char *big = apr_palloc(test_pool, ORM_WRITE_QUEUE_DATA_MAX + 1);
     char *long_id = apr_palloc(test_pool, ORM_WRITE_QUEUE_ID_MAX + 1);
 
-    ck_assert_ptr_null(kept(queue, &store_a, "s1", &version));
-    keep(queue, &store_a, "s1", "a=1", 7);
-    ck_assert_str_eq(kept(queue, &store_a, "s1", &version), "a=1");
+    ck_assert_ptr_null(test_turn_kept(queue, &store_a, "s1", &version));
+    test_turn_keep(queue, &store_a, "s1", "a=1", 7);
+    ck_assert_str_eq(test_turn_kept(queue, &store_a, "s1", &version), "a=1");
     ck_assert(version == 7);
-    ck_assert_ptr_null(kept(queue, &store_b, "s1", &version));
-    ck_assert_ptr_null(kept(queue, &store_a, "s2", &version));
-    keep(queue, &store_a, "s1", "", 8);     /* an empty session is data */
-    ck_assert_str_eq(kept(queue, &store_a, "s1", &version), "");
+    ck_assert_ptr_null(test_turn_kept(queue, &store_b, "s1", &version));
+    ck_assert_ptr_null(test_turn_kept(queue, &store_a, "s2", &version));
+    test_turn_keep(queue, &store_a, "s1", "", 8);     /* an empty session is data */
+    ck_assert_str_eq(test_turn_kept(queue, &store_a, "s1", &version), "");
     ck_assert(version == 8);
-    keep(queue, &store_a, "s1", NULL, 0);   /* forgotten */
-    ck_assert_ptr_null(kept(queue, &store_a, "s1", &version));
+    test_turn_keep(queue, &store_a, "s1", NULL, 0);   /* forgotten */
+    ck_assert_ptr_null(test_turn_kept(queue, &store_a, "s1", &version));
 
     /* too large to keep: nothing is, not an older hint either */
-    keep(queue, &store_a, "s1", "a=1", 9);
+    test_turn_keep(queue, &store_a, "s1", "a=1", 9);
     memset(big, 'x', ORM_WRITE_QUEUE_DATA_MAX);
     big[ORM_WRITE_QUEUE_DATA_MAX] = '\0';
-    keep(queue, &store_a, "s1", big, 10);
-    ck_assert_ptr_null(kept(queue, &store_a, "s1", &version));
+    test_turn_keep(queue, &store_a, "s1", big, 10);
+    ck_assert_ptr_null(test_turn_kept(queue, &store_a, "s1", &version));
     memset(long_id, 'i', ORM_WRITE_QUEUE_ID_MAX);
     long_id[ORM_WRITE_QUEUE_ID_MAX] = '\0';
-    keep(queue, &store_a, long_id, "a=1", 11);
-    ck_assert_ptr_null(kept(queue, &store_a, long_id, &version));
+    test_turn_keep(queue, &store_a, long_id, "a=1", 11);
+    ck_assert_ptr_null(test_turn_kept(queue, &store_a, long_id, &version));
 }
 END_TEST
 
@@ -155,8 +154,8 @@ START_TEST(test_turn_of_a_dead_holder_is_free)
     ck_assert_ptr_null(orm_write_turn_last(&turn, &version));
     orm_write_turn_end(&turn);
     /* and usable from then on */
-    keep(queue, &store_a, "s1", "c=3", 5);
-    ck_assert_str_eq(kept(queue, &store_a, "s1", &version), "c=3");
+    test_turn_keep(queue, &store_a, "s1", "c=3", 5);
+    ck_assert_str_eq(test_turn_kept(queue, &store_a, "s1", &version), "c=3");
 }
 END_TEST
 

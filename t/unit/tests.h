@@ -7,6 +7,7 @@
 #include <apr_pools.h>
 
 #include "orm_schema.h"
+#include "orm_write_queue.h"
 
 /* A pool per test, created in the checked fixture. */
 extern apr_pool_t *test_pool;
@@ -46,5 +47,11 @@ TCase *tcase_token(void);
 TCase *tcase_ttl(void);
 TCase *tcase_write(void);
 TCase *tcase_write_queue(void);
+/* What the next turn of store's session id finds kept: its data (NULL for
+ * none) and *version; and a turn that keeps data at version (NULL: forgets). */
+const char *test_turn_kept(orm_write_queue_t *queue, const void *store,
+                           const char *id, apr_int64_t *version);
+void test_turn_keep(orm_write_queue_t *queue, const void *store,
+                    const char *id, const char *data, apr_int64_t version);
 
 #endif

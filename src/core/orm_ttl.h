@@ -24,4 +24,17 @@ int orm_touch_due(apr_int64_t now_ms, apr_int64_t updated_at_ms,
                   apr_int64_t expires_at_ms, apr_int64_t touch_seconds,
                   apr_int64_t session_maxage);
 
+/** The expiry a write at now_ms gives a session that lives ttl_seconds,
+ *  over its row as loaded (updated_at_ms, expires_at_ms): the stored
+ *  expiry when now + ttl would move it forward by less than the interval
+ *  orm_touch_due waits (so an active session's expiry moves at most once
+ *  per interval, as an unchanged one's does, and writes in quick
+ *  succession leave the indexed column alone: no index entry to replace,
+ *  and PostgreSQL can update the row in place); else now + ttl. */
+apr_int64_t orm_ttl_write_expiry(apr_int64_t now_ms, apr_int64_t ttl_seconds,
+                                 apr_int64_t updated_at_ms,
+                                 apr_int64_t expires_at_ms,
+                                 apr_int64_t touch_seconds,
+                                 apr_int64_t session_maxage);
+
 #endif

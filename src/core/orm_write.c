@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "orm_ttl.h"
 #include "orm_write.h"
 
 /** One write in progress: where it goes, what it writes, how it ends. */
@@ -329,7 +330,12 @@ apr_status_t orm_write_session(orm_conn_t *conn, apr_pool_t *pool,
     result->event = ORM_WRITE_WRITTEN;
     row->data = facts->data;
     row->user_name = facts->owner;
-    row->expires_at_ms = facts->now_ms + write->ttl_seconds * 1000;
+    row->expires_at_ms = write->action == ORM_SAVE_UPDATE
+        ? orm_ttl_write_expiry(facts->now_ms, write->ttl_seconds,
+                               facts->stored->updated_at_ms,
+                               facts->stored->expires_at_ms,
+                               facts->touch_seconds, facts->maxage)
+        : facts->now_ms + write->ttl_seconds * 1000;
     row->updated_at_ms = facts->now_ms;
     /* an update starts from the stored form it loaded */
     row->source = write->action == ORM_SAVE_UPDATE ? facts->stored->source

@@ -160,6 +160,39 @@ def test_touch_interval_limits_writes(httpd, db):
     assert times() == (e1, u1)
 
 
+def test_writes_move_the_expiry_once_per_touch_interval(httpd, db):
+    """A changed session's writes keep the stored expires_at (an indexed
+    column) within SessionORMTouchInterval, and move it after."""
+    srv = httpd.start(orm_conf(db, scope="SessionMaxAge 1800\n"
+                                         "SessionORMTouchInterval 2"))
+    c = srv.client()
+
+    def times():
+        e, u = db.rows(columns="expires_at, updated_at")[0]
+        return int(e), int(u)
+
+    c.get("/probe?op=set&key=a&value=0")
+    t_write = time.monotonic()
+    e0, u0 = times()
+    last_u = u0
+    for i in range(1, 4):
+        time.sleep(0.2)
+        r = c.get("/probe?op=set&key=a&value=%d" % i)
+        assert len(r.set_cookies) == 1
+        e, u = times()
+        assert u > last_u, "the write did not reach the row"
+        assert e == e0, "expiry moved within SessionORMTouchInterval"
+        last_u = u
+    assert time.monotonic() - t_write < 1.9, "test too slow to be meaningful"
+    assert c.get("/probe?op=get&key=a").value("a") == "3"
+
+    time.sleep(max(0, 2.3 - (time.monotonic() - t_write)))
+    c.get("/probe?op=set&key=a&value=4")
+    e, u = times()
+    assert e > e0 and abs(e - u - 1800 * 1000) <= 2000
+    # (a shorter lifetime is written at once: test_ttl_from_expression)
+
+
 def test_touch_interval_zero_writes_every_request(httpd, db):
     srv = httpd.start(orm_conf(db, scope="SessionMaxAge 1800\n"
                                          "SessionORMTouchInterval 0"))

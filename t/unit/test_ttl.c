@@ -192,11 +192,82 @@ START_TEST(test_touch_interval_zero_always_due)
 }
 END_TEST
 
+/* A write at T0 + after_ms of a session that lives ttl seconds, over the
+ * row written at T0 that lived as long. */
+#define WRITE_EXPIRY(after_ms, ttl_s, touch_s, maxage) \
+    orm_ttl_write_expiry(T0 + (after_ms), (ttl_s), T0, EXP(ttl_s), \
+                         (touch_s), (maxage))
+
+START_TEST(test_write_expiry_kept_within_touch_interval)
+{
+    /* a day's TTL, interval 60 s: kept until a minute has passed */
+    ck_assert_int_eq(WRITE_EXPIRY(0, 86400, 60, 0), EXP(86400));
+    ck_assert_int_eq(WRITE_EXPIRY(1, 86400, 60, 0), EXP(86400));
+    ck_assert_int_eq(WRITE_EXPIRY(59999, 86400, 60, 0), EXP(86400));
+    ck_assert_int_eq(WRITE_EXPIRY(60000, 86400, 60, 0),
+                     EXP(86400) + 60000);
+    /* the interval's clamps apply: half the row's life (TTL 10 s: 5 s),
+     * half of mod_session's maxage (30 s: 15 s) */
+    ck_assert_int_eq(WRITE_EXPIRY(4999, 10, 60, 0), EXP(10));
+    ck_assert_int_eq(WRITE_EXPIRY(5000, 10, 60, 0), EXP(10) + 5000);
+    ck_assert_int_eq(WRITE_EXPIRY(14999, 86400, 60, 30), EXP(86400));
+    ck_assert_int_eq(WRITE_EXPIRY(15000, 86400, 60, 30),
+                     EXP(86400) + 15000);
+    /* interval 0: every write moves it */
+    ck_assert_int_eq(WRITE_EXPIRY(1, 86400, 0, 0), EXP(86400) + 1);
+}
+END_TEST
+
+START_TEST(test_write_expiry_never_later_than_asked)
+{
+    /* a shorter TTL than the row was written with is written at once */
+    ck_assert_int_eq(orm_ttl_write_expiry(T0 + 1000, 60, T0, EXP(86400),
+                                          60, 0), T0 + 1000 + 60000);
+    ck_assert_int_eq(orm_ttl_write_expiry(T0, 1, T0, EXP(2), 60, 0),
+                     T0 + 1000);
+    /* a row kept by an earlier write (updated after it was given its
+     * expiry): the interval is still measured against the expiry, so the
+     * session never lives less than ttl minus the interval */
+    ck_assert_int_eq(orm_ttl_write_expiry(T0 + 59999, 86400, T0 + 30000,
+                                          EXP(86400), 60, 0), EXP(86400));
+    ck_assert_int_eq(orm_ttl_write_expiry(T0 + 60000, 86400, T0 + 30000,
+                                          EXP(86400), 60, 0),
+                     EXP(86400) + 60000);
+}
+END_TEST
+
+START_TEST(test_write_expiry_agrees_with_touch)
+{
+    /* whenever a touch of the row as written is due, a write moves the
+     * expiry (a touch is never a write that keeps it) */
+    static const apr_int64_t ttls[] = { 2, 10, 100, 120, 86400 };
+    static const apr_int64_t touches[] = { 0, 1, 60, 3600 };
+    static const apr_int64_t maxages[] = { 0, 1, 30, 3600 };
+    size_t t, i, m;
+    apr_int64_t after;
+
+    for (t = 0; t < sizeof(ttls) / sizeof(ttls[0]); t++)
+        for (i = 0; i < sizeof(touches) / sizeof(touches[0]); i++)
+            for (m = 0; m < sizeof(maxages) / sizeof(maxages[0]); m++)
+                for (after = 250; after <= 100000; after += 250) {
+                    int due = orm_touch_due(T0 + after, T0, EXP(ttls[t]),
+                                            touches[i], maxages[m]);
+                    int moved = WRITE_EXPIRY(after, ttls[t], touches[i],
+                                             maxages[m]) != EXP(ttls[t]);
+
+                    ck_assert_int_eq(due, moved);
+                }
+}
+END_TEST
+
 TCase *tcase_ttl(void)
 {
     TCase *tc = tcase_create("ttl");
 
     tcase_add_test(tc, test_integer_parse_ok);
+    tcase_add_test(tc, test_write_expiry_kept_within_touch_interval);
+    tcase_add_test(tc, test_write_expiry_never_later_than_asked);
+    tcase_add_test(tc, test_write_expiry_agrees_with_touch);
     tcase_add_test(tc, test_integer_parse_bounds);
     tcase_add_test(tc, test_integer_parse_overflow);
     tcase_add_test(tc, test_integer_parse_rejects_junk);

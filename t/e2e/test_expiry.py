@@ -119,14 +119,19 @@ def test_ttl_default_follows_session_max_age(httpd, db):
     assert abs(int(e) - int(u) - 1234 * 1000) <= 2000
 
 
-def test_touch_interval_limits_writes(httpd, db):
-    srv = httpd.start(orm_conf(db, scope="SessionMaxAge 1800\n"
-                                         "SessionORMTouchInterval 2"))
-    c = srv.client()
+def row_times(db):
+    """The one row's (expires_at, updated_at)."""
+    e, u = db.rows(columns="expires_at, updated_at")[0]
+    return int(e), int(u)
 
-    def times():
-        e, u = db.rows(columns="expires_at, updated_at")[0]
-        return int(e), int(u)
+
+TOUCH_2S = "SessionMaxAge 1800\nSessionORMTouchInterval 2"
+
+
+def test_touch_interval_limits_writes(httpd, db):
+    srv = httpd.start(orm_conf(db, scope=TOUCH_2S))
+    c = srv.client()
+    times = lambda: row_times(db)  # noqa: E731
 
     r = c.get("/probe?op=set&key=a&value=1")
     t_write = time.monotonic()
@@ -163,13 +168,9 @@ def test_touch_interval_limits_writes(httpd, db):
 def test_writes_move_the_expiry_once_per_touch_interval(httpd, db):
     """A changed session's writes keep the stored expires_at (an indexed
     column) within SessionORMTouchInterval, and move it after."""
-    srv = httpd.start(orm_conf(db, scope="SessionMaxAge 1800\n"
-                                         "SessionORMTouchInterval 2"))
+    srv = httpd.start(orm_conf(db, scope=TOUCH_2S))
     c = srv.client()
-
-    def times():
-        e, u = db.rows(columns="expires_at, updated_at")[0]
-        return int(e), int(u)
+    times = lambda: row_times(db)  # noqa: E731
 
     c.get("/probe?op=set&key=a&value=0")
     t_write = time.monotonic()

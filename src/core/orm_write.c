@@ -1,5 +1,7 @@
 #include <string.h>
 
+#include <apr_strings.h>
+
 #include "orm_ttl.h"
 #include "orm_write.h"
 
@@ -10,6 +12,7 @@ typedef struct {
     const orm_write_t *write;
     const orm_save_facts_t *facts;
     orm_write_result_t *result;     /* result->row is the row written */
+    int merge_ready;                /* result->merge is set up */
 } writer_t;
 
 static void end_as(orm_write_result_t *result, orm_write_outcome_e outcome,
@@ -41,6 +44,16 @@ static void merge_init(writer_t *w)
     orm_merge_init(&w->result->merge, w->pool, w->result->row->data,
                    w->facts->entries, w->facts->stored->data,
                    w->facts->max_size);
+    w->merge_ready = 1;
+}
+
+/* merge_init, unless it was done: while row->data is still this
+ * request's own. */
+static void merge_prepare(writer_t *w)
+{
+    if (!w->merge_ready) {
+        merge_init(w);
+    }
 }
 
 /* After a lost race: reads the row again and applies this request's
@@ -134,9 +147,8 @@ static apr_status_t merge_locked(writer_t *w)
  * writer moved already. */
 static int race_lost(writer_t *w)
 {
-    if (w->result->races_lost++ == 0) {
-        merge_init(w);
-    }
+    w->result->races_lost++;
+    merge_prepare(w);
     if (orm_merge_changes_nothing(&w->result->merge)) {
         end_as(w->result, ORM_WRITE_SAVED, ORM_WRITE_CHANGED_NOTHING);
         return 1;
@@ -180,18 +192,95 @@ static turn_merge_e merge_onto_turn(writer_t *w, const orm_write_turn_t *turn,
     return TURN_MERGED;
 }
 
+/* data with the changes another write left applied, as that write's own
+ * merge would apply them; NULL when its size limit refuses the result. */
+static const char *apply_left(apr_pool_t *pool, const char *data,
+                              const orm_write_changes_t *changes)
+{
+    const apr_array_header_t *removed =
+        apr_table_elts(orm_codec_decode(pool, changes->removed));
+    const apr_table_entry_t *keys = (const apr_table_entry_t *)removed->elts;
+    const char *merged;
+    orm_diff_t diff;
+    int i;
+
+    diff.set = orm_codec_decode(pool, changes->set);
+    diff.removed = apr_array_make(pool, removed->nelts, sizeof(const char *));
+    for (i = 0; i < removed->nelts; i++) {
+        APR_ARRAY_PUSH(diff.removed, const char *) = keys[i].key;
+    }
+    merged = orm_codec_encode(pool, orm_codec_apply(
+                                        pool, orm_codec_decode(pool, data),
+                                        &diff));
+    return orm_policy_size_refused(changes->max_size, merged, data) ? NULL
+                                                                   : merged;
+}
+
+/* With the turn: the changes other writes of the session left for it go
+ * into row->data, one after the other. The ones written with it, to be
+ * ended once the statement has run (NULL: none); the others are ended
+ * now, for their writes to make. */
+static apr_array_header_t *take_left_changes(writer_t *w,
+                                             orm_write_turn_t *turn)
+{
+    orm_row_t *row = w->result->row;
+    apr_array_header_t *taken, *written;
+    int i;
+
+    if (turn == NULL || w->write->merge_attempts == 0
+        || (taken = orm_write_turn_gather(turn, w->pool, row->user_name,
+                                          row->expires_at_ms)) == NULL) {
+        return NULL;
+    }
+    merge_prepare(w);
+    written = apr_array_make(w->pool, taken->nelts,
+                             sizeof(orm_write_taken_t));
+    for (i = 0; i < taken->nelts; i++) {
+        const orm_write_taken_t *t = &APR_ARRAY_IDX(taken, i,
+                                                    orm_write_taken_t);
+        /* encrypted data is opaque: nothing can be applied to it */
+        const char *data = w->result->merge.diff
+                           ? apply_left(w->pool, row->data, &t->changes)
+                           : NULL;
+
+        if (data == NULL) {
+            orm_write_taken_end(turn, t, 0, 0);
+            continue;
+        }
+        row->data = data;
+        APR_ARRAY_PUSH(written, orm_write_taken_t) = *t;
+    }
+    return written;
+}
+
+/* Ends the changes written with this write's statement: written when it
+ * went through, at the row's version. */
+static void end_left_changes(orm_write_turn_t *turn,
+                             const apr_array_header_t *taken, int written,
+                             apr_int64_t version)
+{
+    int i;
+
+    for (i = 0; taken && i < taken->nelts; i++) {
+        orm_write_taken_end(turn, &APR_ARRAY_IDX(taken, i, orm_write_taken_t),
+                            written, version);
+    }
+}
+
 /* A session that has a row: written only if nobody wrote it since this
  * request loaded it, or since the last write in turn (one statement);
  * otherwise only the keys this request changed are merged into what is
  * stored now and written if that is still what is stored (a read and a
  * conditional write; merge_attempts of these counting the one onto the
  * turn's data), finally under a row lock. */
-static apr_status_t update_session(writer_t *w, const orm_write_turn_t *turn)
+static apr_status_t update_session(writer_t *w, orm_write_turn_t *turn)
 {
     apr_int64_t version = w->facts->stored->updated_at_ms;
     orm_row_t *row = w->result->row;
     int attempts = w->write->merge_attempts;
     int matched = 0, done;
+    apr_array_header_t *taken;
+    const char *own_data;
     apr_status_t rv;
 
     switch (merge_onto_turn(w, turn, &version)) {
@@ -205,8 +294,12 @@ static apr_status_t update_session(writer_t *w, const orm_write_turn_t *turn)
     }
     row->updated_at_ms = orm_policy_next_version(row->updated_at_ms,
                                                  version);
+    own_data = row->data;
+    taken = take_left_changes(w, turn);
     rv = orm_store_update_if(w->conn, w->facts->stored_id, row, version,
                              &matched);
+    end_left_changes(turn, taken, rv == APR_SUCCESS && matched,
+                     row->updated_at_ms);
     if (rv != APR_SUCCESS || matched) {
         if (rv == APR_SUCCESS && w->result->races_lost) {
             merged(w->result, 0);
@@ -214,6 +307,7 @@ static apr_status_t update_session(writer_t *w, const orm_write_turn_t *turn)
         }
         return rv;
     }
+    row->data = own_data;       /* the others' changes are theirs again */
     if (race_lost(w)) {
         return APR_SUCCESS;
     }
@@ -224,22 +318,95 @@ static apr_status_t update_session(writer_t *w, const orm_write_turn_t *turn)
     return merge_locked(w);
 }
 
+/* Leaves this request's changes (the keys it set and removed since it
+ * loaded) for the holder of the session's turn to write. True when left. */
+static int leave_changes(writer_t *w, orm_write_left_t *left)
+{
+    const orm_row_t *row = w->result->row;
+    const orm_diff_t *diff;
+    orm_write_changes_t changes;
+    apr_table_t *removed;
+    int i;
+
+    merge_prepare(w);
+    if ((diff = w->result->merge.diff) == NULL) {
+        return 0;               /* encrypted: only the whole data replaces */
+    }
+    removed = apr_table_make(w->pool, diff->removed->nelts);
+    for (i = 0; i < diff->removed->nelts; i++) {
+        apr_table_setn(removed, APR_ARRAY_IDX(diff->removed, i, const char *),
+                       "1");
+    }
+    changes.set = orm_codec_encode(w->pool, diff->set);
+    changes.removed = orm_codec_encode(w->pool, removed);
+    changes.owner = row->user_name;
+    changes.expires_at_ms = row->expires_at_ms;
+    changes.max_size = w->facts->max_size;
+    return orm_write_leave(w->write->queue, w->write->store,
+                           w->facts->stored_id, &changes, left);
+}
+
+/* This request's changes were written by the write before it in turn,
+ * in the same statement, at version. */
+static void written_in_turn(writer_t *w, const orm_write_turn_t *turn,
+                            apr_int64_t version)
+{
+    orm_row_t *row = w->result->row;
+    apr_int64_t kept_version = 0;
+    const char *kept = turn ? orm_write_turn_last(turn, &kept_version)
+                            : NULL;
+
+    w->result->races_lost++;
+    merged(w->result, 0);
+    w->result->in_turn = 1;
+    w->result->combined = 1;
+    /* the row as it is now, where the turn keeps it; else a version no
+     * later conditional write of this request can match */
+    if (kept && kept_version == version) {
+        row->data = apr_pstrdup(w->pool, kept);
+        row->updated_at_ms = version;
+    }
+    else {
+        row->updated_at_ms = 0;
+    }
+}
+
 /* An update that other requests on this host may be making to the same
  * session: it waits for the session's turn (write->queue), so that they
  * reach the database one after the other, each starting from what the one
- * before wrote. Without a turn (no queue, or the wait ran out) it goes on
- * as any write. */
+ * before wrote. Finding the turn taken, it leaves its changes for the
+ * holder first, and is done if the holder wrote them. Without a turn (no
+ * queue, or the wait ran out) it goes on as any write. */
 static apr_status_t update_in_turn(writer_t *w)
 {
     const orm_write_t *write = w->write;
     const orm_write_result_t *result = w->result;
     orm_write_turn_t turn;
+    orm_write_left_t left;
+    apr_int64_t version = 0;
+    int has_turn, has_left = 0;
     apr_status_t rv;
 
-    if (write->queue == NULL
-        || !orm_write_turn_take(write->queue, write->store,
-                                w->facts->stored_id, write->turn_wait,
-                                &turn)) {
+    if (write->queue == NULL) {
+        return update_session(w, NULL);
+    }
+    has_turn = orm_write_turn_take(write->queue, write->store,
+                                   w->facts->stored_id, 0, &turn);
+    if (!has_turn) {
+        has_left = write->merge_attempts > 0 && leave_changes(w, &left);
+        has_turn = orm_write_turn_take(write->queue, write->store,
+                                       w->facts->stored_id, write->turn_wait,
+                                       &turn);
+    }
+    if (has_left && orm_write_left_collect(&left, &version)
+                    == ORM_LEFT_WRITTEN) {
+        written_in_turn(w, has_turn ? &turn : NULL, version);
+        if (has_turn) {
+            orm_write_turn_end(&turn);
+        }
+        return APR_SUCCESS;
+    }
+    if (!has_turn) {
         return update_session(w, NULL);
     }
     rv = update_session(w, &turn);
@@ -346,6 +513,7 @@ apr_status_t orm_write_session(orm_conn_t *conn, apr_pool_t *pool,
     w.write = write;
     w.facts = facts;
     w.result = result;
+    w.merge_ready = 0;
     switch (write->action) {
     case ORM_SAVE_ROTATE:
         return rotate_session(&w);

@@ -15,6 +15,10 @@
  * - with a queue, the updates of one session on this host take turns, and
  *   one that finds the turn's last write newer than what it loaded merges
  *   onto that write at once (one of the merge_attempts);
+ * - one that finds the turn taken leaves its changes for the holder, who
+ *   writes them with its own in one statement (same owner and expiry);
+ *   it is done only when the holder's write went through, and otherwise
+ *   writes them itself (keys set and removed again give the same data);
  * - a row that went away meanwhile (logout, revoke, expiry) is never
  *   brought back, and a row rotated away is never written over: the merge
  *   refuses it;
@@ -114,6 +118,9 @@ typedef struct {
                                  * reading the row again */
     int races_lost;             /* conditional writes that found the row
                                  * written by another request */
+    int combined;               /* ORM_WRITE_MERGED in turn: the write
+                                 * before it wrote this request's changes
+                                 * in its own statement */
 } orm_write_result_t;
 
 /**

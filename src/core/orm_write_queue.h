@@ -29,6 +29,7 @@
 #include <apr.h>
 #include <apr_pools.h>
 #include <apr_errno.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 
 /** Slots of the queue: enough that the sessions written at one time
@@ -78,5 +79,87 @@ void orm_write_turn_keep(orm_write_turn_t *turn, const char *data,
 
 /** Ends the turn: the next waiting write of the slot goes. */
 void orm_write_turn_end(orm_write_turn_t *turn);
+
+/*
+ * Writes left for the turn: a write that finds its session's turn taken
+ * leaves its changes in the slot (a cell) before it waits, and the
+ * holder of the turn writes them with its own, in the same statement:
+ * writes that queue behind one another cost one statement and one commit
+ * for the lot instead of one each (a database that flushes each commit
+ * does that once). When its turn comes, the waiting write finds out
+ * whether its changes were written (then it is done) or not (then it
+ * writes them itself). Changes are mod_session's keys set and removed:
+ * written twice, they give the same session.
+ */
+
+/** The most writes left waiting in one slot. */
+#define ORM_WRITE_QUEUE_CELLS 16
+
+/** The longest changes a cell keeps (keys set and keys removed, encoded),
+ *  and the longest owner. */
+#define ORM_WRITE_QUEUE_CHANGES_MAX 1024
+#define ORM_WRITE_QUEUE_OWNER_MAX 256
+
+/** A write's changes, as left for the turn. */
+typedef struct {
+    const char *set;            /* the keys it set, encoded */
+    const char *removed;        /* the keys it removed, encoded (any
+                                 * value) */
+    const char *owner;          /* the row's user_name as it writes it;
+                                 * NULL: none */
+    apr_int64_t expires_at_ms;  /* the expiry it writes */
+    apr_int64_t max_size;       /* SessionORMMaxSize where it runs */
+} orm_write_changes_t;
+
+/** A write's changes left in a cell. */
+typedef struct {
+    orm_write_queue_t *queue;
+    int slot;
+    int cell;
+} orm_write_left_t;
+
+/** Leaves changes of the session id of store for the holder of its turn
+ *  to write. False when they cannot be left (no cell free, too long):
+ *  the write waits for its turn as any other. */
+int orm_write_leave(orm_write_queue_t *queue, const void *store,
+                    const char *id, const orm_write_changes_t *changes,
+                    orm_write_left_t *left);
+
+/** What became of changes left. */
+typedef enum {
+    ORM_LEFT_WRITTEN = 0,       /* written by the holder of a turn */
+    ORM_LEFT_NOT_WRITTEN,       /* not: the write is its own to make */
+    ORM_LEFT_UNKNOWN            /* taken by a holder that did not say
+                                 * (it died, or is still writing and the
+                                 * wait ran out): written maybe, so it
+                                 * is to be made again */
+} orm_left_e;
+
+/** Takes the changes back after the wait for the turn (taken or not):
+ *  what became of them, and for ORM_LEFT_WRITTEN the version written.
+ *  The cell is free again. */
+orm_left_e orm_write_left_collect(orm_write_left_t *left,
+                                  apr_int64_t *version);
+
+/** Changes taken by the holder of a turn. */
+typedef struct {
+    int cell;
+    orm_write_changes_t changes;    /* copied into the pool */
+} orm_write_taken_t;
+
+/** The holder of the turn takes the changes left for its session that
+ *  write the same owner and expiry, into an array of orm_write_taken_t
+ *  from pool (NULL when none). Each is then ended with
+ *  orm_write_taken_end. */
+apr_array_header_t *orm_write_turn_gather(orm_write_turn_t *turn,
+                                          apr_pool_t *pool,
+                                          const char *owner,
+                                          apr_int64_t expires_at_ms);
+
+/** Ends changes taken: written (in the row at version) or not (their
+ *  writes make them themselves). */
+void orm_write_taken_end(orm_write_turn_t *turn,
+                         const orm_write_taken_t *taken, int written,
+                         apr_int64_t version);
 
 #endif

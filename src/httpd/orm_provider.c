@@ -512,8 +512,10 @@ static void log_write(request_rec *r, const char *id, const char *new_id,
                       "request's %s %s%s", ORM_ID_PREFIX_LEN, id,
                       merge->diff ? "changed keys" : "whole data (encrypted)",
                       result->locked ? "under a row lock" : "without a lock",
-                      result->in_turn ? ", onto the write before it in turn"
-                                      : "");
+                      result->combined
+                      ? ", written by the write before it in turn"
+                      : result->in_turn ? ", onto the write before it in turn"
+                                        : "");
         break;
     case ORM_WRITE_CHANGED_NOTHING:
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0214)

@@ -786,6 +786,74 @@ START_TEST(test_turn_forgets_what_did_not_go_through)
 }
 END_TEST
 
+/* Another request of this host left its changes for the turn (it found
+ * the turn taken), with the expiry this write stores and the owner given. */
+static orm_write_left_t scene_left(scene_t *s, const char *set,
+                                   const char *removed, const char *owner,
+                                   apr_int64_t max_size)
+{
+    orm_write_changes_t changes;
+    orm_write_left_t left;
+
+    changes.set = set;
+    changes.removed = removed;
+    changes.owner = owner;
+    changes.expires_at_ms = NOW + TTL * 1000;
+    changes.max_size = max_size;
+    ck_assert(orm_write_leave(s->write.queue, &s->fake, OLD_ID, &changes,
+                              &left));
+    return left;
+}
+
+/* The write that has the turn writes the changes left for it with its
+ * own, in its one statement: theirs after its own, as if they had come
+ * after it in turn; a change the other request's size limit refuses, one
+ * of another owner, and all of them when the statement finds the row
+ * moved on, stay the other requests' own to write. */
+START_TEST(test_changes_left_for_the_turn)
+{
+    static const struct {
+        const char *set, *removed, *owner;
+        apr_int64_t max_size;
+        int rival;                  /* another host writes first */
+        orm_left_e left;
+        const char *entries;        /* stored after */
+    } cases[] = {
+        { "c=3", "a=1", "alice", 0, 0, ORM_LEFT_WRITTEN, "b=2&c=3" },
+        { "b=5&d=4", "", "alice", 0, 0, ORM_LEFT_WRITTEN, "a=1&b=5&d=4" },
+        { "c=333333", "", "alice", 10, 0, ORM_LEFT_NOT_WRITTEN, "a=1&b=2" },
+        { "c=3", "", "bob", 0, 0, ORM_LEFT_NOT_WRITTEN, "a=1&b=2" },
+        { "d=4", "", "alice", 0, 1, ORM_LEFT_NOT_WRITTEN, "a=1&b=2&c=3" },
+    };
+    size_t i;
+
+    for (i = 0; i < N_OF(cases); i++) {
+        scene_t s;
+        orm_write_left_t left;
+        const orm_row_t *stored;
+        apr_int64_t version = 0;
+
+        scene_init(&s, ORM_SAVE_UPDATE, "a=1", "a=1&b=2");
+        scene_queue(&s, NULL, 0);
+        left = scene_left(&s, cases[i].set, cases[i].removed,
+                          cases[i].owner, cases[i].max_size);
+        add_rivals(&s.fake, cases[i].rival, RIVAL_DATA);
+        ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
+        stored = fake_row(&s.fake, OLD_ID);
+        assert_entries(stored->data, cases[i].entries);
+        ck_assert_msg(orm_write_left_collect(&left, &version)
+                      == cases[i].left, "case %u", (unsigned)i);
+        if (cases[i].left == ORM_LEFT_WRITTEN) {
+            assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_WRITTEN,
+                            "update_if");
+            ck_assert(version == stored->updated_at_ms);
+        }
+        /* the turn keeps what the row holds */
+        ck_assert_str_eq(turn_kept(&s, &version), stored->data);
+    }
+}
+END_TEST
+
 START_TEST(test_not_a_write)
 {
     scene_t s;
@@ -816,6 +884,7 @@ TCase *tcase_write(void)
     tcase_add_test(tc, test_merged_onto_the_write_before_in_turn);
     tcase_add_test(tc, test_turn_hint_stale_or_unused);
     tcase_add_test(tc, test_turn_forgets_what_did_not_go_through);
+    tcase_add_test(tc, test_changes_left_for_the_turn);
     tcase_add_test(tc, test_not_a_write);
     return tc;
 }

@@ -159,6 +159,154 @@ START_TEST(test_turn_of_a_dead_holder_is_free)
 }
 END_TEST
 
+/* ---- changes left for the turn ----------------------------------------- */
+
+static const orm_write_changes_t LEFT_C3 = { "c=3", "a=1", "alice", 1000, 0 };
+
+static void leave(orm_write_queue_t *queue, const char *id,
+                  const orm_write_changes_t *changes, orm_write_left_t *left)
+{
+    ck_assert(orm_write_leave(queue, &store_a, id, changes, left));
+}
+
+/* The holder of s1's turn takes what matches its owner and expiry. */
+static apr_array_header_t *gather(orm_write_queue_t *queue,
+                                  orm_write_turn_t *turn, const char *owner,
+                                  apr_int64_t expires_at_ms)
+{
+    ck_assert(orm_write_turn_take(queue, &store_a, "s1", 0, turn));
+    return orm_write_turn_gather(turn, test_pool, owner, expires_at_ms);
+}
+
+START_TEST(test_left_changes_written_or_not_by_the_holder)
+{
+    static const int written[] = { 1, 0 };
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        orm_write_queue_t *queue = new_queue();
+        orm_write_left_t left;
+        orm_write_turn_t turn;
+        apr_array_header_t *taken;
+        const orm_write_taken_t *t;
+        apr_int64_t version = 0;
+
+        leave(queue, "s1", &LEFT_C3, &left);
+        taken = gather(queue, &turn, "alice", 1000);
+        ck_assert_ptr_nonnull(taken);
+        ck_assert_int_eq(taken->nelts, 1);
+        t = &APR_ARRAY_IDX(taken, 0, orm_write_taken_t);
+        ck_assert_str_eq(t->changes.set, "c=3");
+        ck_assert_str_eq(t->changes.removed, "a=1");
+        /* taken once only */
+        ck_assert_ptr_null(orm_write_turn_gather(&turn, test_pool, "alice",
+                                                 1000));
+        orm_write_taken_end(&turn, t, written[i], 77);
+        orm_write_turn_end(&turn);
+        ck_assert_int_eq(orm_write_left_collect(&left, &version),
+                         written[i] ? ORM_LEFT_WRITTEN
+                                    : ORM_LEFT_NOT_WRITTEN);
+        if (written[i]) {
+            ck_assert(version == 77);
+        }
+    }
+}
+END_TEST
+
+/* Changes of another session, owner or expiry stay for their own turn;
+ * collected untaken, they are the write's own to make. */
+START_TEST(test_left_changes_of_another_write_stay)
+{
+    static const orm_write_changes_t others[] = {
+        { "c=3", "", "bob", 1000, 0 },
+        { "c=3", "", NULL, 1000, 0 },
+        { "c=3", "", "alice", 2000, 0 },
+    };
+    orm_write_queue_t *queue = new_queue();
+    orm_write_left_t left[5];
+    orm_write_turn_t turn;
+    apr_int64_t version = 0;
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        leave(queue, "s1", &others[i], &left[i]);
+    }
+    leave(queue, "s2", &LEFT_C3, &left[3]);
+    ck_assert(orm_write_leave(queue, &store_b, "s1", &LEFT_C3, &left[4]));
+    ck_assert_ptr_null(gather(queue, &turn, "alice", 1000));
+    orm_write_turn_end(&turn);
+    for (i = 0; i < 5; i++) {
+        ck_assert_int_eq(orm_write_left_collect(&left[i], &version),
+                         ORM_LEFT_NOT_WRITTEN);
+    }
+}
+END_TEST
+
+/* A write that stops waiting while the holder has its changes cannot know
+ * whether they were written: it makes them again, and the holder frees
+ * the cell. Cells are few: a write finding none waits as any other. */
+START_TEST(test_left_changes_abandoned_and_cells_run_out)
+{
+    orm_write_queue_t *queue = new_queue();
+    orm_write_left_t left, more[ORM_WRITE_QUEUE_CELLS];
+    orm_write_changes_t long_changes = LEFT_C3;
+    orm_write_turn_t turn;
+    apr_array_header_t *taken;
+    apr_int64_t version = 0;
+    char *text = apr_palloc(test_pool, ORM_WRITE_QUEUE_CHANGES_MAX + 1);
+    int i;
+
+    leave(queue, "s1", &LEFT_C3, &left);
+    taken = gather(queue, &turn, "alice", 1000);
+    ck_assert_int_eq(orm_write_left_collect(&left, &version),
+                     ORM_LEFT_UNKNOWN);
+    orm_write_taken_end(&turn, &APR_ARRAY_IDX(taken, 0, orm_write_taken_t),
+                        1, 5);
+    orm_write_turn_end(&turn);
+
+    /* every cell free again: all of them can be had, one more cannot */
+    for (i = 0; i < ORM_WRITE_QUEUE_CELLS; i++) {
+        leave(queue, "s1", &LEFT_C3, &more[i]);
+    }
+    ck_assert(!orm_write_leave(queue, &store_a, "s1", &LEFT_C3, &left));
+    for (i = 0; i < ORM_WRITE_QUEUE_CELLS; i++) {
+        ck_assert_int_eq(orm_write_left_collect(&more[i], &version),
+                         ORM_LEFT_NOT_WRITTEN);
+    }
+    /* changes too long for a cell are not left */
+    memset(text, 'x', ORM_WRITE_QUEUE_CHANGES_MAX);
+    text[ORM_WRITE_QUEUE_CHANGES_MAX] = '\0';
+    long_changes.set = text;
+    ck_assert(!orm_write_leave(queue, &store_a, "s1", &long_changes, &left));
+    long_changes = LEFT_C3;
+    long_changes.owner = text;
+    ck_assert(!orm_write_leave(queue, &store_a, "s1", &long_changes, &left));
+}
+END_TEST
+
+/* The holder is a child of httpd that dies after taking the changes: the
+ * write that left them cannot know, and makes them again. */
+START_TEST(test_left_changes_of_a_dead_holder)
+{
+    orm_write_queue_t *queue = new_queue();
+    orm_write_left_t left;
+    apr_int64_t version = 0;
+    pid_t pid;
+
+    leave(queue, "s1", &LEFT_C3, &left);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        orm_write_turn_t turn;
+
+        _exit(gather(queue, &turn, "alice", 1000) ? 0 : 1);
+    }
+    ck_assert_int_eq(child_status(pid), 0);
+    ck_assert_int_eq(orm_write_left_collect(&left, &version),
+                     ORM_LEFT_UNKNOWN);
+}
+END_TEST
+
 TCase *tcase_write_queue(void)
 {
     TCase *tc = tcase_create("write_queue");
@@ -166,5 +314,9 @@ TCase *tcase_write_queue(void)
     tcase_add_test(tc, test_kept_for_the_same_session_only);
     tcase_add_test(tc, test_turn_shared_with_another_process);
     tcase_add_test(tc, test_turn_of_a_dead_holder_is_free);
+    tcase_add_test(tc, test_left_changes_written_or_not_by_the_holder);
+    tcase_add_test(tc, test_left_changes_of_another_write_stay);
+    tcase_add_test(tc, test_left_changes_abandoned_and_cells_run_out);
+    tcase_add_test(tc, test_left_changes_of_a_dead_holder);
     return tc;
 }

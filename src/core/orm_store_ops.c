@@ -18,6 +18,15 @@ apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
     return DISPATCH(save, id, row, created_at_ms);
 }
 
+apr_status_t orm_store_insert(orm_conn_t *conn, const char *id,
+                              const orm_row_t *row, apr_int64_t created_at_ms)
+{
+    if (conn->ops->insert == NULL) {
+        return orm_store_save(conn, id, row, created_at_ms);
+    }
+    return DISPATCH(insert, id, row, created_at_ms);
+}
+
 apr_status_t orm_store_update_if(orm_conn_t *conn, const char *id,
                                  const orm_row_t *row, apr_int64_t version,
                                  int *matched)

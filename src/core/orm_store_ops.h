@@ -90,6 +90,8 @@ struct orm_store_ops_t {
                          apr_int64_t now_ms, orm_row_t **row);
     apr_status_t (*save)(orm_conn_t *conn, const char *id,
                          const orm_row_t *row, apr_int64_t created_at_ms);
+    apr_status_t (*insert)(orm_conn_t *conn, const char *id,
+                           const orm_row_t *row, apr_int64_t created_at_ms);
     apr_status_t (*update_if)(orm_conn_t *conn, const char *id,
                               const orm_row_t *row, apr_int64_t version,
                               int *matched);
@@ -134,6 +136,14 @@ apr_status_t orm_store_load(orm_conn_t *conn, const char *id,
  *  only for a new row. */
 apr_status_t orm_store_save(orm_conn_t *conn, const char *id,
                             const orm_row_t *row, apr_int64_t created_at_ms);
+
+/** Inserts the row of an id nobody has (a new token's digest): a plain
+ *  insert, cheaper than save's on a database that checks for a row to
+ *  replace; an error when the id is taken. Where the implementation has no
+ *  insert, save. */
+apr_status_t orm_store_insert(orm_conn_t *conn, const char *id,
+                              const orm_row_t *row,
+                              apr_int64_t created_at_ms);
 
 /** Rewrites the row only if it still carries version (its updated_at when
  *  loaded); *matched says whether it did. */

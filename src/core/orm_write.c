@@ -480,7 +480,7 @@ static apr_status_t rotate_session(writer_t *w)
            != APR_SUCCESS) {
         return rv;
     }
-    return orm_store_save(w->conn, w->write->id, w->result->row,
+    return orm_store_insert(w->conn, w->write->id, w->result->row,
                           w->facts->now_ms);
 }
 
@@ -520,7 +520,10 @@ apr_status_t orm_write_session(orm_conn_t *conn, apr_pool_t *pool,
     case ORM_SAVE_UPDATE:
         return update_in_turn(&w);
     case ORM_SAVE_NEW:
-        return orm_store_save(conn, write->id, row, facts->now_ms);
+        /* by cookie the id is a new token's: nobody has it */
+        return facts->mode == ORM_KEY_COOKIE
+               ? orm_store_insert(conn, write->id, row, facts->now_ms)
+               : orm_store_save(conn, write->id, row, facts->now_ms);
     default:
         return APR_EINVAL;      /* not a write */
     }

@@ -1159,6 +1159,23 @@ static apr_status_t dbd_save(orm_conn_t *handle, const char *id,
     return errmsg ? write_failed(conn, id, errmsg) : APR_SUCCESS;
 }
 
+static apr_status_t dbd_insert(orm_conn_t *handle, const char *id,
+                               const orm_row_t *row, apr_int64_t created_at_ms)
+{
+    dbd_conn_t *conn = handle->impl;
+    const char *errmsg = NULL;
+    const char *args[ORM_ARG_MAX];
+    int nrows = 0, nargs;
+    apr_status_t rv;
+
+    nargs = bind_args(conn->r->pool, conn->sql->insert_args, id, row,
+                      created_at_ms, 0, args);
+    writer_enter(conn);
+    rv = run(conn, ORM_STMT_INSERT, nargs, args, &nrows, NULL, &errmsg);
+    writer_leave(conn);
+    return rv ? write_failed(conn, id, errmsg) : APR_SUCCESS;
+}
+
 static apr_status_t dbd_update_if(orm_conn_t *handle, const char *id,
                                   const orm_row_t *row, apr_int64_t version,
                                   int *matched)
@@ -1292,6 +1309,7 @@ static apr_status_t dbd_remove(orm_conn_t *handle, const char *id)
 static const orm_store_ops_t session_ops = {
     .load = dbd_load,
     .save = dbd_save,
+    .insert = dbd_insert,
     .update_if = dbd_update_if,
     .merge = dbd_merge,
     .remove = dbd_remove

@@ -290,7 +290,10 @@ static const char *column_ddl(apr_pool_t *pool, const orm_sql_dialect_t *d,
 }
 
 /* CREATE TABLE with every column the format keeps, and an index on
- * expires_at and on user_name where the format keeps it. */
+ * expires_at and on user_name where the format keeps it. Where the
+ * dialect can, the user_name index holds only the rows that have an
+ * owner: a session nobody logged into (most new ones) then costs no entry
+ * in it, and the owner's lookups (WHERE user_name = ?) still use it. */
 static apr_array_header_t *build_ddl(apr_pool_t *pool,
                                      const orm_sql_dialect_t *d,
                                      const orm_schema_t *schema,
@@ -322,11 +325,16 @@ static apr_array_header_t *build_ddl(apr_pool_t *pool,
                     columns, ")", d->table_options, NULL);
     for (i = 0; !d->inline_indexes && i < 2; i++) {
         if (names->col[indexed[i]]) {
+            int owners_only = d->partial_indexes
+                              && indexed[i] == ORM_FIELD_USER_NAME;
+
             APR_ARRAY_PUSH(ddl, const char *) =
                 apr_pstrcat(pool, "CREATE INDEX ", exists,
                             index_name(pool, d, schema, indexed[i]), " ON ",
                             names->table, " (", names->col[indexed[i]], ")",
-                            NULL);
+                            owners_only ? " WHERE " : "",
+                            owners_only ? names->col[indexed[i]] : "",
+                            owners_only ? " IS NOT NULL" : "", NULL);
         }
     }
     return ddl;

@@ -54,6 +54,8 @@ typedef struct {
     /* the table's DDL */
     int if_not_exists;          /* CREATE ... IF NOT EXISTS understood */
     int inline_indexes;         /* indexes declared inside CREATE TABLE */
+    int partial_indexes;        /* CREATE INDEX ... WHERE: the owner's
+                                 * index leaves out the rows of nobody */
     const char *table_options;  /* appended after CREATE TABLE (...) */
 
     /* reads and writes */

@@ -27,6 +27,7 @@ const orm_sql_dialect_t orm_sql_dialect_pgsql = {
     .bigint_type = "BIGINT",
     .if_not_exists = 1,
     .inline_indexes = 0,
+    .partial_indexes = 1,
     .table_options = "",
     .upsert = ORM_UPSERT_ON_CONFLICT,
     .lock_clause = " FOR UPDATE",

@@ -30,6 +30,7 @@ const orm_sql_dialect_t orm_sql_dialect_sqlite = {
     .bigint_type = "BIGINT",
     .if_not_exists = 1,
     .inline_indexes = 0,
+    .partial_indexes = 1,
     .table_options = "",
     .upsert = ORM_UPSERT_ON_CONFLICT,
     /* BEGIN IMMEDIATE already holds the database's write lock */

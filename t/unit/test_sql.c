@@ -46,7 +46,7 @@ static const expected_sql_t sqlite_default = {
       "CREATE INDEX IF NOT EXISTS \"session_expires_at_idx\" ON \"session\" "
       "(\"expires_at\")",
       "CREATE INDEX IF NOT EXISTS \"session_user_name_idx\" ON \"session\" "
-      "(\"user_name\")" }, 3,
+      "(\"user_name\") WHERE \"user_name\" IS NOT NULL" }, 3,
     NULL, 0     /* no lock_touch; the size in bytes */
 };
 
@@ -57,7 +57,7 @@ static const expected_sql_t pgsql_default = {
       "CREATE INDEX IF NOT EXISTS \"session_expires_at_idx\" ON \"session\" "
       "(\"expires_at\")",
       "CREATE INDEX IF NOT EXISTS \"session_user_name_idx\" ON \"session\" "
-      "(\"user_name\")" }, 3,
+      "(\"user_name\") WHERE \"user_name\" IS NOT NULL" }, 3,
     NULL, 0     /* no lock_touch; the size in bytes */
 };
 
@@ -137,7 +137,7 @@ static const expected_sql_t sqlite_renamed = {
       "CREATE INDEX IF NOT EXISTS \"app_sessions_expires_at_idx\" ON "
       "\"app_sessions\" (\"exp_ms\")",
       "CREATE INDEX IF NOT EXISTS \"app_sessions_user_name_idx\" ON "
-      "\"app_sessions\" (\"owner\")" }, 3,
+      "\"app_sessions\" (\"owner\") WHERE \"owner\" IS NOT NULL" }, 3,
     NULL, 0     /* no lock_touch; the size in bytes */
 };
 
@@ -147,7 +147,7 @@ static const expected_sql_t pgsql_renamed = {
       "CREATE INDEX IF NOT EXISTS \"app_sessions_expires_at_idx\" ON "
       "\"app_sessions\" (\"exp_ms\")",
       "CREATE INDEX IF NOT EXISTS \"app_sessions_user_name_idx\" ON "
-      "\"app_sessions\" (\"owner\")" }, 3,
+      "\"app_sessions\" (\"owner\") WHERE \"owner\" IS NOT NULL" }, 3,
     NULL, 0     /* no lock_touch; the size in bytes */
 };
 
@@ -777,7 +777,7 @@ START_TEST(test_sql_partial_rename)
         "AND \"expires_at\" > %lld");
     ck_assert_str_eq(APR_ARRAY_IDX(sql->ddl, 2, const char *),
         "CREATE INDEX IF NOT EXISTS \"session_user_name_idx\" ON \"session\" "
-        "(\"login\")");
+        "(\"login\") WHERE \"login\" IS NOT NULL");
 }
 END_TEST
 

@@ -130,6 +130,11 @@ static void caller_round_trip(orm_conn_t *conn)
     ck_assert_int_eq(orm_store_remove(conn, "abc"), APR_SUCCESS);
     ck_assert_int_eq(orm_store_load(conn, "abc", 1000, &loaded), APR_SUCCESS);
     ck_assert_ptr_null(loaded);
+    /* an implementation without insert saves a new row instead */
+    ck_assert_int_eq(orm_store_insert(conn, "new", &row, 1000), APR_SUCCESS);
+    ck_assert_int_eq(orm_store_load(conn, "new", 1000, &loaded), APR_SUCCESS);
+    ck_assert_ptr_nonnull(loaded);
+    ck_assert_int_eq(orm_store_remove(conn, "new"), APR_SUCCESS);
 }
 
 START_TEST(test_store_ops_dispatch)
@@ -139,7 +144,7 @@ START_TEST(test_store_ops_dispatch)
 
     memory_open(&memory, &conn);
     caller_round_trip(&conn);
-    ck_assert_int_eq(memory.loads, 4);
+    ck_assert_int_eq(memory.loads, 5);
 }
 END_TEST
 
@@ -156,7 +161,7 @@ START_TEST(test_store_ops_wrapped)
     outer.impl = &cache;
     caller_round_trip(&outer);
     /* the second load of "abc" was the cache's */
-    ck_assert_int_eq(memory.loads, 3);
+    ck_assert_int_eq(memory.loads, 4);
 }
 END_TEST
 

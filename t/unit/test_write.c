@@ -29,11 +29,11 @@
 /* ---- the fake store ----------------------------------------------------- */
 
 typedef enum {
-    OP_LOAD, OP_SAVE, OP_UPDATE_IF, OP_MERGE, OP_REMOVE, OP_COUNT
+    OP_LOAD, OP_SAVE, OP_INSERT, OP_UPDATE_IF, OP_MERGE, OP_REMOVE, OP_COUNT
 } fake_op_e;
 
 static const char *const op_names[OP_COUNT] = {
-    "load", "save", "update_if", "merge", "remove"
+    "load", "save", "insert", "update_if", "merge", "remove"
 };
 
 typedef struct {
@@ -151,6 +151,20 @@ static apr_status_t fake_save(orm_conn_t *conn, const char *id,
     return APR_SUCCESS;
 }
 
+/* An insert fails on a row that is there, as a primary key does. */
+static apr_status_t fake_insert(orm_conn_t *conn, const char *id,
+                                const orm_row_t *row, apr_int64_t created)
+{
+    fake_t *f = conn->impl;
+    (void)created;
+
+    if (fake_call(f, OP_INSERT) || fake_row(f, id)) {
+        return APR_EGENERAL;
+    }
+    fake_put(f, id, row);
+    return APR_SUCCESS;
+}
+
 static apr_status_t fake_update_if(orm_conn_t *conn, const char *id,
                                    const orm_row_t *row, apr_int64_t version,
                                    int *matched)
@@ -211,6 +225,7 @@ static apr_status_t fake_remove(orm_conn_t *conn, const char *id)
 static const orm_store_ops_t fake_ops = {
     .load = fake_load,
     .save = fake_save,
+    .insert = fake_insert,
     .update_if = fake_update_if,
     .merge = fake_merge,
     .remove = fake_remove
@@ -296,13 +311,22 @@ START_TEST(test_new_row)
 
     scene_init(&s, ORM_SAVE_NEW, "a=1", "a=1&b=2");
     ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
-    assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_WRITTEN, "save");
+    /* by cookie the id is a new token's: a plain insert */
+    assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_WRITTEN, "insert");
     ck_assert_ptr_nonnull(saved = fake_row(&s.fake, NEW_ID));
     ck_assert_str_eq(saved->data, "a=1&b=2");
     ck_assert_str_eq(saved->user_name, "alice");
     ck_assert(saved->expires_at_ms == NOW + TTL * 1000);
     ck_assert(saved->updated_at_ms == NOW);
     ck_assert_ptr_eq(s.result.row->data, saved->data);
+
+    /* per user the id is the user's, whose row may be there: replaced */
+    scene_init(&s, ORM_SAVE_NEW, "a=1", "a=1&b=2");
+    s.facts.mode = ORM_KEY_USER;
+    s.write.id = OLD_ID;
+    ck_assert_int_eq(scene_run(&s), APR_SUCCESS);
+    assert_ended_as(&s, ORM_WRITE_SAVED, ORM_WRITE_WRITTEN, "save");
+    ck_assert_str_eq(fake_row(&s.fake, OLD_ID)->data, "a=1&b=2");
 }
 END_TEST
 
@@ -497,8 +521,8 @@ START_TEST(test_rotation)
         apr_int64_t grace;
         const char *trace;
     } cases[] = {
-        { GRACE, "update_if save" },
-        { 0, "update_if remove save" },
+        { GRACE, "update_if insert" },
+        { 0, "update_if remove insert" },
     };
     size_t i;
 
@@ -549,7 +573,7 @@ START_TEST(test_rotation_lost_races)
                         won ? ORM_WRITE_ROTATED : ORM_WRITE_LOST_RACES,
                         apr_pstrcat(test_pool,
                                     lost_races_trace(won ? lost : lost - 1),
-                                    won ? " save" : "", NULL));
+                                    won ? " insert" : "", NULL));
         ck_assert_int_eq(s.result.races_lost, lost);
         old = fake_row(&s.fake, OLD_ID);
         ck_assert_str_eq(old->data, won ? ORM_ROTATED_MARKER : RIVAL_DATA);
@@ -605,7 +629,8 @@ START_TEST(test_store_failure_at_each_step)
         const char *trace;
         orm_write_event_e event;
     } cases[] = {
-        { ORM_SAVE_NEW, 0, 3, GRACE, OP_SAVE, "save", ORM_WRITE_WRITTEN },
+        { ORM_SAVE_NEW, 0, 3, GRACE, OP_INSERT, "insert",
+          ORM_WRITE_WRITTEN },
         { ORM_SAVE_UPDATE, 0, 3, GRACE, OP_UPDATE_IF, "update_if",
           ORM_WRITE_WRITTEN },
         { ORM_SAVE_UPDATE, 1, 3, GRACE, OP_LOAD, "update_if load",
@@ -618,7 +643,7 @@ START_TEST(test_store_failure_at_each_step)
           ORM_WRITE_WRITTEN },
         { ORM_SAVE_ROTATE, 0, 3, 0, OP_REMOVE, "update_if remove",
           ORM_WRITE_ROTATED },
-        { ORM_SAVE_ROTATE, 0, 3, GRACE, OP_SAVE, "update_if save",
+        { ORM_SAVE_ROTATE, 0, 3, GRACE, OP_INSERT, "update_if insert",
           ORM_WRITE_ROTATED },
     };
     size_t i;

@@ -799,8 +799,8 @@ PERF_HZ = 499
 # issue 12 (database, workload, the providers compared)
 PROFILE_GAPS = [("sqlite", "read", ("cookie", "dbd", "orm")),
                 ("sqlite", "mix", ("cookie", "dbd", "orm")),
+                ("pgsql", "read", ("dbd", "orm")),
                 ("pgsql", "new", ("dbd", "orm")),
-                ("mysql", "burst", ("dbd", "orm")),
                 ("mysql", "mix", ("dbd", "orm"))]
 
 

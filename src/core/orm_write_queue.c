@@ -24,7 +24,8 @@ typedef enum {
 } cell_state_e;
 
 /* A cell not freed after this long lost its writer (the child died): it
- * is free for another (no wait for a turn lasts as long). */
+ * is free for another (no wait for a turn lasts as long: SessionORMTimeout
+ * is at most 600 s). */
 #define CELL_STALE apr_time_from_sec(3600)
 
 /* A write's changes left for the turn: set, then removed, each ending in
@@ -174,7 +175,9 @@ void orm_write_turn_end(orm_write_turn_t *turn)
 }
 
 /* A cell for new changes: a free one, or one whose writer is long gone;
- * CELL_FILLING and the caller's once found. */
+ * CELL_FILLING and the caller's once found. A cell being filled is never
+ * taken back: its left_at may still be the last writer's, and moving
+ * FILLING to FILLING would hand one cell to two writers. */
 static orm_write_cell_t *claim_cell(orm_write_slot_t *slot, apr_time_t now)
 {
     int c;
@@ -183,7 +186,8 @@ static orm_write_cell_t *claim_cell(orm_write_slot_t *slot, apr_time_t now)
         orm_write_cell_t *cell = &slot->cells[c];
         apr_uint32_t state = apr_atomic_read32(&cell->state);
 
-        if (state != CELL_FREE && now - cell->left_at <= CELL_STALE) {
+        if (state == CELL_FILLING
+            || (state != CELL_FREE && now - cell->left_at <= CELL_STALE)) {
             continue;
         }
         if (apr_atomic_cas32(&cell->state, CELL_FILLING, state) == state) {

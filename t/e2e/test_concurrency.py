@@ -413,6 +413,39 @@ def test_writes_left_for_the_turn_go_in_one_statement(httpd, db, mpm):
         assert together == [], "\n".join(together)
 
 
+@pytest.mark.mpms("event", "prefork")
+def test_burst_of_writes_loses_nothing(httpd, db, mpm):
+    """Sixteen clients of one session write at once, ten keys each, and
+    remove every other key they set: whether a write went alone, merged
+    onto the one before it or was written by it (the three ways a write
+    of a busy session goes), every change is in the session after."""
+    srv = httpd.start(orm_conf(db) + ALL_WRITES_AT_ONCE[mpm], mpm=mpm)
+    c = srv.client()
+    assert c.get("/probe?op=set&key=base&value=0").status == 200
+    nclients, nkeys = 16, 10
+    barrier = threading.Barrier(nclients)
+
+    def client(t):
+        barrier.wait()
+        for i in range(nkeys):
+            r = c.get("/probe?op=set&key=t%d_%d&value=%d" % (t, i, i),
+                      update_jar=False)
+            assert r.status == 200, r
+            if i % 2:
+                r = c.get("/probe?op=unset&key=t%d_%d" % (t, i - 1),
+                          update_jar=False)
+                assert r.status == 200, r
+
+    with concurrent.futures.ThreadPoolExecutor(nclients) as pool:
+        for f in [pool.submit(client, t) for t in range(nclients)]:
+            f.result(120)
+    want = dict(base="0", **{"t%d_%d" % (t, i): str(i)
+                             for t in range(nclients)
+                             for i in range(1, nkeys, 2)})
+    assert c.get("/probe?op=dump").entries() == want
+    assert db.count() == 1
+
+
 # --------------------------------------------------------------------------
 # logout wins over a slower request
 

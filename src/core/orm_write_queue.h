@@ -60,7 +60,8 @@ apr_status_t orm_write_queue_create(apr_pool_t *pool,
                                     orm_write_queue_t **queue);
 
 /** Waits at most wait for the turn of the session id of store (any
- *  pointer that tells stores apart). True when the turn is the caller's,
+ *  pointer that tells stores apart; wait 0: takes it only if it is free
+ *  now). True when the turn is the caller's,
  *  who then ends it with orm_write_turn_end; false when the wait ran out
  *  or the lock failed (the write goes on without a turn). */
 int orm_write_turn_take(orm_write_queue_t *queue, const void *store,

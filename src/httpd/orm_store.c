@@ -1122,6 +1122,27 @@ static void end(dbd_conn_t *conn, int rollback)
     conn->txn = NULL;
 }
 
+/* One write statement on its own, its arguments as spec lists them, in
+ * the writers' turn where the database has one writer; its failure
+ * logged. *nrows: the rows it changed. */
+static apr_status_t write_statement(dbd_conn_t *conn, orm_stmt_e which,
+                                    const orm_arg_e *spec, const char *id,
+                                    const orm_row_t *row,
+                                    apr_int64_t created_at_ms,
+                                    apr_int64_t version, int *nrows)
+{
+    const char *errmsg = NULL;
+    const char *args[ORM_ARG_MAX];
+    int nargs = bind_args(conn->r->pool, spec, id, row, created_at_ms,
+                          version, args);
+    apr_status_t rv;
+
+    writer_enter(conn);
+    rv = run(conn, which, nargs, args, nrows, NULL, &errmsg);
+    writer_leave(conn);
+    return rv ? write_failed(conn, id, errmsg) : APR_SUCCESS;
+}
+
 static apr_status_t dbd_save(orm_conn_t *handle, const char *id,
                              const orm_row_t *row, apr_int64_t created_at_ms)
 {
@@ -1131,15 +1152,10 @@ static apr_status_t dbd_save(orm_conn_t *handle, const char *id,
     const char *args[ORM_ARG_MAX];
     const orm_sql_t *sql = conn->sql;
     int nrows = 0, nargs;
-    apr_status_t rv;
 
     if (conn->stmt[ORM_STMT_UPSERT]) {
-        nargs = bind_args(pool, sql->insert_args, id, row, created_at_ms, 0,
-                          args);
-        writer_enter(conn);
-        rv = run(conn, ORM_STMT_UPSERT, nargs, args, &nrows, NULL, &errmsg);
-        writer_leave(conn);
-        return rv ? write_failed(conn, id, errmsg) : APR_SUCCESS;
+        return write_statement(conn, ORM_STMT_UPSERT, sql->insert_args, id,
+                               row, created_at_ms, 0, &nrows);
     }
     /* portable: update, and insert when there was nothing to update */
     writer_enter(conn);
@@ -1163,17 +1179,10 @@ static apr_status_t dbd_insert(orm_conn_t *handle, const char *id,
                                const orm_row_t *row, apr_int64_t created_at_ms)
 {
     dbd_conn_t *conn = handle->impl;
-    const char *errmsg = NULL;
-    const char *args[ORM_ARG_MAX];
-    int nrows = 0, nargs;
-    apr_status_t rv;
+    int nrows = 0;
 
-    nargs = bind_args(conn->r->pool, conn->sql->insert_args, id, row,
-                      created_at_ms, 0, args);
-    writer_enter(conn);
-    rv = run(conn, ORM_STMT_INSERT, nargs, args, &nrows, NULL, &errmsg);
-    writer_leave(conn);
-    return rv ? write_failed(conn, id, errmsg) : APR_SUCCESS;
+    return write_statement(conn, ORM_STMT_INSERT, conn->sql->insert_args, id,
+                           row, created_at_ms, 0, &nrows);
 }
 
 static apr_status_t dbd_update_if(orm_conn_t *handle, const char *id,
@@ -1181,18 +1190,13 @@ static apr_status_t dbd_update_if(orm_conn_t *handle, const char *id,
                                   int *matched)
 {
     dbd_conn_t *conn = handle->impl;
-    const char *errmsg = NULL;
-    const char *args[ORM_ARG_MAX];
-    int nrows = 0, nargs;
-    apr_status_t rv;
+    int nrows = 0;
+    apr_status_t rv = write_statement(conn, ORM_STMT_UPDATE_IF,
+                                      conn->sql->update_if_args, id, row, 0,
+                                      version, &nrows);
 
-    nargs = bind_args(conn->r->pool, conn->sql->update_if_args, id, row, 0,
-                      version, args);
-    writer_enter(conn);
-    rv = run(conn, ORM_STMT_UPDATE_IF, nargs, args, &nrows, NULL, &errmsg);
-    writer_leave(conn);
     if (rv != APR_SUCCESS) {
-        return write_failed(conn, id, errmsg);
+        return rv;
     }
     /* updated_at always changes, so MySQL's "rows changed" is "rows
      * matched" here: 0 means the row moved on or went away */

@@ -192,16 +192,16 @@ static turn_merge_e merge_onto_turn(writer_t *w, const orm_write_turn_t *turn,
     return TURN_MERGED;
 }
 
-/* data with the changes another write left applied, as that write's own
- * merge would apply them; NULL when its size limit refuses the result. */
+/* data with the changes another write left applied, by that write's own
+ * merge (its keys, its size limit); NULL when the merge refuses. */
 static const char *apply_left(apr_pool_t *pool, const char *data,
                               const orm_write_changes_t *changes)
 {
     const apr_array_header_t *removed =
         apr_table_elts(orm_codec_decode(pool, changes->removed));
     const apr_table_entry_t *keys = (const apr_table_entry_t *)removed->elts;
-    const char *merged;
     orm_diff_t diff;
+    orm_merge_t merge;
     int i;
 
     diff.set = orm_codec_decode(pool, changes->set);
@@ -209,11 +209,10 @@ static const char *apply_left(apr_pool_t *pool, const char *data,
     for (i = 0; i < removed->nelts; i++) {
         APR_ARRAY_PUSH(diff.removed, const char *) = keys[i].key;
     }
-    merged = orm_codec_encode(pool, orm_codec_apply(
-                                        pool, orm_codec_decode(pool, data),
-                                        &diff));
-    return orm_policy_size_refused(changes->max_size, merged, data) ? NULL
-                                                                   : merged;
+    memset(&merge, 0, sizeof(merge));
+    merge.diff = &diff;
+    merge.max_size = changes->max_size;
+    return orm_merge_into_stored(&merge, pool, data);
 }
 
 /* With the turn: the changes other writes of the session left for it go

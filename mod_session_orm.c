@@ -96,6 +96,19 @@ static const command_rec session_orm_cmds[] = {
     AP_INIT_TAKE1("SessionORMTimeout", orm_cmd_timeout, NULL, RSRC_CONF,
                   "seconds a request waits for one call into the database "
                   "before it is answered per SessionORMOnError (default 5)"),
+    /* main server: the cache all virtual hosts read sessions through */
+    AP_INIT_TAKE1("SessionORMCache", orm_cmd_cache, NULL, RSRC_CONF,
+                  "Off (default) or the absolute path of the file the admin "
+                  "tool raises to drop every cached session: read sessions "
+                  "through a cache in shared memory"),
+    AP_INIT_TAKE1("SessionORMCacheSeconds", orm_cmd_cache_seconds, NULL,
+                  RSRC_CONF,
+                  "seconds a cached session is used before its row is read "
+                  "again: how long changes made outside this httpd go "
+                  "unseen (default 5)"),
+    AP_INIT_TAKE1("SessionORMCacheEntries", orm_cmd_cache_entries, NULL,
+                  RSRC_CONF,
+                  "sessions the cache holds (default 1024)"),
     /* mod_dbd's directive, also seen here (httpd runs each module's
      * handler of a directive): which servers have a database to sweep */
     AP_INIT_TAKE1("DBDriver", orm_cmd_note_dbd,

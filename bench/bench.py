@@ -236,7 +236,12 @@ def run_wrk(port, duration, path, cookies=(), vary=False, connections=None,
 
 
 # --------------------------------------------------------------------------
-# providers
+# providers: cookie, none, and on a database mod_session_dbd and
+# mod_session_orm without and with its read-through cache (SessionORMCache)
+ORM_PROVIDERS = ("orm", "ormcache")
+DB_PROVIDERS = ("dbd",) + ORM_PROVIDERS
+CACHE_SECONDS = 5           # SessionORMCacheSeconds' default
+
 
 class Bench:
     def __init__(self, tmp, dbs):
@@ -288,14 +293,18 @@ class Bench:
                 db.dbd_conf(), COOKIE, COOKIE_ATTRS, maxage)
             if workload == "sliding":
                 body += "\nSessionORMTouchInterval 60"
+        name = name or "%s-%s-%s" % (provider, db_kind(db) if db else "none",
+                                     workload)
+        if provider == "ormcache":
+            # the read-through cache, its defaults otherwise
+            body += "\nSessionORMCache %s" % os.path.join(
+                self.tmp, "cache-%s-%d" % (name, os.getpid()))
         body = (KEEPALIVE + NO_OVERRIDES + MPM_BENCH[mpm] +
                 "\nLimitRequestFieldSize 65536\n"
                 "LimitRequestLine 65536\n" + body + "\n" + extra +
                 "\n<Location /probe>\n    SetHandler session-probe\n"
                 "</Location>\n")
-        h = self.factory.new(body, name=name or "%s-%s-%s" % (
-            provider, db_kind(db) if db else "none", workload),
-            mpm=mpm, modules=mods)
+        h = self.factory.new(body, name=name, mpm=mpm, modules=mods)
         return h.start()
 
 
@@ -357,7 +366,7 @@ FAR_MS = 4102444800000          # 2100-01-01
 
 def prefill(db, provider, rows):
     """rows extra live, unrelated sessions in the table."""
-    if provider == "orm":
+    if provider in ORM_PROVIDERS:
         insert_series(db, rows, "id, data, expires_at, user_name, "
                       "created_at, updated_at",
                       lambda x, cat: "%s, 'k=v', %d, NULL, 1, 1"
@@ -373,9 +382,11 @@ def compare(args):
     bench = Bench(args.tmp, args.dbs)
     results = []
     try:
-        combos = [("none", None), ("cookie", None)]
+        combos = [("none", None)]
+        if "cookie" in args.providers:
+            combos.append(("cookie", None))
         for kind in args.dbs:
-            combos += [("dbd", kind), ("orm", kind)]
+            combos += [(p, kind) for p in DB_PROVIDERS if p in args.providers]
         for workload in args.workloads:
             for provider, kind in combos:
                 if provider in ("none", "cookie") and workload == "rows1m":
@@ -383,7 +394,7 @@ def compare(args):
                 if provider == "none" and workload not in ("read", "new"):
                     continue
                 db = bench.servers[kind].new_database() if kind else None
-                if workload == "rows1m" and provider in ("dbd", "orm"):
+                if workload == "rows1m" and provider in DB_PROVIDERS:
                     h = bench.httpd(provider, db, workload, mpm=args.mpm)
                     make_sessions(h, 1)          # the table exists now
                     log("  prefilling 1,000,000 rows (%s, %s) ..."
@@ -494,7 +505,7 @@ def report_compare(results, args):
     os.makedirs(OUT, exist_ok=True)
     by = {(r["workload"], r["provider"], r["db"]): r for r in results}
     lines = [run_header(args), "",
-             "%-8s %-7s %-7s %10s %9s %9s %8s %8s %7s %7s" % (
+             "%-8s %-8s %-7s %10s %9s %9s %8s %8s %7s %7s" % (
                  "workload", "provider", "db", "req/s", "p50 ms", "p99 ms",
                  "x dbd", "x cookie", "failed", "errlog")]
     for r in results:
@@ -508,7 +519,7 @@ def report_compare(results, args):
             x_cookie = (r["rps"] / base["rps"]) if base and base["rps"] \
                 else None     # for rows1m: ratio to the empty-table read
         r["x_dbd"], r["x_cookie"] = x_dbd, x_cookie
-        lines.append("%-8s %-7s %-7s %10.0f %9s %9s %8s %8s %7d %7d" % (
+        lines.append("%-8s %-8s %-7s %10.0f %9s %9s %8s %8s %7d %7d" % (
             r["workload"], r["provider"], r["db"], r["rps"],
             "%.2f" % r["p50"] if r["p50"] is not None else "-",
             "%.2f" % r["p99"] if r["p99"] is not None else "-",
@@ -669,11 +680,13 @@ def farm(args):
     bench = Bench(args.tmp, kinds)
     results = []
     try:
+        providers = [p for p in DB_PROVIDERS
+                     if p in ("dbd", "orm") or p in args.providers]
         for kind in kinds:
-            for provider in ("dbd", "orm"):
+            for provider in providers:
                 res = farm_run(bench, args, provider, kind)
                 results.append(res)
-                log("farm     %-7s %-7s %9.0f req/s  p99 %7.2f ms  acked "
+                log("farm     %-8s %-7s %9.0f req/s  p99 %7.2f ms  acked "
                     "%d  lost %d  failed %d  error-log %d" % (
                         provider, kind, res["rps"], res["p99"] or -1,
                         res["acked"], res["lost"],
@@ -715,6 +728,10 @@ def farm_run(bench, args, provider, kind):
     res = median_run(runs, hosts[0], marks[0])
     res["log_errors"] += count_error_lines(hosts[1], marks[1])
     res["acked"] = len(acked)
+    if provider == "ormcache":
+        # what the first host wrote last reaches the second's cache within
+        # SessionORMCacheSeconds (its default): the check reads the rows
+        time.sleep(CACHE_SECONDS + 1)
     res["lost"] = len(acked - session_keys(hosts[1], jar))
     res.update(provider=provider, db=kind)
     for h in hosts:
@@ -766,13 +783,13 @@ def report_farm(results, args):
     by = {(r["provider"], r["db"]): r for r in results}
     lines = [run_header(args, "farm: mix on two hosts, one database, "
                         "%d connections per host" % (CONNECTIONS // 2)),
-             "", "%-7s %-7s %10s %9s %9s %8s %8s %6s %7s %7s" % (
+             "", "%-8s %-7s %10s %9s %9s %8s %8s %6s %7s %7s" % (
                  "provider", "db", "req/s", "p50 ms", "p99 ms", "x dbd",
                  "acked", "lost", "failed", "errlog")]
     for r in results:
         dbd = by.get(("dbd", r["db"]))
         x_dbd = r["rps"] / dbd["rps"] if dbd and dbd["rps"] else None
-        lines.append("%-7s %-7s %10.0f %9.2f %9.2f %8s %8d %6d %7d %7d" % (
+        lines.append("%-8s %-7s %10.0f %9.2f %9.2f %8s %8d %6d %7d %7d" % (
             r["provider"], r["db"], r["rps"], r["p50"], r["p99"],
             "%.2f" % x_dbd if x_dbd else "-", r["acked"], r["lost"],
             r["non2xx"] + r["socket_errors"], r["log_errors"]))
@@ -841,7 +858,7 @@ def enable_pg_stat_statements(server):
 
 def profile_one(bench, args, provider, kind, workload):
     db = None if provider == "cookie" else bench.servers[kind].new_database()
-    extra = PROFILE_STATUS if provider == "orm" else ""
+    extra = PROFILE_STATUS if provider in ORM_PROVIDERS else ""
     h = bench.httpd(provider, db, workload, mpm=args.mpm, extra=extra)
     cookies, opts = workload_load(h, provider, workload)
     if kind == "pgsql" and db is not None:
@@ -853,7 +870,7 @@ def profile_one(bench, args, provider, kind, workload):
                           "-" if db is None else kind)
     log("profiling %s ..." % title)
     db_before = db_counters(db)
-    orm_before = orm_counters(h) if provider == "orm" else {}
+    orm_before = orm_counters(h) if provider in ORM_PROVIDERS else {}
     perf_data = os.path.join(args.tmp, "perf.data")
     perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F",
                              str(PERF_HZ), "-o", perf_data, "--", "sleep",
@@ -869,7 +886,7 @@ def profile_one(bench, args, provider, kind, workload):
     out += cpu_per_request(perf_data, n, pids)
     out += hot_symbols(perf_data, pids["httpd"])
     out += statements_per_request(db, db_before, n)
-    if provider == "orm":
+    if provider in ORM_PROVIDERS:
         after = orm_counters(h)
         out.append("  module counters per request: " + ", ".join(
             "%s %.3f" % (k, (after[k] - orm_before.get(k, 0)) / n)
@@ -1272,7 +1289,8 @@ def main():
     p.add_argument("what", choices=["compare", "farm", "profile", "sweep",
                                     "outage", "memory", "odbc", "all"])
     p.add_argument("--providers", default="cookie,dbd,orm",
-                   help="profile: the providers (default cookie,dbd,orm)")
+                   help="compare, profile: the providers (default "
+                   "cookie,dbd,orm; ormcache: orm with SessionORMCache)")
     p.add_argument("--dbs")
     p.add_argument("--workloads")
     p.add_argument("--mpm", choices=sorted(MPM_BENCH), default="event",

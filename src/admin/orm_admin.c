@@ -25,6 +25,7 @@
 #include <apr_dbd.h>
 
 #include "orm_admin_store.h"
+#include "orm_cache.h"
 #include "orm_conffile.h"
 #include "orm_db.h"
 #include "orm_integer.h"
@@ -77,7 +78,8 @@ static const char usage_text[] =
 "  --config FILE        httpd's configuration, read by httpd itself\n"
 "                       (apachectl -t -D DUMP_CONFIG), for DBDriver,\n"
 "                       DBDParams, SessionORMTable, SessionORMColumn,\n"
-"                       SessionORMSweepBatch and SessionORMTimeout\n"
+"                       SessionORMSweepBatch, SessionORMTimeout,\n"
+"                       SessionORMDialect and SessionORMCache\n"
 "                       (default: $APACHE_CONFDIR/" ORM_HTTPD_CONFNAME ", else\n"
 "                       " ORM_HTTPD_CONFDIR "/" ORM_HTTPD_CONFNAME "; not read when\n"
 "                       --driver is given without --config)\n"
@@ -92,6 +94,9 @@ static const char usage_text[] =
 "  --column FIELD=NAME  as in SessionORMColumn; may be repeated\n"
 "  --timeout SECONDS    give up when the database does not answer a call\n"
 "                       within this time (default: SessionORMTimeout, else 5)\n"
+"  --cache FILE         SessionORMCache's file, whose generation revoke\n"
+"                       raises so that httpd's cache drops every session\n"
+"                       (default: SessionORMCache; Off: none)\n"
 "  --dialect NAME       the SQL to write, as SessionORMDialect: auto (the\n"
 "                       driver's, or under odbc the database's), sqlite,\n"
 "                       pgsql, mysql or portable (default: SessionORMDialect,\n"
@@ -117,6 +122,7 @@ typedef struct {
     const char *driver_name;
     const char *params;
     const char *dialect;        /* NULL: auto */
+    const char *cache_file;     /* SessionORMCache: NULL or Off, none */
     orm_schema_t schema;
     const char *user;
     int all;
@@ -342,6 +348,8 @@ static const option_t option_table[] = {
       APR_OFFSETOF(options_t, driver_name) },
     { { "params", LONG_ONLY, 1, NULL }, store_text,
       APR_OFFSETOF(options_t, params) },
+    { { "cache", LONG_ONLY, 1, NULL }, store_text,
+      APR_OFFSETOF(options_t, cache_file) },
     { { "table", LONG_ONLY, 1, NULL }, store_table, 0 },
     { { "column", LONG_ONLY, 1, NULL }, store_column, 0 },
     { { "timeout", LONG_ONLY, 1, NULL }, store_timeout, 0 },
@@ -579,6 +587,12 @@ static int resolve_connection(apr_pool_t *pool, options_t *opt)
     }
     if (opt->dialect == NULL) {
         opt->dialect = conf.dialect;
+    }
+    if (opt->cache_file == NULL) {
+        opt->cache_file = conf.cache_file;
+    }
+    if (opt->cache_file && !strcasecmp(opt->cache_file, "off")) {
+        opt->cache_file = NULL;
     }
     if (opt->batch == 0) {
         opt->batch = conf.sweep_batch > 0 ? conf.sweep_batch
@@ -948,11 +962,48 @@ static int stats(apr_pool_t *pool, db_t *db)
     return EXIT_DONE;
 }
 
+/* The generation of httpd's cache (SessionORMCache), mapped before anything
+ * is revoked: a revoke httpd's cache would not see is not made. *generation
+ * NULL when there is no cache, or no httpd made its file yet. */
+static int open_cache(apr_pool_t *pool, const options_t *opt,
+                      volatile apr_uint32_t **generation)
+{
+    const char *errmsg;
+    apr_status_t rv;
+
+    *generation = NULL;
+    if (opt->cache_file == NULL) {
+        return EXIT_DONE;
+    }
+    rv = orm_cache_file_open(pool, opt->cache_file, 0, generation, &errmsg);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        /* httpd makes it at start: none runs with the cache, unless the
+         * file was removed under it */
+        fprintf(stderr, "session-orm: note: no SessionORMCache file %s: "
+                "httpd has not started with the cache; one that did and "
+                "lost the file keeps serving what it cached for up to "
+                "SessionORMCacheSeconds\n", opt->cache_file);
+        return EXIT_DONE;
+    }
+    if (rv != APR_SUCCESS) {
+        /* not the command line's fault: no hint to --help */
+        fprintf(stderr, "session-orm: SessionORMCache: %s; nothing was "
+                "revoked (httpd's cache would go on serving the "
+                "sessions)\n", errmsg);
+        return EXIT_USAGE;
+    }
+    return EXIT_DONE;
+}
+
 static int revoke_sessions(apr_pool_t *pool, const options_t *opt, db_t *db)
 {
     const char *errmsg;
-    int revoked = 0;
+    volatile apr_uint32_t *generation;
+    int revoked = 0, status;
 
+    if ((status = open_cache(pool, opt, &generation)) != EXIT_DONE) {
+        return status;
+    }
     watchdog_arm(db->timeout_ms);
     if (orm_store_revoke(&db->store, pool,
                          opt->all ? NULL : orm_owner_column(pool, opt->user),
@@ -965,6 +1016,11 @@ static int revoke_sessions(apr_pool_t *pool, const options_t *opt, db_t *db)
     else {
         printf("revoked %d sessions of user '%s' in %s\n", revoked,
                opt->user, db->table);
+    }
+    if (generation) {
+        orm_cache_file_raise(generation);
+        printf("dropped every session httpd's cache holds (%s)\n",
+               opt->cache_file);
     }
     return EXIT_DONE;
 }

@@ -229,6 +229,9 @@ static void overlay(orm_conffile_t *base, const orm_conffile_t *over)
     if (over->timeout) {
         base->timeout = over->timeout;
     }
+    if (over->dialect) {
+        base->dialect = over->dialect;
+    }
     orm_schema_merge(&merged, &base->schema, &over->schema);
     base->schema = merged;
 }
@@ -328,6 +331,8 @@ static const struct {
       APR_OFFSETOF(orm_conffile_t, sweep_batch) },
     { "SessionORMTimeout", read_text, APR_OFFSETOF(orm_conffile_t, timeout) },
     { "SessionORMDialect", read_text, APR_OFFSETOF(orm_conffile_t, dialect) },
+    { "SessionORMCache", read_text,
+      APR_OFFSETOF(orm_conffile_t, cache_file) },
 };
 
 /* Index in our_directives of a directive the tool takes (names are
@@ -514,8 +519,8 @@ static apr_status_t check_resolved(apr_pool_t *pool,
                                    const orm_conffile_t *conf,
                                    const char **errmsg)
 {
-    const char *values[ORM_FIELD_COUNT + 5];
-    const char *names[ORM_FIELD_COUNT + 5];
+    const char *values[ORM_FIELD_COUNT + 6];
+    const char *names[ORM_FIELD_COUNT + 6];
     int i, n = 0;
 
     names[n] = "DBDriver";
@@ -528,6 +533,8 @@ static apr_status_t check_resolved(apr_pool_t *pool,
     values[n++] = conf->timeout;
     names[n] = "SessionORMDialect";
     values[n++] = conf->dialect;
+    names[n] = "SessionORMCache";
+    values[n++] = conf->cache_file;
     for (i = 0; i < ORM_FIELD_COUNT; i++) {
         names[n] = "SessionORMColumn";
         values[n++] = conf->schema.columns[i];

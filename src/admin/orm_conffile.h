@@ -1,8 +1,8 @@
 /**
  * Reads, from httpd's configuration, the few directives the admin tool
  * needs to reach the same table httpd uses: DBDriver, DBDParams,
- * SessionORMTable, SessionORMColumn, SessionORMSweepBatch and
- * SessionORMTimeout.
+ * SessionORMTable, SessionORMColumn, SessionORMSweepBatch,
+ * SessionORMTimeout, SessionORMDialect and SessionORMCache.
  *
  * httpd itself reads the files: `apachectl -t -D DUMP_CONFIG` with mod_info
  * loaded through -C prints the configuration tree as httpd built it, with
@@ -30,6 +30,8 @@ typedef struct {
     int sweep_batch;            /* SessionORMSweepBatch, 0 when not found */
     const char *timeout;        /* SessionORMTimeout as written, or NULL */
     const char *dialect;        /* SessionORMDialect as written, or NULL */
+    const char *cache_file;     /* SessionORMCache as written ("Off" or a
+                                 * path), or NULL */
     int vhost_found;            /* the vhost asked for was seen */
 } orm_conffile_t;
 

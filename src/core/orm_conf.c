@@ -15,7 +15,7 @@
     X(grace_seconds)
 #define SERVER_PLAIN_MEMBERS(X) \
     X(create_schema) X(sweep_seconds) X(sweep_batch) \
-    X(retry_seconds) X(timeout_seconds)
+    X(retry_seconds) X(timeout_seconds) X(cache_seconds) X(cache_entries)
 #define SET_UNSET(member) conf->member = ORM_UNSET;
 #define MERGE_PLAIN(member) merged->member = MERGED(member);
 
@@ -76,6 +76,8 @@ orm_server_conf_t *orm_server_conf_merge(apr_pool_t *pool,
     merged->dbd_params = child->dbd_params ? child->dbd_params
                                            : parent->dbd_params;
     merged->secrets = child->secrets ? child->secrets : parent->secrets;
+    merged->cache_file = child->cache_file ? child->cache_file
+                                           : parent->cache_file;
     merged->sessions_configured = child->sessions_configured;
     return merged;
 }
@@ -153,4 +155,21 @@ apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf)
 {
     return conf->timeout_seconds != ORM_UNSET ? conf->timeout_seconds
                                               : ORM_DEFAULT_TIMEOUT_SECONDS;
+}
+
+const char *orm_server_cache_file(const orm_server_conf_t *conf)
+{
+    return conf->cache_file && *conf->cache_file ? conf->cache_file : NULL;
+}
+
+apr_int64_t orm_server_cache_seconds(const orm_server_conf_t *conf)
+{
+    return conf->cache_seconds != ORM_UNSET ? conf->cache_seconds
+                                            : ORM_DEFAULT_CACHE_SECONDS;
+}
+
+int orm_server_cache_entries(const orm_server_conf_t *conf)
+{
+    return conf->cache_entries != ORM_UNSET ? conf->cache_entries
+                                            : ORM_DEFAULT_CACHE_ENTRIES;
 }

@@ -28,6 +28,8 @@ struct orm_sweeper_t;
 #define ORM_DEFAULT_GRACE_SECONDS 5
 #define ORM_DEFAULT_TIMEOUT_SECONDS 5
 #define ORM_MAX_TIMEOUT_SECONDS   600
+#define ORM_DEFAULT_CACHE_SECONDS 5
+#define ORM_DEFAULT_CACHE_ENTRIES 1024
 
 /** What a request gets while the database cannot be reached. */
 typedef enum {
@@ -83,6 +85,11 @@ typedef struct {
     apr_array_header_t *secrets;    /* NULL: unset; SessionORMSecret (the
                                      * express format's), of const char *:
                                      * the first signs, all verify */
+    const char *cache_file;         /* NULL: unset; "" (Off) or the
+                                     * SessionORMCache file: main server
+                                     * only, checked by the directive */
+    apr_int64_t cache_seconds;      /* ORM_UNSET or an entry's lifetime */
+    int cache_entries;              /* ORM_UNSET or sessions kept */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */
@@ -116,5 +123,9 @@ apr_int64_t orm_server_sweep_seconds(const orm_server_conf_t *conf); /* 300 */
 int orm_server_sweep_batch(const orm_server_conf_t *conf);      /* 1000 */
 apr_int64_t orm_server_retry_seconds(const orm_server_conf_t *conf); /* 2 */
 apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf); /* 5 */
+/** The SessionORMCache file, NULL when the cache is off (the default). */
+const char *orm_server_cache_file(const orm_server_conf_t *conf);
+apr_int64_t orm_server_cache_seconds(const orm_server_conf_t *conf); /* 5 */
+int orm_server_cache_entries(const orm_server_conf_t *conf);    /* 1024 */
 
 #endif

@@ -159,8 +159,8 @@ typedef struct {
 
 /* In orm_metric_e's order; the entries of a family are neighbours. */
 static const counter_desc_t counter_descs[ORM_METRIC_COUNT] = {
-    { "loads_total", NULL, "Session loads that went to the store, failed "
-      "ones included.", "loads", "Loads", "loads" },
+    { "loads_total", NULL, "Session loads, failed ones and those "
+      "SessionORMCache answered included.", "loads", "Loads", "loads" },
     { "saves_total", NULL, "Session writes that went to the store, failed "
       "ones included.", "saves", "Saves", "saves" },
     { "new_sessions_total", NULL, "New session rows written.",
@@ -187,7 +187,12 @@ static const counter_desc_t counter_descs[ORM_METRIC_COUNT] = {
     { "failures_total", "kind=\"skipped\"", NULL, "failures_skipped",
       "FailuresSkipped", "not tried: database known down" },
     { "sweep_failures_total", NULL, "Expiry sweeps of the table that "
-      "failed.", "sweep_failures", "SweepFailures", "failed sweeps" }
+      "failed.", "sweep_failures", "SweepFailures", "failed sweeps" },
+    { "cache_total", "result=\"hit\"", "Loads of a key through "
+      "SessionORMCache, by what the cache had.", "cache_hits", "CacheHits",
+      "cache hits" },
+    { "cache_total", "result=\"miss\"", NULL, "cache_misses",
+      "CacheMisses", "cache misses (read from the database)" }
 };
 
 typedef struct {

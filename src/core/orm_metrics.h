@@ -37,7 +37,7 @@
 /** What is counted. A failure of each kind is counted once per session
  *  operation (load, write, removal) that it ended. */
 typedef enum {
-    ORM_METRIC_LOADS = 0,       /* session loads that went to the store */
+    ORM_METRIC_LOADS = 0,       /* session loads (the cache's hits too) */
     ORM_METRIC_SAVES,           /* session writes that went to the store */
     ORM_METRIC_NEW_SESSIONS,    /* new rows written */
     ORM_METRIC_ROTATIONS,       /* sessions moved to a new token */
@@ -50,6 +50,8 @@ typedef enum {
     ORM_METRIC_FAILED_TOO_BIG,  /* not written: over SessionORMMaxSize */
     ORM_METRIC_FAILED_SKIPPED,  /* not tried: the database known down */
     ORM_METRIC_SWEEP_FAILURES,  /* sweeps of the table that failed */
+    ORM_METRIC_CACHE_HITS,      /* loads SessionORMCache answered */
+    ORM_METRIC_CACHE_MISSES,    /* loads it sent to the database */
     ORM_METRIC_COUNT
 } orm_metric_e;
 

@@ -15,6 +15,7 @@
 #include "orm_ttl.h"
 #include "orm_directives.h"
 #include "orm_sql.h"
+#include "orm_cache.h"
 
 void *orm_create_dir_config(apr_pool_t *pool, char *dir)
 {
@@ -357,6 +358,78 @@ const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg)
     (void)dconf;
 
     return err ? directive_error(cmd, err) : NULL;
+}
+
+/* The cache is one for the whole httpd: a virtual host's own would miss
+ * the writes made through another that reaches the same table. */
+static const char *main_server_only(cmd_parms *cmd)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    return err ? apr_pstrcat(cmd->pool, err, " (the cache is one for all "
+                             "virtual hosts)", NULL)
+               : NULL;
+}
+
+const char *orm_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *err = main_server_only(cmd);
+    (void)dconf;
+
+    if (err) {
+        return err;             /* names the directive */
+    }
+    if (!strcasecmp(arg, "off")) {
+        server_conf(cmd)->cache_file = "";
+        return NULL;
+    }
+    /* the admin tool, run outside httpd, opens the same file: a path
+     * relative to a ServerRoot it may not know would be another file */
+    if (!ap_os_is_path_absolute(cmd->pool, arg)) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is "
+                                                 "neither Off nor an "
+                                                 "absolute path (the admin "
+                                                 "tool opens the same "
+                                                 "file)", arg));
+    }
+    server_conf(cmd)->cache_file = arg;
+    return NULL;
+}
+
+const char *orm_cmd_cache_seconds(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    const char *err = main_server_only(cmd);
+    (void)dconf;
+
+    if (err) {
+        return err;
+    }
+    err = orm_integer_parse(cmd->pool, arg, 1, ORM_CACHE_MAX_SECONDS,
+                            "seconds", &server_conf(cmd)->cache_seconds);
+    return err ? directive_error(cmd, err) : NULL;
+}
+
+const char *orm_cmd_cache_entries(cmd_parms *cmd, void *dconf,
+                                  const char *arg)
+{
+    apr_int64_t entries;
+    const char *err = main_server_only(cmd);
+    (void)dconf;
+
+    if (err) {
+        return err;
+    }
+    if (orm_integer_parse(cmd->pool, arg, ORM_CACHE_MIN_ENTRIES,
+                          ORM_CACHE_MAX_ENTRIES, "sessions", &entries)) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a "
+                                                 "number of sessions from "
+                                                 "%d to %d", arg,
+                                                 ORM_CACHE_MIN_ENTRIES,
+                                                 ORM_CACHE_MAX_ENTRIES));
+    }
+    server_conf(cmd)->cache_entries = (int)entries;
+    return NULL;
 }
 
 const char *orm_cmd_note_dbd(cmd_parms *cmd, void *dconf, const char *arg)

@@ -37,13 +37,18 @@ const char *orm_cmd_on_error(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_max_size(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
                                  const char *arg);
-/** Sees DBDriver too (httpd 2.4 runs every module's handler of a directive)
- *  so the sweep knows which servers have a database. */
 /** mod_dbd's DBDriver and DBDParams, also seen here: the value kept in
  *  the server record's member at offset cmd->info. */
 const char *orm_cmd_note_dbd(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
+/** SessionORMCache, SessionORMCacheSeconds, SessionORMCacheEntries: main
+ *  server only. */
+const char *orm_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
+const char *orm_cmd_cache_seconds(cmd_parms *cmd, void *dconf,
+                                  const char *arg);
+const char *orm_cmd_cache_entries(cmd_parms *cmd, void *dconf,
+                                  const char *arg);
 
 /** check_config: what the merged configuration alone decides (mod_dbd
  *  loaded where sessions are kept, distinct column names), so that

@@ -11,6 +11,7 @@
 #include "orm_log.h"
 #include "orm_conf.h"
 #include "orm_store.h"
+#include "orm_cache.h"
 #include "orm_sweeper.h"
 #include "orm_lifecycle.h"
 
@@ -45,6 +46,54 @@ static void log_version(server_rec *s)
                  apu_version_string());
 }
 
+/* SessionORMCache: the cache every store of the native format reads
+ * through, under the generation the admin tool raises. A (re)start raises
+ * it too, so that children of the last generation, still finishing their
+ * requests, stop using what they kept. */
+static apr_status_t make_cache(apr_pool_t *pconf, server_rec *s,
+                               orm_store_t **stores, int count)
+{
+    const orm_server_conf_t *conf = ap_get_module_config(s->module_config,
+                                                         &session_orm_module);
+    const char *path = orm_server_cache_file(conf);
+    volatile apr_uint32_t *generation;
+    orm_cache_t *cache;
+    const char *errmsg;
+    apr_status_t rv;
+    int i;
+
+    if (path == NULL) {
+        return APR_SUCCESS;
+    }
+    rv = orm_cache_file_open(pconf, path, 1, &generation, &errmsg);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0401)
+                     "SessionORMCache: %s", errmsg);
+        return rv;
+    }
+    orm_cache_file_raise(generation);
+    rv = orm_cache_create(pconf, orm_server_cache_entries(conf),
+                          apr_time_from_sec(orm_server_cache_seconds(conf)),
+                          generation, &cache);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0402)
+                     "SessionORMCache: cannot make the cache's shared "
+                     "memory for %d sessions", orm_server_cache_entries(conf));
+        return rv;
+    }
+    for (i = 0; i < count; i++) {
+        orm_store_t *store = stores[i];
+
+        if (orm_schema_format(store->schema) != ORM_FORMAT_EXPRESS) {
+            store->cache = cache;
+            store->cache_key = orm_cache_store_key(store->dbd_driver,
+                                                   store->dbd_params,
+                                                   store->table);
+        }
+    }
+    return APR_SUCCESS;
+}
+
 int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                     server_rec *s)
 {
@@ -73,6 +122,8 @@ int orm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     }
     if (orm_store_share(pconf, s, (orm_store_t **)stores->elts,
                         stores->nelts) != APR_SUCCESS
+        || make_cache(pconf, s, (orm_store_t **)stores->elts, stores->nelts)
+           != APR_SUCCESS
         || orm_sweeper_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }

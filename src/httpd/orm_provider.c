@@ -12,6 +12,7 @@
 #include "orm_cookie.h"
 #include "orm_db.h"
 #include "orm_express.h"
+#include "orm_cache_store.h"
 #include "orm_express_store.h"
 #include "orm_owner.h"
 #include "orm_policy.h"
@@ -105,21 +106,47 @@ static void report_express(void *baton, const char *id, const char *what,
                   ORM_LOG_GATE_SECONDS);
 }
 
-/* A connection to the server's store for this request; in the express
- * format seen through it (rows as mod_session's data, written as JSON),
- * with rows living ttl seconds. */
+static void report_cache(void *baton, const char *id, int hit)
+{
+    request_rec *r = baton;
+
+    orm_status_count(server_store(r), hit ? ORM_METRIC_CACHE_HITS
+                                          : ORM_METRIC_CACHE_MISSES);
+    if (hit) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, ORM_LOGNO(0403)
+                      "session %.*s read from the cache", ORM_ID_PREFIX_LEN,
+                      id);
+    }
+}
+
+static apr_status_t connect_cached(void *baton, orm_conn_t *inner)
+{
+    request_rec *r = baton;
+
+    return orm_store_connect(r, server_store(r), inner);
+}
+
+/* A connection to the server's store for this request: read through the
+ * cache when there is one (which connects only when it must); in the express format seen through it (rows as
+ * mod_session's data, written as JSON), with rows living ttl seconds. */
 static apr_status_t connect_store(request_rec *r, apr_int64_t ttl,
                                   orm_conn_t *conn)
 {
+    const orm_store_t *store = server_store(r);
     orm_conn_t *inner;
     orm_express_use_t *use;
     apr_status_t rv;
 
     if (!express_format(r)) {
-        return orm_store_connect(r, server_store(r), conn);
+        if (store->cache == NULL) {
+            return orm_store_connect(r, store, conn);
+        }
+        orm_cache_store_wrap(conn, r->pool, store->cache, store->cache_key,
+                             connect_cached, report_cache, r);
+        return APR_SUCCESS;
     }
     inner = apr_pcalloc(r->pool, sizeof(*inner));
-    if ((rv = orm_store_connect(r, server_store(r), inner)) != APR_SUCCESS) {
+    if ((rv = orm_store_connect(r, store, inner)) != APR_SUCCESS) {
         return rv;
     }
     use = apr_pcalloc(r->pool, sizeof(*use));

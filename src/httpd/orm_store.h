@@ -88,6 +88,11 @@ typedef struct orm_store_t {
                                              * children and stores; NULL
                                              * until post_config, or when
                                              * none could be made */
+    struct orm_cache_t *cache;              /* SessionORMCache, shared by
+                                             * all children and stores;
+                                             * NULL: off, or the express
+                                             * format */
+    apr_uint64_t cache_key;                 /* the table, to the cache */
     orm_store_slot_t *shared;             /* NULL until post_config */
     orm_shared_t *writers;                  /* every store's slot and the
                                              * SQLite writers' lock; NULL

@@ -297,6 +297,63 @@ def test_outage_fail(httpd, request, db_servers, kind):
     assert wait_recovery_logged(srv, c, mark)
 
 
+@pytest.mark.parametrize("kind", selected_dbs())
+def test_outage_with_cache_serves_cached_sessions(httpd, request,
+                                                  db_servers, kind, workdir):
+    """SessionORMCache: while the database is down a cached session is
+    still read; a change to it is not saved, nor kept as if it were (a
+    failed write may leave the cache without the session: its outcome is
+    not known), and what the cache lacks is answered per
+    SessionORMOnError."""
+    db, outage, server = outage_setup(kind, request, db_servers, "cached",
+                                      RETRY_AFTER)
+    server += "SessionORMCache %s\nSessionORMCacheSeconds 3600\n" % (
+        os.path.join(workdir, "orm.cache"))
+    srv = httpd.new(orm_conf(db, server=server,
+                             scope="SessionORMOnError fail"))
+    srv.expect_log(r"ORM0112:", DBD_LINES)
+    if backend_of(kind) == "sqlite":
+        srv.expect_log(r"ORM0102:")
+    srv.start()
+
+    c = srv.client()
+    assert c.get("/probe?op=set&key=a&value=1").status == 200
+    assert c.get("/probe?op=get&key=a").value("a") == "1"
+    token = c.token
+    before = stored_data(db, token)
+
+    mark = srv.log_mark()
+    outage.begin()
+    try:
+        for n in range(5):
+            r, dt = timed_get(c, "/probe?op=get&key=a", update_jar=False)
+            assert r.status == 200 and r.value("a") == "1", (n, r)
+            assert dt < 3, "request took %.1f s" % dt
+        r, dt = timed_get(c, "/probe?op=set&key=a&value=lost",
+                          update_jar=False)
+        assert dt < 3, "request took %.1f s" % dt
+        assert r.set_cookies == [], r.set_cookies
+        for n in range(3):
+            r = c.get("/probe?op=get&key=a", update_jar=False)
+            assert (r.status, r.value("a")) in ((200, "1"), (503, None)), \
+                (n, r)
+        # a session the cache does not have: per SessionORMOnError
+        r = srv.client().get("/probe?op=get&key=a", update_jar=False,
+                             headers={"Cookie": "%s=%s" % (COOKIE, "A" * 43)})
+        assert r.status == 503, r
+    finally:
+        outage.end()
+
+    def back():
+        r = c.get("/probe?op=set&key=b&value=2", update_jar=False)
+        return r.status == 200 and r.set_cookies != []
+    assert wait_for(back, RETRY_AFTER + 5, 0.2), \
+        "\n".join(srv.log_since(mark)[-20:])
+    assert c.get("/probe?op=dump").entries() == {"a": "1", "b": "2"}
+    assert stored_data(db, token) != before     # written again, at last
+    assert_one_error(srv, kind, mark)
+
+
 # --------------------------------------------------------------------------
 # the database restarted while traffic runs
 

@@ -24,7 +24,7 @@ import time
 import pytest
 
 from harness.common import now_ms, wait_for
-from harness.conf import dbd_indented, orm_conf
+from harness.conf import COOKIE, dbd_indented, orm_conf
 from harness.databases import selected_on
 from harness.logs import DBD_CONNECT_FAILURES
 from test_concurrency import run_parallel
@@ -46,7 +46,7 @@ STATUS_CONF = """
 STATUS_MODULES = ["authz_host", "status"]
 
 COUNTERS = ("loads", "saves", "new_sessions", "rotations", "conflicts",
-            "timeouts", "sweep_failures")
+            "timeouts", "sweep_failures", "cache_hits", "cache_misses")
 FAILURE_KINDS = ("outage", "data", "too_big", "skipped")
 
 
@@ -433,6 +433,32 @@ def test_status_after_traffic(httpd, db, mpm):
                   host=socket.gethostname()) * 1000 >= t0
     check_pages(srv, store)
     check_never_decrease(srv, clients, families)
+
+
+def test_status_counts_cache_hits_and_misses(httpd, db, workdir):
+    """With SessionORMCache, loads the cache answered are hits, those it
+    sent to the database misses; both are loads."""
+    srv = httpd.start(orm_conf(db, server="SessionORMCache %s\n"
+                               "SessionORMCacheSeconds 3600\n"
+                               % os.path.join(workdir, "orm.cache"))
+                      + STATUS_CONF, extra_modules=STATUS_MODULES)
+    c = srv.client()
+    assert c.get("/probe?op=set&key=a&value=1").status == 200
+    for _ in range(3):      # the write was kept: read from the cache
+        assert c.get("/probe?op=get&key=a").value("a") == "1"
+    # a token nobody has: looked up in the database, and nothing kept
+    for _ in range(2):
+        r = srv.client().get("/probe?op=get&key=a", headers={
+            "Cookie": "%s=%s" % (COOKIE, "A" * 43)})
+        assert r.status == 200 and r.value("a") is None, r
+    counters = scrape_json(srv)["counters"]
+    assert (counters["cache_hits"], counters["cache_misses"],
+            counters["loads"]) == (3, 2, 5), counters
+    families = scrape_prometheus(srv)
+    assert sample(families, "session_orm_cache_total", result="hit") == 3
+    assert sample(families, "session_orm_cache_total", result="miss") == 2
+    auto = get(srv, "/server-status?auto").body
+    assert "SessionORM1CacheHits: 3\n" in auto, auto
 
 
 # --------------------------------------------------------------------------

@@ -497,6 +497,8 @@ GETTER(dir, grace_seconds)
 GETTER(server, sweep_seconds)
 GETTER(server, sweep_batch)
 GETTER(server, retry_seconds)
+GETTER(server, cache_seconds)
+GETTER(server, cache_entries)
 
 #define DIR_MEMBER(m) #m, 0, offsetof(orm_dir_conf_t, m), \
     sizeof(((orm_dir_conf_t *)0)->m) == sizeof(apr_int64_t), get_##m
@@ -517,6 +519,8 @@ static const member_case_t member_cases[] = {
     { SERVER_MEMBER(sweep_batch), 1000, 1 },
     { SERVER_MEMBER(retry_seconds), 10, 0 },            /* no retry wait */
     { SERVER_MEMBER(retry_seconds), 60, 1 },
+    { SERVER_MEMBER(cache_seconds), 5, 3600 },
+    { SERVER_MEMBER(cache_entries), 1024, 16 },
 };
 
 #define MEMBER_CASES (int)(sizeof(member_cases) / sizeof(member_cases[0]))
@@ -712,6 +716,30 @@ START_TEST(test_timeout_seconds)
 }
 END_TEST
 
+START_TEST(test_cache_settings)
+{
+    orm_server_conf_t *p = orm_server_conf_create(test_pool);
+    orm_server_conf_t *c = orm_server_conf_create(test_pool);
+    orm_server_conf_t *m = orm_server_conf_merge(test_pool, p, c);
+
+    /* off unless named, with its defaults */
+    ck_assert_ptr_null(orm_server_cache_file(m));
+    ck_assert_int_eq(orm_server_cache_seconds(m), 5);
+    ck_assert_int_eq(orm_server_cache_entries(m), 1024);
+    p->cache_file = "/run/orm.cache";
+    p->cache_seconds = 30;
+    p->cache_entries = 4096;
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_str_eq(orm_server_cache_file(m), "/run/orm.cache");
+    ck_assert_int_eq(orm_server_cache_seconds(m), 30);
+    ck_assert_int_eq(orm_server_cache_entries(m), 4096);
+    /* Off below a file named above */
+    c->cache_file = "";
+    m = orm_server_conf_merge(test_pool, p, c);
+    ck_assert_ptr_null(orm_server_cache_file(m));
+}
+END_TEST
+
 START_TEST(test_limit_and_sweep_getters_defaults)
 {
     orm_dir_conf_t *d = orm_dir_conf_create(test_pool);
@@ -766,6 +794,7 @@ TCase *tcase_conf(void)
     tcase_add_test(tc, test_server_merge_leaves_store_sweeper_and_schema);
     tcase_add_test(tc, test_limit_merge_three_levels);
     tcase_add_test(tc, test_timeout_seconds);
+    tcase_add_test(tc, test_cache_settings);
     tcase_add_test(tc, test_limit_and_sweep_getters_defaults);
     return tc;
 }

@@ -113,6 +113,37 @@ START_TEST(test_dump_reads_directives)
 }
 END_TEST
 
+/* The cache's file is the main server's (httpd refuses it in a vhost); a
+ * vhost's dialect overrides the main server's. */
+START_TEST(test_dump_cache_and_dialect)
+{
+    static const char dump[] =
+        "DBDriver odbc\n"
+        "SessionORMDialect pgsql\n"
+        "SessionORMCache /run/apache2/orm.cache\n"
+        "<VirtualHost *:80>\n"
+        "  ServerName v.test\n"
+        "  SessionORMDialect portable\n"
+        "</VirtualHost>\n";
+    orm_conffile_t main_conf = parse_ok(dump, NULL);
+    orm_conffile_t vhost = parse_ok(dump, "v.test");
+    orm_conffile_t none = parse_ok("DBDriver sqlite3\n", NULL);
+    orm_conffile_t conf;
+    const char *err = NULL;
+
+    ck_assert_str_eq(main_conf.cache_file, "/run/apache2/orm.cache");
+    ck_assert_str_eq(main_conf.dialect, "pgsql");
+    ck_assert_str_eq(vhost.cache_file, "/run/apache2/orm.cache");
+    ck_assert_str_eq(vhost.dialect, "portable");
+    ck_assert_ptr_null(none.cache_file);
+    ck_assert_int_ne(orm_conffile_parse(test_pool,
+                                        "SessionORMCache ${RUN}/orm.cache\n",
+                                        NULL, &conf, &err), APR_SUCCESS);
+    assert_has(err, "SessionORMCache");
+    assert_has(err, "${RUN}");
+}
+END_TEST
+
 static const char vhosts_dump[] =
     "# In file: /c/httpd.conf\n"
     "DBDriver sqlite3\n"
@@ -548,6 +579,7 @@ TCase *tcase_conffile(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_dump_reads_directives);
     tcase_add_test(tc, test_dump_reads);
+    tcase_add_test(tc, test_dump_cache_and_dialect);
     tcase_add_test(tc, test_dump_long_lines);
     tcase_add_test(tc, test_dump_refused);
     tcase_add_test(tc, test_ask_answers);

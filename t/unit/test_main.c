@@ -71,7 +71,7 @@ int main(void)
     Suite *suite = suite_create("mod_session_orm core");
     SRunner *runner;
     TCase *(*const cases[])(void) = {
-        tcase_admin_store, tcase_bgthread, tcase_codec, tcase_conf,
+        tcase_admin_store, tcase_bgthread, tcase_cache, tcase_codec, tcase_conf,
         tcase_cookie, tcase_db, tcase_db_odbc, tcase_deadline, tcase_express,
         tcase_gate, tcase_metrics, tcase_conffile, tcase_owner, tcase_policy,
         tcase_schema, tcase_sha256, tcase_sql, tcase_store_ops, tcase_purge,

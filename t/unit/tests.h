@@ -23,6 +23,7 @@ int test_rmtree(const char *path);
 
 TCase *tcase_admin_store(void);
 TCase *tcase_bgthread(void);
+TCase *tcase_cache(void);
 TCase *tcase_codec(void);
 /* Every table and column renamed, for the SQL and sweep tests. */
 orm_schema_t test_renamed_schema(void);

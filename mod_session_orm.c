@@ -109,6 +109,10 @@ static const command_rec session_orm_cmds[] = {
     AP_INIT_TAKE1("SessionORMCacheEntries", orm_cmd_cache_entries, NULL,
                   RSRC_CONF,
                   "sessions the cache holds (default 1024)"),
+    AP_INIT_TAKE1("SessionORMCacheMaxSize", orm_cmd_cache_max_size, NULL,
+                  RSRC_CONF,
+                  "bytes of data of the largest session the cache keeps "
+                  "(default 4096)"),
     /* mod_dbd's directive, also seen here (httpd runs each module's
      * handler of a directive): which servers have a database to sweep */
     AP_INIT_TAKE1("DBDriver", orm_cmd_note_dbd,

@@ -23,7 +23,8 @@ ratios are the result.
   bench/run sweep     purge rate on 1M expired + 100k live rows, and request
                       latency with and without a sweep running
   bench/run outage    1M requests over 200 sessions, database restarted twice
-  bench/run memory    httpd children's resident size from 100k to 1M requests
+  bench/run memory    httpd children's private and shared resident size
+                      from 100k to 1M writes (--providers orm,ormcache)
   bench/run odbc      the module through DBDriver odbc against the native
                       driver on the same server: read and write ratios
                       (--dbs: the databases behind, default pgsql)
@@ -142,6 +143,8 @@ MIX_SESSIONS = 500
 MIX_WRITE_PERCENT = 10
 WORKLOADS = ["read", "sliding", "burst", "new", "mix", "large", "rows1m"]
 WORKLOAD_ALIASES = {"write": "burst"}     # burst's name before issue 12
+# ormcache's SessionORMCacheMaxSize for large's 16 KiB session
+LARGE_CACHE_MAX = 32768
 WORKLOAD_TEXT = {
     "read": "read a key",
     "sliding": "read, SessionMaxAge 1800, expiry rewritten once a minute",
@@ -149,7 +152,8 @@ WORKLOAD_TEXT = {
     "new": "no cookie: a new session per request",
     "mix": "%d sessions, each request picks one at random, %d%% change a "
            "key" % (MIX_SESSIONS, MIX_WRITE_PERCENT),
-    "large": "read, 16 KiB session",
+    "large": "read, 16 KiB session (ormcache: SessionORMCacheMaxSize %d)"
+             % LARGE_CACHE_MAX,
     "rows1m": "read, 1,000,000 rows in the table",
 }
 # one cookie for every provider: the module's defaults written out (HttpOnly,
@@ -296,9 +300,12 @@ class Bench:
         name = name or "%s-%s-%s" % (provider, db_kind(db) if db else "none",
                                      workload)
         if provider == "ormcache":
-            # the read-through cache, its defaults otherwise
+            # the read-through cache, its defaults otherwise; for the 16 KiB
+            # session, room for it
             body += "\nSessionORMCache %s" % os.path.join(
                 self.tmp, "cache-%s-%d" % (name, os.getpid()))
+            if workload == "large":
+                body += "\nSessionORMCacheMaxSize %d" % LARGE_CACHE_MAX
         body = (KEEPALIVE + NO_OVERRIDES + MPM_BENCH[mpm] +
                 "\nLimitRequestFieldSize 65536\n"
                 "LimitRequestLine 65536\n" + body + "\n" + extra +
@@ -959,15 +966,18 @@ def cpu_per_request(perf_data, requests, pids):
 
 
 def hot_symbols(perf_data, pids, limit=16):
-    """Where httpd's CPU time goes: by library, then its hottest symbols
-    (self time, % of httpd's samples)."""
+    """Where httpd's CPU time goes: by library, its hottest symbols, and
+    the module's own (self time, % of httpd's samples)."""
     out = []
-    for sort, what, lim in (("dso", "by library", 8),
-                            ("dso,sym", "hottest symbols", limit)):
+    for sort, what, lim, dsos in (
+            ("dso", "by library", 8, []),
+            ("dso,sym", "hottest symbols", limit, []),
+            ("sym", "module's symbols", 8, ["--dsos", "mod_session_orm.so"])):
         rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio",
                               "--no-children", "--pid", ",".join(pids),
                               "--percentage", "relative", "--sort", sort,
-                              "-g", "none", "--percent-limit", "0.5"],
+                              "-g", "none", "--percent-limit", "0.5"]
+                             + dsos,
                              stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL,
                              universal_newlines=True).stdout
@@ -1219,21 +1229,32 @@ def restart_server(server):
 # --------------------------------------------------------------------------
 # memory: RSS of the children from 100k to 1M requests
 
-def children_rss_kb(h):
-    """{pid: resident kB} of httpd's children."""
-    rss = {}
+def children_memory_kb(h):
+    """{pid: {"rss", "private", "shared": kB}} of httpd's children, from
+    /proc/PID/smaps_rollup: private is what the child alone holds (its
+    pools, malloc's arenas, the drivers' buffers), shared what it maps with
+    others (httpd's code and data from before the fork, the module's
+    shared memory: its resident size counts the pages it touched)."""
+    mem = {}
     ppid = str(h._read_pid())
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             status = open("/proc/%s/status" % pid).read()
+            if not re.search(r"^PPid:\s+%s$" % ppid, status, re.M):
+                continue
+            rollup = open("/proc/%s/smaps_rollup" % pid).read()
         except OSError:
             continue
-        if re.search(r"^PPid:\s+%s$" % ppid, status, re.M):
-            m = re.search(r"^VmRSS:\s+(\d+)", status, re.M)
-            rss[pid] = int(m.group(1)) if m else 0
-    return rss
+        kb = {k: int(v) for k, v in
+              re.findall(r"^(\w+):\s+(\d+) kB", rollup, re.M)}
+        mem[pid] = dict(rss=kb.get("Rss", 0),
+                        private=kb.get("Private_Clean", 0)
+                        + kb.get("Private_Dirty", 0),
+                        shared=kb.get("Shared_Clean", 0)
+                        + kb.get("Shared_Dirty", 0))
+    return mem
 
 
 MEMORY_POINTS = (100000, 250000, 500000, 750000, 1000000)
@@ -1241,46 +1262,75 @@ MEMORY_POINTS = (100000, 250000, 500000, 750000, 1000000)
 
 def memory(args):
     bench = Bench(args.tmp, args.dbs)
-    lines = ["resident size of httpd children (event MPM), write workload",
-             ""]
+    lines = ["resident size of httpd children (%s), burst workload "
+             "(every request writes), keep-alive on" % MPM_TEXT[args.mpm],
+             "", "private: what the children alone hold; shared: what they "
+             "map with others (httpd's own pages, the module's shared "
+             "memory as far as touched). Compared: the children alive "
+             "since the first point.", ""]
+    providers = [p for p in ORM_PROVIDERS if p in args.providers] or ["orm"]
     try:
         for kind in args.dbs:
-            db = bench.servers[kind].new_database()
-            h = bench.httpd("orm", db, "write")
-            cookies = make_sessions(h, CONNECTIONS)
-            done = 0
-            first = None
-            for target in MEMORY_POINTS:
-                while done < target:
-                    rate = run_wrk(h.port, 2, WRITE_PATH,
-                                   cookies, vary=True)
-                    done += rate["requests"]
-                    step = max(2, int((target - done) /
-                                      max(rate["rps"], 1)))
-                    if done < target:
-                        r = run_wrk(h.port, min(step, 60),
-                                    WRITE_PATH, cookies,
-                                    vary=True)
-                        done += r["requests"]
-                rss = children_rss_kb(h)
-                first = first or rss
-                # the MPM starts and stops children as it sees fit: what
-                # compares is the children alive since the first point
-                kept = [pid for pid in rss if pid in first]
-                now_kb = sum(rss[pid] for pid in kept)
-                then_kb = sum(first[pid] for pid in kept) or 1
-                lines.append(
-                    "%-6s after %7d requests: %d of the first %d children "
-                    "alive, %d kB (%+.1f%% since the first point); all %d "
-                    "children: %d kB" % (
-                        kind, done, len(kept), len(first), now_kb,
-                        (now_kb - then_kb) * 100.0 / then_kb, len(rss),
-                        sum(rss.values())))
-                log(lines[-1])
-            h.stop()
+            for provider in providers:
+                memory_run(bench, args, kind, provider, lines)
     finally:
         bench.close()
     save_report("memory", lines)
+
+
+def db_connections(db):
+    """", N database connections" open to db (each holds its driver's
+    buffers in some child), where the server can tell."""
+    try:
+        if db.kind == "pgsql":
+            rows = db.server.psql("SELECT count(*) FROM pg_stat_activity "
+                                  "WHERE datname = '%s'" % db.name)
+        elif db.kind == "mysql":
+            rows = db.server.query("SELECT count(*) FROM "
+                                   "information_schema.processlist WHERE "
+                                   "db = '%s'" % db.name)
+        else:
+            return ""
+        return ", %s database connections" % rows[0][0]
+    except (RuntimeError, IndexError):
+        return ""
+
+
+def memory_run(bench, args, kind, provider, lines):
+    db = bench.servers[kind].new_database()
+    h = bench.httpd(provider, db, "burst", mpm=args.mpm)
+    cookies = make_sessions(h, CONNECTIONS)
+    done = 0
+    first = None
+    for target in MEMORY_POINTS:
+        while done < target:
+            rate = run_wrk(h.port, 2, WRITE_PATH, cookies, vary=True)
+            done += rate["requests"]
+            step = max(2, int((target - done) / max(rate["rps"], 1)))
+            if done < target:
+                r = run_wrk(h.port, min(step, 60), WRITE_PATH, cookies,
+                            vary=True)
+                done += r["requests"]
+        mem = children_memory_kb(h)
+        first = first or mem
+        # the MPM starts and stops children as it sees fit: what compares
+        # is the children alive since the first point
+        kept = [pid for pid in mem if pid in first]
+
+        def total(which, at):
+            return sum(at[pid][which] for pid in kept)
+        private, first_private = total("private", mem), \
+            total("private", first) or 1
+        lines.append(
+            "%-6s %-8s after %7d requests: %d of the first %d children, "
+            "private %d kB (%+.1f%%), shared %d kB (%+d kB), rss %d kB%s" % (
+                kind, provider, done, len(kept), len(first), private,
+                (private - first_private) * 100.0 / first_private,
+                total("shared", mem),
+                total("shared", mem) - total("shared", first),
+                total("rss", mem), db_connections(db)))
+        log(lines[-1])
+    h.stop()
 
 
 def main():
@@ -1289,7 +1339,7 @@ def main():
     p.add_argument("what", choices=["compare", "farm", "profile", "sweep",
                                     "outage", "memory", "odbc", "all"])
     p.add_argument("--providers", default="cookie,dbd,orm",
-                   help="compare, profile: the providers (default "
+                   help="compare, profile, memory: the providers (default "
                    "cookie,dbd,orm; ormcache: orm with SessionORMCache)")
     p.add_argument("--dbs")
     p.add_argument("--workloads")

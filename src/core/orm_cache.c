@@ -122,6 +122,8 @@ void orm_cache_file_raise(volatile apr_uint32_t *generation)
  * reading different sessions rarely wait for each other. */
 #define LOCKS 64
 
+/* An entry: this header, then up to the cache's max_data bytes of data
+ * and a NUL (the stride is fixed when the cache is made). */
 typedef struct {
     volatile apr_uint32_t full;     /* set last, cleared first */
     apr_uint32_t generation;
@@ -133,45 +135,92 @@ typedef struct {
     int has_owner;
     char id[ORM_CACHE_ID_MAX];
     char owner[ORM_CACHE_OWNER_MAX];
-    char data[ORM_CACHE_DATA_MAX + 1];
 } cache_entry_t;
 
+/* A set: its count of finished writes, then WAYS entries. */
 typedef struct {
     volatile apr_uint32_t writes;   /* finished writes of its sessions */
-    cache_entry_t ways[WAYS];
 } cache_set_t;
 
+#define CACHE_LINE 64
+#define ROUND_UP(n, to) (((n) + (to) - 1) / (to) * (to))
+
 struct orm_cache_t {
-    cache_set_t *sets;                  /* shared */
+    char *sets;                         /* shared */
     int set_count;
     int lock_count;
+    apr_size_t max_data;
+    apr_size_t entry_size;              /* an entry's stride */
+    apr_size_t set_size;                /* a set's */
     apr_interval_time_t lifetime;
     volatile apr_uint32_t *generation;  /* in the file's mapping */
     apr_proc_mutex_t *locks[LOCKS];
 };
 
+static apr_size_t entry_size(apr_size_t max_data)
+{
+    return ROUND_UP(sizeof(cache_entry_t) + max_data + 1, CACHE_LINE);
+}
+
+static apr_size_t set_size(apr_size_t max_data)
+{
+    return ROUND_UP(sizeof(cache_set_t), CACHE_LINE)
+           + WAYS * entry_size(max_data);
+}
+
+static int set_count(int entries)
+{
+    return (entries + WAYS - 1) / WAYS;
+}
+
+apr_uint64_t orm_cache_bytes(int entries, apr_size_t max_data)
+{
+    return (apr_uint64_t)set_count(entries) * set_size(max_data);
+}
+
+static cache_set_t *set_at(const orm_cache_t *cache, int set)
+{
+    return (cache_set_t *)(cache->sets + (apr_size_t)set * cache->set_size);
+}
+
+static cache_entry_t *way_at(const orm_cache_t *cache, int set, int way)
+{
+    return (cache_entry_t *)((char *)set_at(cache, set)
+                             + ROUND_UP(sizeof(cache_set_t), CACHE_LINE)
+                             + (apr_size_t)way * cache->entry_size);
+}
+
+static char *data_of(cache_entry_t *entry)
+{
+    return (char *)(entry + 1);
+}
+
 /* A process-shared pthread mutex, as orm_write_queue's: inherited by the
  * children, excludes threads as well as processes, released by the system
  * when its holder dies. */
 apr_status_t orm_cache_create(apr_pool_t *pool, int entries,
+                              apr_size_t max_data,
                               apr_interval_time_t lifetime,
                               volatile apr_uint32_t *generation,
                               orm_cache_t **cache)
 {
 #if APR_HAS_PROC_PTHREAD_SERIALIZE
     orm_cache_t *c = apr_pcalloc(pool, sizeof(*c));
-    apr_size_t size;
     apr_shm_t *shm;
     apr_status_t rv;
     int i;
 
     *cache = NULL;
-    c->set_count = (entries + WAYS - 1) / WAYS;
+    c->set_count = set_count(entries);
     c->lock_count = c->set_count < LOCKS ? c->set_count : LOCKS;
+    c->max_data = max_data;
+    c->entry_size = entry_size(max_data);
+    c->set_size = set_size(max_data);
     c->lifetime = lifetime;
     c->generation = generation;
-    size = sizeof(cache_set_t) * (apr_size_t)c->set_count;
-    if ((rv = apr_shm_create(&shm, size, NULL, pool)) != APR_SUCCESS) {
+    rv = apr_shm_create(&shm, (apr_size_t)orm_cache_bytes(entries, max_data),
+                        NULL, pool);
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     /* anonymous shared memory comes zeroed: every way empty, and only the
@@ -189,6 +238,7 @@ apr_status_t orm_cache_create(apr_pool_t *pool, int entries,
 #else
     (void)pool;
     (void)entries;
+    (void)max_data;
     (void)lifetime;
     (void)generation;
     *cache = NULL;
@@ -237,7 +287,7 @@ void orm_cache_begin(orm_cache_t *cache, apr_uint64_t store, const char *id,
     ticket->store = store;
     ticket->id = id;
     ticket->set = set_of(cache, store, id);
-    ticket->writes = apr_atomic_read32(&cache->sets[ticket->set].writes);
+    ticket->writes = apr_atomic_read32(&set_at(cache, ticket->set)->writes);
     ticket->generation = apr_atomic_read32(cache->generation);
 }
 
@@ -262,11 +312,10 @@ static void unlock_set(const orm_cache_ticket_t *ticket)
 /* The session's entry in its set, full or not; NULL when it has none. */
 static cache_entry_t *find_entry(const orm_cache_ticket_t *ticket)
 {
-    cache_set_t *set = &ticket->cache->sets[ticket->set];
     int w;
 
     for (w = 0; w < WAYS; w++) {
-        cache_entry_t *entry = &set->ways[w];
+        cache_entry_t *entry = way_at(ticket->cache, ticket->set, w);
 
         if (entry->full && entry->store == ticket->store
             && strcmp(entry->id, ticket->id) == 0) {
@@ -276,11 +325,20 @@ static cache_entry_t *find_entry(const orm_cache_ticket_t *ticket)
     return NULL;
 }
 
+/* Kept less than the lifetime ago; kept "later than now" (the clock was
+ * set back) is not current either, or the entry would outlive its bound. */
+static int is_current(const orm_cache_t *cache, apr_time_t kept_at)
+{
+    apr_interval_time_t age = apr_time_now() - kept_at;
+
+    return age >= 0 && age < cache->lifetime;
+}
+
 int orm_cache_get(const orm_cache_ticket_t *ticket, apr_pool_t *pool,
                   apr_int64_t now_ms, orm_row_t **row)
 {
     orm_cache_t *cache = ticket->cache;
-    const cache_entry_t *entry;
+    cache_entry_t *entry;
     orm_row_t *copy = NULL;
 
     *row = NULL;
@@ -289,10 +347,10 @@ int orm_cache_get(const orm_cache_ticket_t *ticket, apr_pool_t *pool,
     }
     entry = find_entry(ticket);
     if (entry && entry->generation == apr_atomic_read32(cache->generation)
-        && apr_time_now() - entry->kept_at < cache->lifetime
+        && is_current(cache, entry->kept_at)
         && entry->expires_at_ms > now_ms) {
         copy = apr_pcalloc(pool, sizeof(*copy));
-        copy->data = apr_pstrmemdup(pool, entry->data, entry->data_len);
+        copy->data = apr_pstrmemdup(pool, data_of(entry), entry->data_len);
         copy->expires_at_ms = entry->expires_at_ms;
         copy->updated_at_ms = entry->updated_at_ms;
         copy->user_name = entry->has_owner ? apr_pstrdup(pool, entry->owner)
@@ -307,12 +365,11 @@ int orm_cache_get(const orm_cache_ticket_t *ticket, apr_pool_t *pool,
  * (an entry of a generation gone or past its lifetime is older still). */
 static cache_entry_t *way_for(const orm_cache_ticket_t *ticket)
 {
-    cache_set_t *set = &ticket->cache->sets[ticket->set];
     cache_entry_t *entry = find_entry(ticket), *oldest = NULL;
     int w;
 
     for (w = 0; entry == NULL && w < WAYS; w++) {
-        cache_entry_t *way = &set->ways[w];
+        cache_entry_t *way = way_at(ticket->cache, ticket->set, w);
 
         if (!way->full) {
             entry = way;
@@ -334,7 +391,7 @@ static void keep(const orm_cache_ticket_t *ticket, const orm_row_t *row)
 
     entry->full = 0;
     if (row->data == NULL || row->source != NULL
-        || data_len > ORM_CACHE_DATA_MAX || id_len >= sizeof(entry->id)
+        || data_len > ticket->cache->max_data || id_len >= sizeof(entry->id)
         || owner_len >= sizeof(entry->owner)) {
         return;
     }
@@ -344,7 +401,7 @@ static void keep(const orm_cache_ticket_t *ticket, const orm_row_t *row)
     entry->expires_at_ms = row->expires_at_ms;
     entry->updated_at_ms = row->updated_at_ms;
     entry->data_len = data_len;
-    memcpy(entry->data, row->data, data_len + 1);
+    memcpy(data_of(entry), row->data, data_len + 1);
     memcpy(entry->id, ticket->id, id_len + 1);
     entry->has_owner = row->user_name != NULL;
     if (row->user_name) {
@@ -364,7 +421,7 @@ static void drop(const orm_cache_ticket_t *ticket)
 
 void orm_cache_fill(const orm_cache_ticket_t *ticket, const orm_row_t *row)
 {
-    cache_set_t *set = &ticket->cache->sets[ticket->set];
+    cache_set_t *set = set_at(ticket->cache, ticket->set);
 
     if (row == NULL || !lock_set(ticket)) {
         return;
@@ -378,7 +435,7 @@ void orm_cache_fill(const orm_cache_ticket_t *ticket, const orm_row_t *row)
 void orm_cache_written(const orm_cache_ticket_t *ticket,
                        const orm_row_t *row)
 {
-    cache_set_t *set = &ticket->cache->sets[ticket->set];
+    cache_set_t *set = set_at(ticket->cache, ticket->set);
 
     if (!lock_set(ticket)) {
         /* the entry cannot be dropped, and stays bounded by its lifetime;

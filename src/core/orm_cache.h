@@ -19,8 +19,8 @@
  * - an entry is written under its set's lock and marked full last, so one
  *   a child left half written (it died holding the lock) is not used;
  * - the memory is fixed when the cache is made: a session whose data is
- *   over ORM_CACHE_DATA_MAX bytes, or whose id or owner is too long, is not
- *   kept (it is read from the database each time).
+ *   over the cache's largest (SessionORMCacheMaxSize), or whose id or owner
+ *   is too long, is not kept (it is read from the database each time).
  */
 #ifndef ORM_CACHE_H
 #define ORM_CACHE_H
@@ -32,17 +32,18 @@
 
 #include "orm_store_ops.h"
 
-/** The longest data kept (a cookie-sized session and more). */
-#define ORM_CACHE_DATA_MAX 4096
-
 /** The longest id and owner kept. */
 #define ORM_CACHE_ID_MAX 128
 #define ORM_CACHE_OWNER_MAX 256
 
-/** The bounds of SessionORMCacheEntries and SessionORMCacheSeconds. */
+/** The bounds of SessionORMCacheEntries, SessionORMCacheMaxSize and
+ *  SessionORMCacheSeconds, and of the memory the first two make. */
 #define ORM_CACHE_MIN_ENTRIES 16
 #define ORM_CACHE_MAX_ENTRIES 1048576
+#define ORM_CACHE_MIN_DATA 256
+#define ORM_CACHE_MAX_DATA 1048576
 #define ORM_CACHE_MAX_SECONDS 3600
+#define ORM_CACHE_MAX_BYTES (APR_UINT64_C(1) << 30)
 
 typedef struct orm_cache_t orm_cache_t;
 
@@ -60,11 +61,17 @@ apr_status_t orm_cache_file_open(apr_pool_t *pool, const char *path,
  *  revoke). */
 void orm_cache_file_raise(volatile apr_uint32_t *generation);
 
+/** The shared memory a cache of entries sessions of at most max_data
+ *  bytes of data takes. */
+apr_uint64_t orm_cache_bytes(int entries, apr_size_t max_data);
+
 /** The cache, from pool (httpd's pconf, in post_config: before the
  *  children exist, which share it from then on), holding about entries
- *  sessions, each used for at most lifetime, under the file's generation.
- *  APR_ENOTIMPL where APR has no process-shared pthread mutex. */
+ *  sessions of at most max_data bytes of data, each used for at most
+ *  lifetime, under the file's generation. APR_ENOTIMPL where APR has no
+ *  process-shared pthread mutex. */
 apr_status_t orm_cache_create(apr_pool_t *pool, int entries,
+                              apr_size_t max_data,
                               apr_interval_time_t lifetime,
                               volatile apr_uint32_t *generation,
                               orm_cache_t **cache);

@@ -15,7 +15,8 @@
     X(grace_seconds)
 #define SERVER_PLAIN_MEMBERS(X) \
     X(create_schema) X(sweep_seconds) X(sweep_batch) \
-    X(retry_seconds) X(timeout_seconds) X(cache_seconds) X(cache_entries)
+    X(retry_seconds) X(timeout_seconds) X(cache_seconds) X(cache_entries) \
+    X(cache_max_size)
 #define SET_UNSET(member) conf->member = ORM_UNSET;
 #define MERGE_PLAIN(member) merged->member = MERGED(member);
 
@@ -172,4 +173,10 @@ int orm_server_cache_entries(const orm_server_conf_t *conf)
 {
     return conf->cache_entries != ORM_UNSET ? conf->cache_entries
                                             : ORM_DEFAULT_CACHE_ENTRIES;
+}
+
+apr_int64_t orm_server_cache_max_size(const orm_server_conf_t *conf)
+{
+    return conf->cache_max_size != ORM_UNSET ? conf->cache_max_size
+                                             : ORM_DEFAULT_CACHE_MAX_SIZE;
 }

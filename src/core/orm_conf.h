@@ -30,6 +30,7 @@ struct orm_sweeper_t;
 #define ORM_MAX_TIMEOUT_SECONDS   600
 #define ORM_DEFAULT_CACHE_SECONDS 5
 #define ORM_DEFAULT_CACHE_ENTRIES 1024
+#define ORM_DEFAULT_CACHE_MAX_SIZE 4096
 
 /** What a request gets while the database cannot be reached. */
 typedef enum {
@@ -90,6 +91,8 @@ typedef struct {
                                      * only, checked by the directive */
     apr_int64_t cache_seconds;      /* ORM_UNSET or an entry's lifetime */
     int cache_entries;              /* ORM_UNSET or sessions kept */
+    apr_int64_t cache_max_size;     /* ORM_UNSET or the largest data
+                                     * kept, bytes */
     int sessions_configured;        /* a directive of ours enables sessions
                                      * somewhere in this server (not merged:
                                      * a fact about this server's sections) */
@@ -127,5 +130,7 @@ apr_int64_t orm_server_timeout_seconds(const orm_server_conf_t *conf); /* 5 */
 const char *orm_server_cache_file(const orm_server_conf_t *conf);
 apr_int64_t orm_server_cache_seconds(const orm_server_conf_t *conf); /* 5 */
 int orm_server_cache_entries(const orm_server_conf_t *conf);    /* 1024 */
+apr_int64_t orm_server_cache_max_size(const orm_server_conf_t *conf);
+                                                                /* 4096 */
 
 #endif

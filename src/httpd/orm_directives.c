@@ -432,6 +432,27 @@ const char *orm_cmd_cache_entries(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+const char *orm_cmd_cache_max_size(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    const char *err = main_server_only(cmd);
+    (void)dconf;
+
+    if (err) {
+        return err;
+    }
+    if (orm_integer_parse(cmd->pool, arg, ORM_CACHE_MIN_DATA,
+                          ORM_CACHE_MAX_DATA, "bytes",
+                          &server_conf(cmd)->cache_max_size)) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a "
+                                                 "size in bytes from %d to "
+                                                 "%d", arg,
+                                                 ORM_CACHE_MIN_DATA,
+                                                 ORM_CACHE_MAX_DATA));
+    }
+    return NULL;
+}
+
 const char *orm_cmd_note_dbd(cmd_parms *cmd, void *dconf, const char *arg)
 {
     char *record = (char *)server_conf(cmd);
@@ -477,6 +498,24 @@ int orm_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                         sconf->dbd_driver))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0009)
                          "SessionORMDialect %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (sp == s && orm_server_cache_file(sconf)
+            && orm_cache_bytes(orm_server_cache_entries(sconf),
+                               (apr_size_t)orm_server_cache_max_size(sconf))
+               > ORM_CACHE_MAX_BYTES) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, sp, ORM_LOGNO(0014)
+                         "SessionORMCacheEntries %d of up to "
+                         "SessionORMCacheMaxSize %" APR_INT64_T_FMT " bytes "
+                         "would take %" APR_UINT64_T_FMT " MB of shared "
+                         "memory, over the %" APR_UINT64_T_FMT " MB the "
+                         "cache may take: lower either",
+                         orm_server_cache_entries(sconf),
+                         orm_server_cache_max_size(sconf),
+                         orm_cache_bytes(orm_server_cache_entries(sconf),
+                                         (apr_size_t)
+                                         orm_server_cache_max_size(sconf))
+                         >> 20, ORM_CACHE_MAX_BYTES >> 20);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (orm_schema_format(&sconf->schema) == ORM_FORMAT_EXPRESS

@@ -42,13 +42,15 @@ const char *orm_cmd_rotate_grace(cmd_parms *cmd, void *dconf,
 const char *orm_cmd_note_dbd(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_retry_after(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_timeout(cmd_parms *cmd, void *dconf, const char *arg);
-/** SessionORMCache, SessionORMCacheSeconds, SessionORMCacheEntries: main
- *  server only. */
+/** SessionORMCache, SessionORMCacheSeconds, SessionORMCacheEntries,
+ *  SessionORMCacheMaxSize: main server only. */
 const char *orm_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
 const char *orm_cmd_cache_seconds(cmd_parms *cmd, void *dconf,
                                   const char *arg);
 const char *orm_cmd_cache_entries(cmd_parms *cmd, void *dconf,
                                   const char *arg);
+const char *orm_cmd_cache_max_size(cmd_parms *cmd, void *dconf,
+                                   const char *arg);
 
 /** check_config: what the merged configuration alone decides (mod_dbd
  *  loaded where sessions are kept, distinct column names), so that

@@ -73,12 +73,15 @@ static apr_status_t make_cache(apr_pool_t *pconf, server_rec *s,
     }
     orm_cache_file_raise(generation);
     rv = orm_cache_create(pconf, orm_server_cache_entries(conf),
+                          (apr_size_t)orm_server_cache_max_size(conf),
                           apr_time_from_sec(orm_server_cache_seconds(conf)),
                           generation, &cache);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, ORM_LOGNO(0402)
                      "SessionORMCache: cannot make the cache's shared "
-                     "memory for %d sessions", orm_server_cache_entries(conf));
+                     "memory for %d sessions of up to %" APR_INT64_T_FMT
+                     " bytes", orm_server_cache_entries(conf),
+                     orm_server_cache_max_size(conf));
         return rv;
     }
     for (i = 0; i < count; i++) {

@@ -8,11 +8,11 @@
 #include "ap_expr.h"
 
 #include "orm_log.h"
+#include "orm_cache_store.h"
 #include "orm_conf.h"
 #include "orm_cookie.h"
 #include "orm_db.h"
 #include "orm_express.h"
-#include "orm_cache_store.h"
 #include "orm_express_store.h"
 #include "orm_owner.h"
 #include "orm_policy.h"
@@ -106,6 +106,7 @@ static void report_express(void *baton, const char *id, const char *what,
                   ORM_LOG_GATE_SECONDS);
 }
 
+/* Counts each key looked up through the cache, and says which it had. */
 static void report_cache(void *baton, const char *id, int hit)
 {
     request_rec *r = baton;
@@ -119,6 +120,7 @@ static void report_cache(void *baton, const char *id, int hit)
     }
 }
 
+/* The cache's way to the database, at the first miss or write. */
 static apr_status_t connect_cached(void *baton, orm_conn_t *inner)
 {
     request_rec *r = baton;
@@ -127,8 +129,9 @@ static apr_status_t connect_cached(void *baton, orm_conn_t *inner)
 }
 
 /* A connection to the server's store for this request: read through the
- * cache when there is one (which connects only when it must); in the express format seen through it (rows as
- * mod_session's data, written as JSON), with rows living ttl seconds. */
+ * cache when there is one (which connects only when it must); in the
+ * express format seen through it (rows as mod_session's data, written as
+ * JSON), with rows living ttl seconds. */
 static apr_status_t connect_store(request_rec *r, apr_int64_t ttl,
                                   orm_conn_t *conn)
 {

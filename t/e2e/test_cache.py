@@ -562,6 +562,22 @@ def test_large_session_not_cached(httpd, db):
                               sleep_ms=20)) == {"z" * 5000}
 
 
+def test_cache_max_size_keeps_larger_sessions(httpd, db):
+    """SessionORMCacheMaxSize 8192: the 6004-byte session is cached; one of
+    over 8192 bytes is not."""
+    srv = start(httpd, db, cache_server(3600,
+                                        extra="SessionORMCacheMaxSize 8192"))
+    large, larger = srv.client(), srv.client()
+    large.get("/probe?op=big&key=big&size=6000")
+    assert read(srv, large.token, "big") == "x" * 6000
+    prove_cached(srv, db, large.token, "big", "x" * 6000)
+    larger.get("/probe?op=big&key=big&size=9000")
+    assert read(srv, larger.token, "big") == "x" * 9000
+    set_data_oob(db, "big=" + "y" * 9000, larger.token)
+    assert read(srv, larger.token, "big") == "y" * 9000, \
+        "a session over SessionORMCacheMaxSize was served from the cache"
+
+
 # --------------------------------------------------------------------------
 # SessionORMCacheEntries: a full cache still serves the right sessions
 
@@ -808,12 +824,22 @@ BAD_CACHE_CONFIGS = [
     ("SessionORMCacheEntries 1048577", ["SessionORMCacheEntries"]),
     ("SessionORMCacheEntries abc", ["SessionORMCacheEntries"]),
     ("SessionORMCacheEntries 0", ["SessionORMCacheEntries"]),
+    ("SessionORMCacheMaxSize 255", ["SessionORMCacheMaxSize"]),
+    ("SessionORMCacheMaxSize 1048577", ["SessionORMCacheMaxSize"]),
+    ("SessionORMCacheMaxSize 4k", ["SessionORMCacheMaxSize"]),
+    # what both make together: over 1 GB of shared memory
+    ("SessionORMCache @DIR@/orm.cache\nSessionORMCacheEntries 1048576",
+     ["ORM0014", "SessionORMCacheEntries", "SessionORMCacheMaxSize"]),
+    ("SessionORMCache @DIR@/orm.cache\nSessionORMCacheEntries 65536\n"
+     "SessionORMCacheMaxSize 65536",
+     ["ORM0014", "SessionORMCacheEntries", "SessionORMCacheMaxSize"]),
 ]
 
 NESTED_CACHE_DIRECTIVES = [
     "SessionORMCache @DIR@/orm.cache",
     "SessionORMCacheSeconds 10",
     "SessionORMCacheEntries 2048",
+    "SessionORMCacheMaxSize 8192",
 ]
 
 SECTIONS = {
@@ -848,7 +874,7 @@ def test_bad_cache_config_is_refused(httpd, sqlite_server, line, texts):
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 @pytest.mark.parametrize("line", NESTED_CACHE_DIRECTIVES,
-                         ids=["cache", "seconds", "entries"])
+                         ids=["cache", "seconds", "entries", "max_size"])
 def test_cache_directives_main_server_only(httpd, sqlite_server, section,
                                            line):
     db = sqlite_server.new_database("cachescope")
@@ -860,16 +886,18 @@ def test_cache_directives_main_server_only(httpd, sqlite_server, section,
 GOOD_CACHE_CONFIGS = [
     "SessionORMCache Off",
     "SessionORMCache Off\nSessionORMCacheSeconds 1\n"
-    "SessionORMCacheEntries 16",
+    "SessionORMCacheEntries 16\nSessionORMCacheMaxSize 256",
     "SessionORMCache @DIR@/orm.cache\nSessionORMCacheSeconds 3600\n"
-    "SessionORMCacheEntries 1048576",
+    "SessionORMCacheEntries 1048576\nSessionORMCacheMaxSize 256",
+    "SessionORMCache @DIR@/orm.cache\nSessionORMCacheEntries 16\n"
+    "SessionORMCacheMaxSize 1048576",
     "SessionORMCache @DIR@/orm.cache",
 ]
 
 
 @pytest.mark.parametrize("server", GOOD_CACHE_CONFIGS,
                          ids=["off", "off-limits-low", "limits-high",
-                              "defaults"])
+                              "largest-sessions", "defaults"])
 def test_good_cache_config_is_accepted(httpd, sqlite_server, server):
     db = sqlite_server.new_database("goodcache")
     srv = httpd.new(orm_conf(db, server=server))

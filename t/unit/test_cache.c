@@ -20,6 +20,9 @@
 
 static const apr_uint64_t STORE_A = 1, STORE_B = 2;
 
+/* SessionORMCacheMaxSize's default */
+#define MAX_DATA 4096
+
 static volatile apr_uint32_t *new_generation(void)
 {
     const char *path = apr_pstrcat(test_pool, test_mkdtemp(test_pool),
@@ -37,8 +40,8 @@ static orm_cache_t *new_cache(int entries, apr_interval_time_t lifetime,
 {
     orm_cache_t *cache = NULL;
 
-    ck_assert_int_eq(orm_cache_create(test_pool, entries, lifetime,
-                                      generation ? generation
+    ck_assert_int_eq(orm_cache_create(test_pool, entries, MAX_DATA,
+                                      lifetime, generation ? generation
                                                  : new_generation(),
                                       &cache), APR_SUCCESS);
     ck_assert_ptr_nonnull(cache);
@@ -265,13 +268,13 @@ END_TEST
 START_TEST(test_what_does_not_fit_is_not_kept)
 {
     orm_cache_t *cache = new_cache(64, apr_time_from_sec(60), NULL);
-    char *big = apr_palloc(test_pool, ORM_CACHE_DATA_MAX + 2);
+    char *big = apr_palloc(test_pool, MAX_DATA + 2);
     char *long_id = apr_palloc(test_pool, ORM_CACHE_ID_MAX + 1);
     char *long_owner = apr_palloc(test_pool, ORM_CACHE_OWNER_MAX + 1);
     orm_row_t *express = row_of("a=1", NULL, 1);
 
-    memset(big, 'x', ORM_CACHE_DATA_MAX + 1);
-    big[ORM_CACHE_DATA_MAX + 1] = '\0';
+    memset(big, 'x', MAX_DATA + 1);
+    big[MAX_DATA + 1] = '\0';
     memset(long_id, 'i', ORM_CACHE_ID_MAX);
     long_id[ORM_CACHE_ID_MAX] = '\0';
     memset(long_owner, 'o', ORM_CACHE_OWNER_MAX);
@@ -279,11 +282,11 @@ START_TEST(test_what_does_not_fit_is_not_kept)
 
     fill(cache, STORE_A, "s1", row_of(big, NULL, 1));
     ck_assert_ptr_null(kept(cache, STORE_A, "s1", NOW_MS));
-    big[ORM_CACHE_DATA_MAX] = '\0';         /* just fits */
+    big[MAX_DATA] = '\0';         /* just fits */
     fill(cache, STORE_A, "s1", row_of(big, NULL, 1));
     ck_assert_str_eq(kept(cache, STORE_A, "s1", NOW_MS), big);
     /* a write too big to keep drops what was kept */
-    big[ORM_CACHE_DATA_MAX] = 'x';
+    big[MAX_DATA] = 'x';
     written(cache, STORE_A, "s1", row_of(big, NULL, 2));
     ck_assert_ptr_null(kept(cache, STORE_A, "s1", NOW_MS));
 
@@ -294,6 +297,44 @@ START_TEST(test_what_does_not_fit_is_not_kept)
     express->source = "{\"a\":1}";
     fill(cache, STORE_A, "s3", express);
     ck_assert_ptr_null(kept(cache, STORE_A, "s3", NOW_MS));
+}
+END_TEST
+
+/* SessionORMCacheMaxSize: what fits is the cache's own; its memory grows
+ * with it and with the entries. */
+START_TEST(test_largest_session_is_the_caches)
+{
+    orm_cache_t *small = NULL, *large = NULL;
+    char *data = apr_palloc(test_pool, 10001);
+    volatile apr_uint32_t *generation = new_generation();
+
+    memset(data, 'd', 10000);
+    data[10000] = '\0';
+    ck_assert_int_eq(orm_cache_create(test_pool, 64, ORM_CACHE_MIN_DATA,
+                                      apr_time_from_sec(60), generation,
+                                      &small), APR_SUCCESS);
+    ck_assert_int_eq(orm_cache_create(test_pool, 64, 16384,
+                                      apr_time_from_sec(60), generation,
+                                      &large), APR_SUCCESS);
+    fill(large, STORE_A, "s1", row_of(data, NULL, 1));
+    ck_assert_str_eq(kept(large, STORE_A, "s1", NOW_MS), data);
+    data[ORM_CACHE_MIN_DATA] = '\0';
+    fill(small, STORE_A, "s1", row_of(data, NULL, 1));
+    ck_assert_str_eq(kept(small, STORE_A, "s1", NOW_MS), data);
+    data[ORM_CACHE_MIN_DATA] = 'd';
+    data[ORM_CACHE_MIN_DATA + 1] = '\0';
+    fill(small, STORE_A, "s2", row_of(data, NULL, 1));
+    ck_assert_ptr_null(kept(small, STORE_A, "s2", NOW_MS));
+
+    ck_assert(orm_cache_bytes(1024, 4096) > 1024 * 4096);
+    ck_assert(orm_cache_bytes(1024, 4096) < 1024 * 8192);
+    ck_assert(orm_cache_bytes(2048, 4096) == 2 * orm_cache_bytes(1024, 4096));
+    ck_assert(orm_cache_bytes(1024, 16384) > orm_cache_bytes(1024, 4096));
+    /* the largest settings are refused by that bound (check_config) */
+    ck_assert(orm_cache_bytes(ORM_CACHE_MAX_ENTRIES, ORM_CACHE_MAX_DATA)
+              > ORM_CACHE_MAX_BYTES);
+    ck_assert(orm_cache_bytes(ORM_CACHE_MAX_ENTRIES, ORM_CACHE_MIN_DATA)
+              <= ORM_CACHE_MAX_BYTES);
 }
 END_TEST
 
@@ -534,6 +575,7 @@ TCase *tcase_cache(void)
     tcase_add_test(tc, test_writes_that_overlapped_keep_neither);
     tcase_add_test(tc, test_generation_lifetime_and_expiry_end_its_use);
     tcase_add_test(tc, test_what_does_not_fit_is_not_kept);
+    tcase_add_test(tc, test_largest_session_is_the_caches);
     tcase_add_test(tc, test_full_cache_gives_each_session_its_own_row);
     tcase_add_test(tc, test_shared_with_other_processes);
     tcase_add_test(tc, test_store_keys);

@@ -499,6 +499,7 @@ GETTER(server, sweep_batch)
 GETTER(server, retry_seconds)
 GETTER(server, cache_seconds)
 GETTER(server, cache_entries)
+GETTER(server, cache_max_size)
 
 #define DIR_MEMBER(m) #m, 0, offsetof(orm_dir_conf_t, m), \
     sizeof(((orm_dir_conf_t *)0)->m) == sizeof(apr_int64_t), get_##m
@@ -521,6 +522,7 @@ static const member_case_t member_cases[] = {
     { SERVER_MEMBER(retry_seconds), 60, 1 },
     { SERVER_MEMBER(cache_seconds), 5, 3600 },
     { SERVER_MEMBER(cache_entries), 1024, 16 },
+    { SERVER_MEMBER(cache_max_size), 4096, 65536 },
 };
 
 #define MEMBER_CASES (int)(sizeof(member_cases) / sizeof(member_cases[0]))
@@ -726,6 +728,7 @@ START_TEST(test_cache_settings)
     ck_assert_ptr_null(orm_server_cache_file(m));
     ck_assert_int_eq(orm_server_cache_seconds(m), 5);
     ck_assert_int_eq(orm_server_cache_entries(m), 1024);
+    ck_assert_int_eq(orm_server_cache_max_size(m), 4096);
     p->cache_file = "/run/orm.cache";
     p->cache_seconds = 30;
     p->cache_entries = 4096;

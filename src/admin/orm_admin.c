@@ -1000,14 +1000,21 @@ static int revoke_sessions(apr_pool_t *pool, const options_t *opt, db_t *db)
     const char *errmsg;
     volatile apr_uint32_t *generation;
     int revoked = 0, status;
+    apr_status_t rv;
 
     if ((status = open_cache(pool, opt, &generation)) != EXIT_DONE) {
         return status;
     }
     watchdog_arm(db->timeout_ms);
-    if (orm_store_revoke(&db->store, pool,
-                         opt->all ? NULL : orm_owner_column(pool, opt->user),
-                         &revoked, &errmsg) != APR_SUCCESS) {
+    rv = orm_store_revoke(&db->store, pool,
+                          opt->all ? NULL : orm_owner_column(pool, opt->user),
+                          &revoked, &errmsg);
+    /* raised after a failure too: a DELETE cut after its commit did
+     * revoke, and dropping what the cache holds loses nothing */
+    if (generation) {
+        orm_cache_file_raise(generation);
+    }
+    if (rv != APR_SUCCESS) {
         return db_error("revoking sessions failed", errmsg);
     }
     if (opt->all) {
@@ -1018,7 +1025,6 @@ static int revoke_sessions(apr_pool_t *pool, const options_t *opt, db_t *db)
                opt->user, db->table);
     }
     if (generation) {
-        orm_cache_file_raise(generation);
         printf("dropped every session httpd's cache holds (%s)\n",
                opt->cache_file);
     }

@@ -115,6 +115,19 @@ def outage_setup(kind, request, db_servers, name, retry):
     return db, Outage(kind, db, own), server
 
 
+def start_for_outage(httpd, kind, db, server, scope="", **kw):
+    """httpd on db, told to expect what an outage logs: ORM0112 and the
+    driver's failed connections, and for SQLite's missing table, met first
+    as "cannot be read and SessionORMCreateSchema is Off", ORM0102 (see
+    assert_one_error)."""
+    srv = httpd.new(orm_conf(db, server=server, scope=scope), **kw)
+    srv.expect_log(r"ORM0112:", DBD_LINES)
+    if backend_of(kind) == "sqlite":
+        srv.expect_log(r"ORM0102:")
+    srv.start()
+    return srv
+
+
 def count_lines(srv, pattern, mark=0):
     rx = re.compile(pattern)
     return [l for l in srv.log_since(mark) if rx.search(l)]
@@ -171,13 +184,7 @@ def test_outage_anonymous(httpd, request, db_servers, kind):
     retry = 1
     db, outage, server = outage_setup(kind, request, db_servers, "anon",
                                       retry)
-    srv = httpd.new(orm_conf(db, server=server), debug=True)
-    srv.expect_log(r"ORM0112:", DBD_LINES)
-    if backend_of(kind) == "sqlite":
-        # the missing table, met first as "cannot be read and
-        # SessionORMCreateSchema is Off" (see assert_one_error)
-        srv.expect_log(r"ORM0102:")
-    srv.start()
+    srv = start_for_outage(httpd, kind, db, server, debug=True)
 
     c = srv.client()
     assert c.get("/probe?op=set&key=a&value=1&key=b&value=two").status == 200
@@ -255,12 +262,8 @@ def test_outage_anonymous(httpd, request, db_servers, kind):
 def test_outage_fail(httpd, request, db_servers, kind):
     db, outage, server = outage_setup(kind, request, db_servers, "fail",
                                       RETRY_AFTER)
-    srv = httpd.new(orm_conf(db, server=server,
-                             scope="SessionORMOnError fail"))
-    srv.expect_log(r"ORM0112:", DBD_LINES)
-    if backend_of(kind) == "sqlite":
-        srv.expect_log(r"ORM0102:")
-    srv.start()
+    srv = start_for_outage(httpd, kind, db, server,
+                           scope="SessionORMOnError fail")
 
     c = srv.client()
     c.get("/probe?op=set&key=a&value=1")
@@ -309,12 +312,8 @@ def test_outage_with_cache_serves_cached_sessions(httpd, request,
                                       RETRY_AFTER)
     server += "SessionORMCache %s\nSessionORMCacheSeconds 3600\n" % (
         os.path.join(workdir, "orm.cache"))
-    srv = httpd.new(orm_conf(db, server=server,
-                             scope="SessionORMOnError fail"))
-    srv.expect_log(r"ORM0112:", DBD_LINES)
-    if backend_of(kind) == "sqlite":
-        srv.expect_log(r"ORM0102:")
-    srv.start()
+    srv = start_for_outage(httpd, kind, db, server,
+                           scope="SessionORMOnError fail")
 
     c = srv.client()
     assert c.get("/probe?op=set&key=a&value=1").status == 200

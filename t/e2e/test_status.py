@@ -441,7 +441,8 @@ def test_status_counts_cache_hits_and_misses(httpd, db, workdir):
     srv = httpd.start(orm_conf(db, server="SessionORMCache %s\n"
                                "SessionORMCacheSeconds 3600\n"
                                % os.path.join(workdir, "orm.cache"))
-                      + STATUS_CONF, extra_modules=STATUS_MODULES)
+                      + STATUS_CONF, extra_modules=STATUS_MODULES,
+                      debug=True)
     c = srv.client()
     assert c.get("/probe?op=set&key=a&value=1").status == 200
     for _ in range(3):      # the write was kept: read from the cache
@@ -459,6 +460,9 @@ def test_status_counts_cache_hits_and_misses(httpd, db, workdir):
     assert sample(families, "session_orm_cache_total", result="miss") == 2
     auto = get(srv, "/server-status?auto").body
     assert "SessionORM1CacheHits: 3\n" in auto, auto
+    # each hit said so at debug level
+    assert len(count_lines(srv, r"ORM0403: session \w+ read from the "
+                           r"cache")) == 3
 
 
 # --------------------------------------------------------------------------

@@ -807,6 +807,28 @@ def test_foreign_file_refused_and_left_alone(httpd, sqlite_server, content):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
 
 
+def test_cache_shared_memory_cannot_be_made(httpd, sqlite_server):
+    """ORM0402: the configuration allows the cache (under 1 GB), but the
+    system does not give httpd that much memory (here: an address-space
+    limit of 640 MiB on apache2): httpd does not start, and says how many
+    sessions of what size it could not keep."""
+    db = sqlite_server.new_database("cacheshm")
+    entries, max_size = 230000, 4096       # about 900 MiB of shared memory
+    srv = httpd.new(orm_conf(db, server=cache_server(
+        3600, entries=entries,
+        extra="SessionORMCacheMaxSize %d" % max_size)))
+    rc, out = srv.configtest()
+    assert rc == 0, "apache2 -t refused the configuration:\n" + out
+    srv.expect_log(r"ORM0402", r"AH0\d+")
+    rc, out, running = srv.start_fail(address_space=640 << 20)
+    assert not running, "httpd started without the cache's shared memory"
+    lines = [l for l in out.splitlines() if "ORM0402" in l]
+    assert lines, "no ORM0402:\n" + out
+    assert any("%d sessions of up to %d bytes" % (entries, max_size) in l
+               for l in lines), "ORM0402 does not say what it could not " \
+                                "make:\n" + "\n".join(lines)
+
+
 # --------------------------------------------------------------------------
 # 9. what apache2 -t refuses
 

@@ -8,6 +8,7 @@ import grp
 import os
 import pwd
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -111,11 +112,17 @@ class Httpd:
 
     # ---- control
 
-    def _ctl(self, *args, timeout=60):
+    def _ctl(self, *args, timeout=60, address_space=None):
+        """apache2 with args; address_space: its RLIMIT_AS in bytes (and
+        its children's), to make a large allocation fail."""
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS,
+                               (address_space, address_space))
         res = subprocess.run([APACHE2, "-d", self.dir, "-f", self.conf_path]
                              + list(args), stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             universal_newlines=True, timeout=timeout)
+                             universal_newlines=True, timeout=timeout,
+                             preexec_fn=limit if address_space else None)
         self.last_output = res.stdout
         return res.returncode, res.stdout
 
@@ -130,10 +137,10 @@ class Httpd:
         except (OSError, ValueError):
             return None
 
-    def start_fail(self, timeout=10):
+    def start_fail(self, timeout=10, address_space=None):
         """Start httpd when it is expected to refuse: returns (returncode,
-        output + error log, running)."""
-        rc, out = self._ctl("-k", "start")
+        output + error log, running). address_space: see _ctl."""
+        rc, out = self._ctl("-k", "start", address_space=address_space)
         state = {}
 
         def settled():

@@ -24,7 +24,8 @@ ratios are the result.
                       latency with and without a sweep running
   bench/run outage    1M requests over 200 sessions, database restarted twice
   bench/run memory    httpd children's private and shared resident size
-                      from 100k to 1M writes (--providers orm,ormcache)
+                      from 100k to 1M writes (--providers dbd,orm,
+                      ormcache: mod_session_dbd is the anchor)
   bench/run odbc      the module through DBDriver odbc against the native
                       driver on the same server: read and write ratios
                       (--dbs: the databases behind, default pgsql)
@@ -1439,7 +1440,10 @@ def memory(args):
              "map with others (httpd's own pages, the module's shared "
              "memory as far as touched). Compared: the children alive "
              "since the first point.", ""]
-    providers = [p for p in ORM_PROVIDERS if p in args.providers] or ["orm"]
+    # dbd: mod_session_dbd under the same load, the anchor the module's
+    # growth compares with
+    providers = [p for p in ("dbd",) + ORM_PROVIDERS
+                 if p in args.providers] or ["orm"]
     try:
         for kind in args.dbs:
             for provider in providers:

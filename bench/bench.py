@@ -1442,8 +1442,7 @@ def memory(args):
              "since the first point.", ""]
     # dbd: mod_session_dbd under the same load, the anchor the module's
     # growth compares with
-    providers = [p for p in ("dbd",) + ORM_PROVIDERS
-                 if p in args.providers] or ["orm"]
+    providers = [p for p in DB_PROVIDERS if p in args.providers] or ["orm"]
     try:
         for kind in args.dbs:
             for provider in providers:

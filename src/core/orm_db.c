@@ -174,11 +174,65 @@ static int read_value(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     return 0;
 }
 
-int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+int orm_db_sizes_text(const apr_dbd_driver_t *driver)
+{
+    return strcmp(orm_db_driver_name(driver), "mysql") == 0;
+}
+
+/* Column col of a driver orm_db_sizes_text is true for, whole, into
+ * *value (NULL for NULL) and its stored length into *stored. The string
+ * datum is the driver's buffer ended within it, so it is safe to measure
+ * even when the value went on past it; the CLOB datum is a bucket as long
+ * as the stored value, read only when the buffer did not hold it all.
+ * Nonzero when unreadable. */
+static int read_sized_text(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                           apr_dbd_row_t *row, int col,
+                           apr_bucket_alloc_t *ba, const char **value,
+                           apr_off_t *stored)
+{
+    const char *head = NULL;
+    apr_bucket_brigade *bb;
+    apr_size_t length;
+    char *whole;
+    apr_status_t rv;
+
+    *value = NULL;
+    *stored = 0;
+    rv = apr_dbd_datum_get(driver, row, col, APR_DBD_TYPE_STRING, &head);
+    if (rv == APR_ENOENT || (rv == APR_SUCCESS && head == NULL)) {
+        return 0;
+    }
+    bb = apr_brigade_create(pool, ba);
+    if (rv != APR_SUCCESS
+        || apr_dbd_datum_get(driver, row, col, APR_DBD_TYPE_CLOB, bb)
+        || apr_brigade_length(bb, 0, stored) || *stored < 0) {
+        apr_brigade_destroy(bb);
+        return 1;
+    }
+    length = strlen(head);
+    if ((apr_off_t)length == *stored) {
+        *value = apr_pstrmemdup(pool, head, length);
+        apr_brigade_destroy(bb);
+        return 0;
+    }
+    /* the buffer's worth, then the rest, fetched piece by piece */
+    rv = apr_brigade_pflatten(bb, &whole, &length, pool);
+    apr_brigade_destroy(bb);
+    if (rv != APR_SUCCESS || (apr_off_t)length != *stored) {
+        return 1;
+    }
+    *value = apr_pstrmemdup(pool, whole, length);
+    return 0;
+}
+
+/* orm_db_first_row, and orm_db_first_row_sized where text_col >= 0. */
+static int first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                      apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
+                     int text_col, apr_bucket_alloc_t *ba,
                      const char ***values, const char **errmsg)
 {
     int sequential = orm_db_sequential(driver);
+    int slots = ncols + (text_col >= 0);
     apr_dbd_row_t *row = NULL;
     int i, failed = 0;
 
@@ -187,10 +241,19 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
         /* in order, the end of the rows and a failed fetch look alike */
         return sequential && !odbc_no_data(driver, handle);
     }
-    *values = apr_pcalloc(pool, sizeof(const char *) * (ncols ? ncols : 1));
+    *values = apr_pcalloc(pool, sizeof(const char *) * (slots ? slots : 1));
     /* in column order: some ODBC drivers read columns only so */
     for (i = 0; i < ncols && !failed; i++) {
-        failed = read_value(pool, driver, row, i, &(*values)[i]);
+        if (i == text_col) {
+            apr_off_t stored = 0;
+
+            failed = read_sized_text(pool, driver, row, i, ba, &(*values)[i],
+                                     &stored);
+            (*values)[ncols] = apr_off_t_toa(pool, stored);
+        }
+        else {
+            failed = read_value(pool, driver, row, i, &(*values)[i]);
+        }
     }
     if (failed) {
         /* the driver's reason, before draining replaces it */
@@ -207,6 +270,23 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
         }
     }
     return failed;
+}
+
+int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                     apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
+                     const char ***values, const char **errmsg)
+{
+    return first_row(pool, driver, handle, res, ncols, -1, NULL, values,
+                     errmsg);
+}
+
+int orm_db_first_row_sized(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                           apr_dbd_t *handle, apr_dbd_results_t *res,
+                           int ncols, int text_col, apr_bucket_alloc_t *ba,
+                           const char ***values, const char **errmsg)
+{
+    return first_row(pool, driver, handle, res, ncols, text_col, ba, values,
+                     errmsg);
 }
 
 int orm_db_select_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,

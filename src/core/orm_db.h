@@ -23,6 +23,7 @@
 
 #include <apr.h>
 #include <apr_pools.h>
+#include <apr_buckets.h>
 #include <apr_dbd.h>
 
 /** Rows are named in logs by this many first characters of their id (a
@@ -91,6 +92,22 @@ int orm_db_pquery(apr_pool_t *pool, const apr_dbd_driver_t *driver,
 int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                      apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
                      const char ***values, const char **errmsg);
+
+/** The driver hands back at most a buffer's worth of a text value and
+ *  says nothing of the rest (apr_dbd_mysql: fldsz in DBDParams, 1 MB by
+ *  default), but tells its stored length through its CLOB datum: read such
+ *  a column with orm_db_first_row_sized, not a size the server works out. */
+int orm_db_sizes_text(const apr_dbd_driver_t *driver);
+
+/** As orm_db_first_row, on a driver orm_db_sizes_text is true for, and
+ *  with column text_col read whole, however long, through the driver's
+ *  CLOB datum (buckets from ba); (*values)[ncols], one more than asked
+ *  for, is then its stored length in bytes as text, to hold against the
+ *  value's length (a stored NUL byte ends the text short of it). */
+int orm_db_first_row_sized(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                           apr_dbd_t *handle, apr_dbd_results_t *res,
+                           int ncols, int text_col, apr_bucket_alloc_t *ba,
+                           const char ***values, const char **errmsg);
 
 /** Runs a select that answers with one row and reads that row as
  *  orm_db_first_row does. Without arguments sql runs unprepared (SQLite

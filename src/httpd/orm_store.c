@@ -27,6 +27,9 @@ typedef struct {
     ap_dbd_t *dbd;
     orm_dialect_e database;                 /* what the database is */
     const orm_sql_t *sql;                   /* what we say to it */
+    int driver_sizes;                       /* the driver tells a text
+                                             * value's stored size
+                                             * (orm_db_sizes_text) */
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
     apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
     int writer_held;                        /* holds the writers' lock */
@@ -40,16 +43,20 @@ static const char *const stmt_names[ORM_STMT_COUNT] = {
     "lock_touch"
 };
 
-static const char *stmt_text(const orm_sql_t *sql, orm_stmt_e which)
+static const char *stmt_text(const dbd_conn_t *conn, orm_stmt_e which)
 {
+    const orm_sql_t *sql = conn->sql;
+
     switch (which) {
-    case ORM_STMT_LOAD:      return sql->load;
+    case ORM_STMT_LOAD:
+        return conn->driver_sizes ? sql->load_no_size : sql->load;
     case ORM_STMT_UPSERT:    return sql->upsert;
     case ORM_STMT_UPDATE:    return sql->update;
     case ORM_STMT_INSERT:    return sql->insert;
     case ORM_STMT_REMOVE:    return sql->remove;
     case ORM_STMT_UPDATE_IF: return sql->update_if;
-    case ORM_STMT_LOCK:      return sql->lock;
+    case ORM_STMT_LOCK:
+        return conn->driver_sizes ? sql->lock_no_size : sql->lock;
     case ORM_STMT_LOCK_TOUCH: return sql->lock_touch;
     default:                 return NULL;
     }
@@ -525,7 +532,7 @@ static apr_status_t prepare_statements(dbd_conn_t *conn)
     int i;
 
     for (i = 0; i < ORM_STMT_COUNT; i++) {
-        const char *text = stmt_text(conn->sql, i);
+        const char *text = stmt_text(conn, i);
         const char *errmsg = NULL;
 
         conn->stmt[i] = NULL;
@@ -801,6 +808,7 @@ static void choose_statements(dbd_conn_t *conn)
                                                 conn->dbd, &asked);
     conn->sql = conn->store->sql[orm_store_statements_dialect(
                                      conn->store, conn->database)];
+    conn->driver_sizes = orm_db_sizes_text(conn->dbd->driver);
     if (asked && conn->database == ORM_DIALECT_PORTABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, conn->r, ORM_LOGNO(0120)
                       "session table '%s': the database behind this %s "
@@ -974,10 +982,10 @@ static apr_int64_t utf8_length(const char *text)
 
 /* True when the data column came back whole: size is its size as stored,
  * in bytes, or where the dialect's size may count characters (portable
- * LENGTH: characters on most databases, bytes on MySQL) in either.
- * apr_dbd_mysql fetches a text column into a buffer of its field size
- * (fldsz in DBDParams, 1 MB by default) and hands back what fits, with no
- * error. */
+ * LENGTH: characters on most databases, bytes on MySQL) in either. A
+ * driver may hand back less with no error: one that fetches into a buffer
+ * of a fixed size and cannot say so (apr_dbd_mysql, which can, is read
+ * whole: see read_row), or any, at a NUL byte stored in the data. */
 static int whole(const orm_sql_t *sql, const char *size, const char *data)
 {
     apr_int64_t stored;
@@ -996,11 +1004,27 @@ static apr_status_t truncated(dbd_conn_t *conn, const char *id)
     conn->fault = FAULT_DATA;
     orm_status_count(conn->store, ORM_METRIC_FAILED_DATA);
     report_data_error(conn->r, conn->store, apr_psprintf(conn->r->pool,
-                      "session %.*s came back shorter than stored (with "
-                      "MariaDB/MySQL, raise fldsz in DBDParams above the "
-                      "largest session): treated as a failed load",
+                      "session %.*s came back shorter than stored (a NUL "
+                      "byte in its stored data, or a driver that cuts long "
+                      "values): treated as a failed load",
                       ORM_ID_PREFIX_LEN, id));
     return APR_EGENERAL;
+}
+
+/* The row of load or lock, its first column the data and its last the
+ * data's stored size: from the server, or where the driver tells it, from
+ * the driver, which then hands back the data whole however long. */
+static int read_row(dbd_conn_t *conn, apr_dbd_results_t *res, int ncols,
+                    const char ***values, const char **errmsg)
+{
+    if (conn->driver_sizes) {
+        return orm_db_first_row_sized(conn->r->pool, conn->dbd->driver,
+                                      conn->dbd->handle, res, ncols - 1, 0,
+                                      conn->r->connection->bucket_alloc,
+                                      values, errmsg);
+    }
+    return orm_db_first_row(conn->r->pool, conn->dbd->driver,
+                            conn->dbd->handle, res, ncols, values, errmsg);
 }
 
 static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
@@ -1019,8 +1043,7 @@ static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
         return statement_failed(conn, "loading", id, errmsg);
     }
     /* data, expires_at, updated_at, user_name, the data's stored size */
-    if (orm_db_first_row(r->pool, conn->dbd->driver, conn->dbd->handle, res,
-                         5, &values, &errmsg)) {
+    if (read_row(conn, res, 5, &values, &errmsg)) {
         return statement_failed(conn, "reading", id, errmsg);
     }
     if (values == NULL) {
@@ -1231,8 +1254,7 @@ static apr_status_t lock_row(dbd_conn_t *conn, const char *id,
         return APR_SUCCESS;
     }
     /* data, updated_at, the data's stored size */
-    if (orm_db_first_row(pool, conn->dbd->driver, conn->dbd->handle, res, 3,
-                         &values, errmsg)) {
+    if (read_row(conn, res, 3, &values, errmsg)) {
         return APR_SUCCESS;
     }
     if (values == NULL) {

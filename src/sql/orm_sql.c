@@ -357,13 +357,20 @@ static void build_reads(apr_pool_t *pool, const orm_sql_dialect_t *d,
                                    col[ORM_FIELD_ID], " = %s AND ",
                                    col[ORM_FIELD_EXPIRES_AT], " > %lld",
                                    NULL);
+    const char *load_columns = apr_pstrcat(pool, "SELECT ",
+                                           col[ORM_FIELD_DATA], ", ",
+                                           col[ORM_FIELD_EXPIRES_AT], ", ",
+                                           version, ", ", owner, NULL);
+    const char *lock_columns = apr_pstrcat(pool, "SELECT ",
+                                           col[ORM_FIELD_DATA], ", ",
+                                           version, NULL);
 
-    sql->load = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
-                            col[ORM_FIELD_EXPIRES_AT], ", ", version, ", ",
-                            owner, ", ", octets, live, NULL);
-    sql->lock = apr_pstrcat(pool, "SELECT ", col[ORM_FIELD_DATA], ", ",
-                            version, ", ", octets, live, d->lock_clause,
-                            NULL);
+    sql->load = apr_pstrcat(pool, load_columns, ", ", octets, live, NULL);
+    sql->load_no_size = apr_pstrcat(pool, load_columns, live, NULL);
+    sql->lock = apr_pstrcat(pool, lock_columns, ", ", octets, live,
+                            d->lock_clause, NULL);
+    sql->lock_no_size = apr_pstrcat(pool, lock_columns, live, d->lock_clause,
+                                    NULL);
     if (d->lock_by_update) {
         /* version = version: the row as it was, held until commit */
         sql->lock_touch = apr_pstrcat(pool, "UPDATE ", names->table, " SET ",

@@ -109,10 +109,14 @@ typedef struct {
     orm_dialect_e dialect;
     orm_format_e format;
     /* (id, now_ms) -> data, expires_at, updated_at, user_name, and the
-     * data's size in bytes as stored (a driver may cut what it fetches:
-     * MariaDB's at its field size); in the express format updated_at is
-     * expires_at again and user_name NULL */
+     * data's size in bytes as stored (a driver may cut what it fetches);
+     * in the express format updated_at is expires_at again and user_name
+     * NULL */
     const char *load;
+    /* load and lock without the size, for a driver that tells it itself
+     * (orm_db_sizes_text): the server need not measure the data */
+    const char *load_no_size;
+    const char *lock_no_size;
     /* insert_args; NULL when the dialect has no single-statement upsert */
     const char *upsert;
     /* portable write, in one transaction: update first ... */

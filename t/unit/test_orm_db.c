@@ -219,6 +219,49 @@ START_TEST(test_db_first_row_copies)
 }
 END_TEST
 
+/* The first row of sql by orm_db_first_row_sized, its first column the
+ * text one; fails the test on error. */
+static const char **sized_row(const char *sql, int ncols)
+{
+    apr_dbd_results_t *res = NULL;
+    const char **values = NULL;
+
+    ck_assert_int_eq(apr_dbd_select(db->driver, test_pool, db->handle, &res,
+                                    sql, 1), 0);
+    ck_assert_int_eq(orm_db_first_row_sized(test_pool, db->driver,
+                                            db->handle, res, ncols, 0,
+                                            apr_bucket_alloc_create(test_pool),
+                                            &values, NULL), 0);
+    ck_assert_ptr_nonnull(values);
+    return values;
+}
+
+/* orm_db_first_row_sized, on SQLite's driver (the one it is for,
+ * apr_dbd_mysql, needs a server: t/e2e's test_large_session_never_truncated
+ * reads values past its buffer there). */
+START_TEST(test_db_first_row_sized)
+{
+    const char **values;
+
+    ck_assert(!orm_db_sizes_text(db->driver));
+    /* the text column's stored size after the columns asked for */
+    values = sized_row("SELECT note, id FROM t WHERE n = 1", 2);
+    ck_assert_str_eq(values[0], "first");
+    ck_assert_str_eq(values[1], "a");
+    ck_assert_str_eq(values[2], "5");
+
+    /* a stored NUL byte: the text ends there, the size says it is short */
+    values = sized_row("SELECT CAST(X'61620063' AS TEXT)", 1);
+    ck_assert_str_eq(values[0], "ab");
+    ck_assert_str_eq(values[1], "4");
+
+    /* NULL: no value, no size */
+    values = sized_row("SELECT NULL", 1);
+    ck_assert_ptr_null(values[0]);
+    ck_assert_str_eq(values[1], "0");
+}
+END_TEST
+
 START_TEST(test_db_pquery_no_match)
 {
     apr_dbd_prepared_t *remove = test_db_prepare(db,
@@ -273,6 +316,7 @@ TCase *tcase_db(void)
     tcase_add_test(tc, test_db_message_fallback);
     tcase_add_test(tc, test_db_error_is_the_drivers);
     tcase_add_test(tc, test_db_value_null_and_empty);
+    tcase_add_test(tc, test_db_first_row_sized);
     tcase_add_test(tc, test_db_int64_both_ways);
     tcase_add_test(tc, test_db_now_is_the_clock_in_ms);
     tcase_add_test(tc, test_db_select_row_unprepared);

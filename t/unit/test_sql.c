@@ -695,10 +695,12 @@ START_TEST(test_sql_only_identifier_quotes)
         int portable = sql->dialect == ORM_DIALECT_PORTABLE;
         char quote = sql->dialect == ORM_DIALECT_MYSQL ? '`'
                      : portable ? '\0' : '"';
-        const char *stmts[9 + 3];
+        const char *stmts[11 + 3];
         int count = 0, j;
 
         stmts[count++] = sql->load;
+        stmts[count++] = sql->load_no_size;
+        stmts[count++] = sql->lock_no_size;
         stmts[count++] = sql->insert;
         stmts[count++] = sql->update;
         stmts[count++] = sql->remove;
@@ -940,6 +942,49 @@ START_TEST(test_sql_update_if_and_lock)
     ck_assert_str_eq(sql->lock,
         "SELECT `payload`, `touched_ms`, OCTET_LENGTH(`payload`) FROM "
         "`app_sessions` WHERE `sid` = %s AND `exp_ms` > %lld FOR UPDATE");
+}
+END_TEST
+
+/* load and lock as a driver that tells the data's size is asked them
+ * (orm_db_sizes_text): the same, but for the size the server would work
+ * out, which is the last column. */
+START_TEST(test_sql_reads_without_size)
+{
+    orm_schema_t d = default_schema();
+    const orm_sql_t *const *builds;
+    const orm_sql_t *sql;
+    int i, n;
+
+    sql = orm_sql_build(test_pool, &d, ORM_DIALECT_MYSQL);
+    ck_assert_str_eq(sql->load_no_size,
+        "SELECT `data`, `expires_at`, `updated_at`, `user_name` FROM "
+        "`session` WHERE `id` = %s AND `expires_at` > %lld");
+    ck_assert_str_eq(sql->lock_no_size,
+        "SELECT `data`, `updated_at` FROM `session` WHERE `id` = %s AND "
+        "`expires_at` > %lld FOR UPDATE");
+
+    builds = all_builds(&n);
+    for (i = 0; i < n; i++) {
+        const char *size_at;
+
+        sql = builds[i];
+        /* load minus ", <size>" before " FROM" */
+        size_at = strstr(sql->load, " FROM ");
+        ck_assert_ptr_nonnull(size_at);
+        while (size_at > sql->load && size_at[0] != ',') {
+            size_at--;
+        }
+        ck_assert_str_eq(sql->load_no_size,
+                         apr_pstrcat(test_pool,
+                                     apr_pstrndup(test_pool, sql->load,
+                                                  size_at - sql->load),
+                                     strstr(sql->load, " FROM "), NULL));
+        ck_assert_ptr_null(strstr(sql->load_no_size, "LENGTH"));
+        ck_assert_ptr_null(strstr(sql->lock_no_size, "LENGTH"));
+        ck_assert_ptr_nonnull(strstr(sql->lock, "LENGTH"));
+        ck_assert_str_eq(placeholders(sql->load_no_size), "s,lld");
+        ck_assert_str_eq(placeholders(sql->lock_no_size), "s,lld");
+    }
 }
 END_TEST
 
@@ -1622,6 +1667,7 @@ TCase *tcase_sql(void)
     tcase_add_test(tc, test_sql_release);
     tcase_add_test(tc, test_sql_connection_setup);
     tcase_add_test(tc, test_sql_connection_setup_runs_on_sqlite);
+    tcase_add_test(tc, test_sql_reads_without_size);
     tcase_add_test(tc, test_sql_update_if_lock_placeholders);
     tcase_add_test(tc, test_admin_sql_per_dialect);
     tcase_add_test(tc, test_admin_sql_batch_in_limit);

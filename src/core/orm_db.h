@@ -93,9 +93,9 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                      apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
                      const char ***values, const char **errmsg);
 
-/** The driver hands back at most a buffer's worth of a text value and
- *  says nothing of the rest (apr_dbd_mysql: fldsz in DBDParams, 1 MB by
- *  default), but tells its stored length through its CLOB datum: read such
+/** The driver hands back at most a buffer's worth of a text value, with
+ *  no error for the rest (apr_dbd_mysql: fldsz in DBDParams, 1 MB by
+ *  default), and tells its stored length through its CLOB datum: read such
  *  a column with orm_db_first_row_sized, not a size the server works out. */
 int orm_db_sizes_text(const apr_dbd_driver_t *driver);
 

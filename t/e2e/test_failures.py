@@ -1119,6 +1119,34 @@ def test_large_session_never_truncated(httpd, mysql_server, fldsz):
 
 @pytest.mark.skipif("mysql" not in selected_dbs(), reason="MariaDB not "
                     "selected (ORM_E2E_DBS)")
+def test_mysql_reads_ask_the_driver_for_the_size(httpd, mysql_server):
+    """On apr_dbd_mysql the load and the locked read leave the data's size
+    to the driver: the server is never asked to measure the data (as
+    MariaDB's general log shows the statements prepared)."""
+    db = mysql_server.new_database("nosize")
+    srv = httpd.new(orm_conf(db, server="SessionORMSweepInterval 0\n"))
+    srv.start()
+    db.sql("SET GLOBAL log_output = 'TABLE'")
+    db.sql("TRUNCATE TABLE mysql.general_log")
+    db.sql("SET GLOBAL general_log = 1")
+    try:
+        c = srv.client()
+        assert saved(c, c.get("/probe?op=set&key=a&value=1"))
+        r = c.get("/probe?op=get&key=a", update_jar=False)
+        assert r.value("a") == "1"
+    finally:
+        db.sql("SET GLOBAL general_log = 0")
+    prepared = [row[0] for row in db.sql(
+        "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log "
+        "WHERE command_type = 'Prepare'")]
+    reads = [p for p in prepared if p.startswith("SELECT `data`")]
+    # the load and the lock, each prepared on the connection
+    assert len(reads) >= 2, prepared
+    assert not [p for p in reads if "LENGTH" in p], reads
+
+
+@pytest.mark.skipif("mysql" not in selected_dbs(), reason="MariaDB not "
+                    "selected (ORM_E2E_DBS)")
 def test_stored_nul_byte_fails_the_load_and_keeps_the_row(httpd,
                                                           mysql_server):
     """A NUL byte stored in the data (written behind httpd's back) would end

@@ -184,7 +184,7 @@ int orm_db_sizes_text(const apr_dbd_driver_t *driver)
  * datum is the driver's buffer ended within it, so it is safe to measure
  * even when the value went on past it; the CLOB datum is a bucket as long
  * as the stored value, read only when the buffer did not hold it all.
- * Nonzero when unreadable. */
+ * Nonzero when the driver failed. */
 static int read_sized_text(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                            apr_dbd_row_t *row, int col,
                            apr_bucket_alloc_t *ba, const char **value,
@@ -215,13 +215,18 @@ static int read_sized_text(apr_pool_t *pool, const apr_dbd_driver_t *driver,
         apr_brigade_destroy(bb);
         return 0;
     }
-    /* the buffer's worth, then the rest, fetched piece by piece */
-    rv = apr_brigade_pflatten(bb, &whole, &length, pool);
+    /* the buffer's worth, then the rest, fetched piece by piece, into one
+     * string; should fewer bytes come than stored, the caller's check of
+     * the size says so */
+    length = (apr_size_t)*stored;
+    whole = apr_palloc(pool, length + 1);
+    rv = apr_brigade_flatten(bb, whole, &length);
     apr_brigade_destroy(bb);
-    if (rv != APR_SUCCESS || (apr_off_t)length != *stored) {
+    if (rv != APR_SUCCESS) {
         return 1;
     }
-    *value = apr_pstrmemdup(pool, whole, length);
+    whole[length] = '\0';
+    *value = whole;
     return 0;
 }
 

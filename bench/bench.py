@@ -9,7 +9,9 @@ ratios are the result.
 
   bench/run compare   providers x workloads x databases (issue: performance):
                       read, sliding, burst (formerly write), new, mix,
-                      large, rows1m; --mpm event|prefork
+                      large, rows1m; --mpm event|prefork;
+                      --baseline REV with provider base: the module built
+                      from git revision REV in the same rounds (an A/B)
   bench/run farm      mix on two httpd instances sharing one database and
                       the sessions (--dbs: pgsql, mysql): combined req/s,
                       and no acknowledged write lost (compare runs it on
@@ -254,7 +256,9 @@ def run_wrk(port, duration, path, cookies=(), vary=False, connections=None,
 # --------------------------------------------------------------------------
 # providers: cookie, none, and on a database mod_session_dbd and
 # mod_session_orm without and with its read-through cache (SessionORMCache)
-ORM_PROVIDERS = ("orm", "ormcache")
+# "base": mod_session_orm as built from another revision (--baseline), run
+# beside this tree's in the same rounds: an A/B of a change
+ORM_PROVIDERS = ("orm", "ormcache", "base")
 DB_PROVIDERS = ("dbd",) + ORM_PROVIDERS
 CACHE_SECONDS = 5           # SessionORMCacheSeconds' default
 
@@ -304,7 +308,7 @@ class Bench:
                 DBD_SQL.format(k="`key`" if db_kind(db) == "mysql" else "key",
                                cookie=COOKIE, attrs=COOKIE_ATTRS))
         else:
-            mods += ["dbd", "orm"]
+            mods += ["dbd", "orm_base" if provider == "base" else "orm"]
             body = "%s\nSession On\nSessionORMCookieName %s %s\n%s" % (
                 db.dbd_conf(), COOKIE, COOKIE_ATTRS, maxage)
             if workload == "sliding":
@@ -633,6 +637,7 @@ def report_compare(results, args):
                r["non2xx"] + r["socket_errors"], r["log_errors"], r["steal"])
         lines.append("%-8s %-8s %-7s %9.0f %7s %7s %-16s %-16s %6d %6d "
                      "%5.0f%%" % row)
+    lines += baseline_lines(by, args)
     lines.append("")
     lines.append("req/s, p50, p99: the median of the runs. steal: the "
                  "largest share of CPU time the hypervisor gave to other "
@@ -669,6 +674,45 @@ def report_compare(results, args):
     print(text)
 
 
+def baseline_lines(by, args):
+    """With --baseline: this tree's orm over the baseline's, paired by
+    round, per workload and database."""
+    pairs = [(w, d, r, by.get((w, "base", d)))
+             for (w, p, d), r in by.items() if p == "orm"]
+    pairs = [(w, d, r, b) for w, d, r, b in pairs if b]
+    if not pairs:
+        return []
+    lines = ["", "orm (this tree) over base (%s): req/s, paired by round"
+             % args.baseline]
+    for w, d, r, b in pairs:
+        lines.append("%-8s %-7s %s  p99 %s against %s ms" % (
+            w, d, ratio_text(paired_ratio(r["rps_runs"], b["rps_runs"])),
+            "%.2f" % r["p99"] if r["p99"] is not None else "-",
+            "%.2f" % b["p99"] if b["p99"] is not None else "-"))
+    return lines
+
+
+def build_baseline(rev, tmp):
+    """The mod_session_orm.so of --baseline: a built module as it is, or a
+    git revision of this repository, exported and built in tmp."""
+    if rev.endswith(".so"):
+        if not os.path.exists(rev):
+            sys.exit("--baseline: %s does not exist" % rev)
+        return os.path.abspath(rev)
+    repo = os.path.join(HERE, "..")
+    src = make_dir(os.path.join(tmp, "baseline"), mode=0o755)
+    log("building the baseline %s in %s ..." % (rev, src))
+    archive = subprocess.run(["git", "-C", repo, "archive", rev],
+                             stdout=subprocess.PIPE)
+    if archive.returncode != 0:
+        sys.exit("--baseline: git archive %s failed" % rev)
+    subprocess.run(["tar", "-x", "-C", src], input=archive.stdout,
+                   check=True)
+    for cmd in (["./autogen.sh"], ["./configure"], ["make", "-s"]):
+        subprocess.run(cmd, cwd=src, check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(src, ".libs", "mod_session_orm.so")
+
+
 DB_TITLES = (("sqlite", "SQLite"), ("pgsql", "PostgreSQL"),
              ("mysql", "MariaDB"))
 
@@ -683,7 +727,8 @@ def markdown_tables(results):
            if any(r["db"] == k for r in results)]
     mods = [p for p in ORM_PROVIDERS
             if any(r["provider"] == p for r in results)]
-    names = " / ".join({"orm": "orm", "ormcache": "with cache"}[p]
+    names = " / ".join({"orm": "orm", "ormcache": "with cache",
+                        "base": "baseline"}[p]
                        for p in mods)
 
     def ratio(r, key):
@@ -1531,6 +1576,11 @@ def main():
     p.add_argument("--repeat", type=int, default=3,
                    help="compare: rounds, each provider once per round; the "
                    "median kept (3)")
+    p.add_argument("--baseline", metavar="REV|PATH.so",
+                   help="compare: run provider base, mod_session_orm built "
+                   "from this git revision (or this built module), beside "
+                   "this tree's in the same rounds, and report orm over "
+                   "base")
     p.add_argument("--requests", type=int, default=1000000,
                    help="outage: total requests (default 1000000)")
     args = p.parse_args()
@@ -1547,9 +1597,15 @@ def main():
     args.providers = [p for p in args.providers.split(",") if p]
     global REPEAT
     REPEAT = max(1, args.repeat)
+    if ("base" in args.providers) != bool(args.baseline):
+        p.error("provider base and --baseline go together")
     args.tmp = tempfile.mkdtemp(prefix="orm-bench-")
     os.chmod(args.tmp, 0o755)
     try:
+        if args.baseline:
+            STD_MODULES["orm_base"] = ("session_orm_module",
+                                       build_baseline(args.baseline,
+                                                      args.tmp))
         for what in (["compare", "farm", "sweep", "outage", "memory"]
                      if args.what == "all" else [args.what]):
             {"compare": compare, "farm": farm, "profile": profile,

@@ -107,7 +107,10 @@ def load_module_lines(mpm, modules, probe_path):
                          % probe_path())
         else:
             sym, so = STD_MODULES[m]
-            lines.append("LoadModule %s %s/%s" % (sym, MODDIR, so))
+            # an absolute path is a module of its own build (bench's
+            # baseline), not one of httpd's
+            lines.append("LoadModule %s %s" % (
+                sym, so if os.path.isabs(so) else "%s/%s" % (MODDIR, so)))
     return "\n".join(lines)
 
 

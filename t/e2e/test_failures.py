@@ -863,10 +863,58 @@ def test_stalled_database_anonymous(httpd, request, db_servers, kind):
     assert_session_back(srv, c, mark)
 
 
+def sysv_semaphores():
+    """The ids of the System V semaphore sets there are."""
+    with open("/proc/sysvipc/sem") as f:
+        return {int(line.split()[1]) for line in f.readlines()[1:]}
+
+
+def semop(semid, op):
+    """One operation on semaphore 0 of a set, undone if we die."""
+    import ctypes
+
+    class Sembuf(ctypes.Structure):
+        _fields_ = [("sem_num", ctypes.c_ushort), ("sem_op", ctypes.c_short),
+                    ("sem_flg", ctypes.c_short)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.semop(semid, ctypes.byref(Sembuf(0, op, 0x1000)), 1) != 0:
+        raise OSError(ctypes.get_errno(), "semop %d on %d" % (op, semid))
+
+
 @pytest.mark.parametrize("db", selected_on("sqlite"), indirect=True)
 def test_sqlite_writer_lock_wait_is_bounded(httpd, db):
-    """The SQLite writers' lock held from outside (flock on its file): a
-    write waits SessionORMTimeout for it, then writes without it."""
+    """The SQLite writers' lock, a semaphore here (a mechanism APR can wait
+    on with a time limit), held from outside: a write waits
+    SessionORMTimeout for it, then writes without it."""
+    before = sysv_semaphores()
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"
+                               "SessionORMTimeout %d\n"
+                               "Mutex sysvsem session-orm-sqlite"
+                               % TIMEOUT))
+    c = srv.client()
+    assert c.get("/probe?op=set&key=a&value=1").status == 200
+    made = sysv_semaphores() - before
+    assert len(made) == 1, made
+    semid = made.pop()
+    semop(semid, -1)
+    try:
+        t0 = time.monotonic()
+        r = c.get("/probe?op=set&key=a&value=2", update_jar=False)
+        dt = time.monotonic() - t0
+    finally:
+        semop(semid, 1)
+    assert r.status == 200, r
+    assert TIMEOUT - 0.5 < dt < TIMEOUT + 1.5, dt
+    assert c.get("/probe?op=get&key=a").value("a") == "2"
+
+
+@pytest.mark.parametrize("db", selected_on("sqlite"), indirect=True)
+def test_sqlite_writer_file_lock_is_waited_for(httpd, db):
+    """A file lock (`Mutex flock`) APR can time only by trying it every
+    10 ms, so a write waits for it untimed: held from outside for longer
+    than SessionORMTimeout, the write waits, and completes once it is
+    released."""
     import fcntl
     import glob
     import tempfile
@@ -880,16 +928,21 @@ def test_sqlite_writer_lock_wait_is_bounded(httpd, db):
     assert c.get("/probe?op=set&key=a&value=1").status == 200
     files = glob.glob(os.path.join(lockdir, "session-orm-sqlite*"))
     assert len(files) == 1, files
+    pool = concurrent.futures.ThreadPoolExecutor(1)
     with open(files[0], "r+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            t0 = time.monotonic()
-            r = c.get("/probe?op=set&key=a&value=2", update_jar=False)
-            dt = time.monotonic() - t0
+            write = pool.submit(c.get, "/probe?op=set&key=a&value=2",
+                                update_jar=False)
+            time.sleep(TIMEOUT + 1.5)
+            assert not write.done(), "the write did not wait for the lock"
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+            released = time.monotonic()
+    r = write.result(10)
+    pool.shutdown()
     assert r.status == 200, r
-    assert TIMEOUT - 0.5 < dt < TIMEOUT + 1.5, dt
+    assert time.monotonic() - released < 1.0
     assert c.get("/probe?op=get&key=a").value("a") == "2"
 
 

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from harness.common import (HarnessError, make_dir, now_ms, pid_alive,
-                            sha256_hex, sql_quote, wait_for)
+from harness.common import (HarnessError, child_pids, make_dir, now_ms,
+                            pid_alive, sha256_hex, sql_quote, wait_for)
 from harness.conf import dbd_indented, orm_conf
 from harness.logs import DBD_CONNECT_FAILURES
 from harness.databases import (PSQL, SERVER_CLASSES, allow_skip,
@@ -93,22 +93,6 @@ def insert_expired(db, n, table="session", prefix="exp", user=None,
 
 def count_expired(db, table="session"):
     return db.count(table, where="expires_at <= %d" % now_ms())
-
-
-def children(ppid):
-    """Live child pids of ppid."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == ppid and fields[0] != "Z":
-            out.append(int(d))
-    return out
 
 
 def live_session(srv, key="live", value="yes"):
@@ -198,9 +182,9 @@ def test_one_sweep_per_interval_across_children(httpd, db):
         runs.append((mpm, srv, d))
     for mpm, srv, d in runs:
         want = MPM_CHILDREN[mpm]
-        assert wait_for(lambda: len(children(srv.pid)) >= want, 5), \
+        assert wait_for(lambda: len(child_pids(srv.pid)) >= want, 5), \
             "%s: expected %d children, have %r" % (mpm, want,
-                                                   children(srv.pid))
+                                                   child_pids(srv.pid))
     clients = [live_session(srv) for _, srv, _ in runs]
     for mpm, srv, d in runs:
         # a first sweep over the existing table
@@ -221,7 +205,7 @@ def test_one_sweep_per_interval_across_children(httpd, db):
         want = MPM_CHILDREN[mpm]
         lines = swept_lines(srv)
         t0 = lines[0].ts
-        assert len(children(srv.pid)) >= want
+        assert len(child_pids(srv.pid)) >= want
         in_window = [s for s in lines
                      if (s.ts - t0).total_seconds() <= window]
         assert len(in_window) <= window + 1, \
@@ -331,7 +315,7 @@ def _stop_graceful(srv, timeout=20):
     """apache2 -k graceful-stop; returns the seconds until the parent and all
     its children are gone."""
     pid = srv.pid
-    kids = children(pid)
+    kids = child_pids(pid)
     t = time.monotonic()
     rc, out = srv._ctl("-k", "graceful-stop")
     assert rc == 0, out
@@ -362,7 +346,7 @@ def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
     # the sweep is running: the count goes down
     assert wait_for(lambda: db.count() < rows - 300, 10, 0.05), \
         "the sweep did not start"
-    gen1 = children(srv.pid)
+    gen1 = child_pids(srv.pid)
     assert gen1
 
     # graceful restart (into bigger batches): the old children end
@@ -378,8 +362,8 @@ def test_graceful_restart_and_stop_during_long_sweep(httpd, db):
     left = count_expired(db)
     assert left > rows // 2, "sweep finished before the restart (test too " \
         "slow?): %d left" % left
-    assert wait_for(lambda: children(srv.pid), 5, 0.05), "no new children"
-    gen2 = children(srv.pid)
+    assert wait_for(lambda: child_pids(srv.pid), 5, 0.05), "no new children"
+    gen2 = child_pids(srv.pid)
     assert not set(gen2) & set(gen1)
     # the new generation removes them
     assert wait_gone(db, timeout=20), "new generation did not finish: %d " \

@@ -97,6 +97,22 @@ def pid_alive(pid):
         return False
 
 
+def child_pids(ppid):
+    """Live child pids of ppid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == ppid and fields[0] != "Z":
+            out.append(int(d))
+    return out
+
+
 # --------------------------------------------------------------------------
 # users, files and directories
 

@@ -168,12 +168,13 @@ static const orm_dialect_traits_t *traits(const dbd_conn_t *conn)
  * previous one is done. Readers (WAL) do not take it. */
 
 /* APR times a wait on a file lock (`Mutex` fcntl or flock, and `file:`,
- * which is one of them) by trying it every 10 ms: a queued write slept
- * 10 ms at a time, most of SQLite's p99 under mixed load. Such a lock is
- * waited for untimed, in the kernel, which wakes the waiter when it is
- * let go; the holder keeps it for its statements only, each cut by the
- * watchdog at SessionORMTimeout. The other mechanisms (the default
- * pthread mutex, semaphores) have a timed wait that is woken too. */
+ * which is fcntl) by trying it every 10 ms: a queued write slept 10 ms at
+ * a time, most of SQLite's p99 under mixed load. Such a lock is waited
+ * for untimed, in the kernel, which wakes the waiter when it is let go;
+ * the holder keeps it for its statements only, each cut by the watchdog
+ * at SessionORMTimeout. On Linux the other mechanisms (the pthread mutex,
+ * APR's default there, and the semaphores) have a timed wait that is
+ * woken too. */
 static int timed_wait_polls(apr_global_mutex_t *mutex)
 {
     const char *mechanism = apr_global_mutex_name(mutex);

@@ -864,13 +864,16 @@ def test_stalled_database_anonymous(httpd, request, db_servers, kind):
 
 
 def sysv_semaphores():
-    """The ids of the System V semaphore sets there are."""
+    """The ids of the private System V semaphore sets (key 0, as APR makes
+    them) there are."""
     with open("/proc/sysvipc/sem") as f:
-        return {int(line.split()[1]) for line in f.readlines()[1:]}
+        return {int(line.split()[1]) for line in f.readlines()[1:]
+                if int(line.split()[0]) == 0}
 
 
 def semop(semid, op):
-    """One operation on semaphore 0 of a set, undone if we die."""
+    """One operation on semaphore 0 of a set, undone if we die; never
+    waits (a semaphore that is taken is an error)."""
     import ctypes
 
     class Sembuf(ctypes.Structure):
@@ -878,7 +881,9 @@ def semop(semid, op):
                     ("sem_flg", ctypes.c_short)]
 
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.semop(semid, ctypes.byref(Sembuf(0, op, 0x1000)), 1) != 0:
+    undo, nowait = 0x1000, 0x800          # SEM_UNDO, IPC_NOWAIT
+    if libc.semop(semid, ctypes.byref(Sembuf(0, op, undo | nowait)),
+                  1) != 0:
         raise OSError(ctypes.get_errno(), "semop %d on %d" % (op, semid))
 
 

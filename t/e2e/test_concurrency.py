@@ -222,9 +222,9 @@ def traced(pid):
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 @pytest.mark.parametrize("db", SQLITE_KINDS, indirect=True)
 def test_sqlite_queued_writers_are_woken_not_polling(httpd, db):
-    """A write queued on the SQLite writers' lock waits for it in the
-    kernel and is woken when it is let go, whatever mechanism `Mutex`
-    chose: APR times a wait on a file lock (fcntl, flock) by trying it
+    """A write queued on the SQLite writers' lock, a file lock here
+    (`Mutex flock`), waits for it in the kernel and is woken when it is
+    let go: APR times a wait on a file lock (fcntl, flock) by trying it
     every 10 ms, and a timed wait slept 10 ms at a time (apr_sleep, seen
     as pselect6), most of SQLite's p99 under mixed load. Here the lock is
     held from outside for a second while writes of 4 sessions queue, under
@@ -272,7 +272,8 @@ def test_sqlite_queued_writers_are_woken_not_polling(httpd, db):
         calls = f.read().splitlines()
     sleeps = [l for l in calls if re.search(r"\b(pselect6|select)\(", l)]
     assert not sleeps, "queued writers polled the lock: %s" % sleeps[:3]
-    # a call strace saw end in another child's line comes back "resumed"
+    # strace splits a call that another process's line interrupts into
+    # "<unfinished ...>" and "<... flock resumed>"; the time is on the latter
     waits = [float(m.group(1)) for m in
              (re.search(r"(?:flock\(\d+, LOCK_EX|<\.\.\. flock resumed>)"
                         r".*<([0-9.]+)>$", l) for l in calls) if m]

@@ -179,6 +179,11 @@ int orm_db_sizes_text(const apr_dbd_driver_t *driver)
     return strcmp(orm_db_driver_name(driver), "mysql") == 0;
 }
 
+int orm_db_text_whole(const apr_dbd_driver_t *driver)
+{
+    return strcmp(orm_db_driver_name(driver), "pgsql") == 0;
+}
+
 /* Column col of a driver orm_db_sizes_text is true for, whole, into
  * *value (NULL for NULL) and its stored length into *stored. The string
  * datum is the driver's buffer ended within it, so it is safe to measure

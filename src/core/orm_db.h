@@ -99,6 +99,12 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
  *  a column with orm_db_first_row_sized, not a size the server works out. */
 int orm_db_sizes_text(const apr_dbd_driver_t *driver);
 
+/** The driver hands back every text value whole, and its database's text
+ *  cannot hold a NUL byte, so a value's length is its stored length:
+ *  nothing to check it against (apr_dbd_pgsql: libpq's value, all of it;
+ *  PostgreSQL text has no NUL). */
+int orm_db_text_whole(const apr_dbd_driver_t *driver);
+
 /** As orm_db_first_row, on a driver orm_db_sizes_text is true for, and
  *  with column text_col read whole, however long, through the driver's
  *  CLOB datum (buckets from ba); (*values)[ncols], one more than asked

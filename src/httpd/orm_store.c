@@ -30,6 +30,9 @@ typedef struct {
     int driver_sizes;                       /* the driver tells a text
                                              * value's stored size
                                              * (orm_db_sizes_text) */
+    int text_whole;                         /* a text value comes back
+                                             * whole: no size to check
+                                             * (orm_db_text_whole) */
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
     apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
     int writer_held;                        /* holds the writers' lock */
@@ -49,14 +52,16 @@ static const char *stmt_text(const dbd_conn_t *conn, orm_stmt_e which)
 
     switch (which) {
     case ORM_STMT_LOAD:
-        return conn->driver_sizes ? sql->load_no_size : sql->load;
+        return conn->driver_sizes || conn->text_whole ? sql->load_no_size
+                                                      : sql->load;
     case ORM_STMT_UPSERT:    return sql->upsert;
     case ORM_STMT_UPDATE:    return sql->update;
     case ORM_STMT_INSERT:    return sql->insert;
     case ORM_STMT_REMOVE:    return sql->remove;
     case ORM_STMT_UPDATE_IF: return sql->update_if;
     case ORM_STMT_LOCK:
-        return conn->driver_sizes ? sql->lock_no_size : sql->lock;
+        return conn->driver_sizes || conn->text_whole ? sql->lock_no_size
+                                                      : sql->lock;
     case ORM_STMT_LOCK_TOUCH: return sql->lock_touch;
     default:                 return NULL;
     }
@@ -831,6 +836,7 @@ static void choose_statements(dbd_conn_t *conn)
     conn->sql = conn->store->sql[orm_store_statements_dialect(
                                      conn->store, conn->database)];
     conn->driver_sizes = orm_db_sizes_text(conn->dbd->driver);
+    conn->text_whole = orm_db_text_whole(conn->dbd->driver);
     if (asked && conn->database == ORM_DIALECT_PORTABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, conn->r, ORM_LOGNO(0120)
                       "session table '%s': the database behind this %s "
@@ -1019,6 +1025,15 @@ static int whole(const orm_sql_t *sql, const char *size, const char *data)
            || (sql->size_in_chars && stored == utf8_length(data));
 }
 
+/* The data of a row read_row read, as long as stored: nothing to check
+ * where it always comes back whole, else its size column (ncols - 1)
+ * against it. */
+static int whole_row(const dbd_conn_t *conn, const char *const *values,
+                     int ncols, const char *data)
+{
+    return conn->text_whole || whole(conn->sql, values[ncols - 1], data);
+}
+
 /* A session that came back cut is never handed on nor written over: the
  * load fails, as for a database that failed to answer for this session. */
 static apr_status_t truncated(dbd_conn_t *conn, const char *id)
@@ -1035,10 +1050,17 @@ static apr_status_t truncated(dbd_conn_t *conn, const char *id)
 
 /* The row of load or lock, its first column the data and its last the
  * data's stored size: from the server, or where the driver tells it, from
- * the driver, which then hands back the data whole however long. */
+ * the driver, which then hands back the data whole however long. Where
+ * the data always comes back whole (text_whole) the statement has no size
+ * column and the row one column fewer: see whole_row. */
 static int read_row(dbd_conn_t *conn, apr_dbd_results_t *res, int ncols,
                     const char ***values, const char **errmsg)
 {
+    if (conn->text_whole) {
+        return orm_db_first_row(conn->r->pool, conn->dbd->driver,
+                                conn->dbd->handle, res, ncols - 1, values,
+                                errmsg);
+    }
     if (conn->driver_sizes) {
         return orm_db_first_row_sized(conn->r->pool, conn->dbd->driver,
                                       conn->dbd->handle, res, ncols - 1, 0,
@@ -1083,7 +1105,7 @@ static apr_status_t dbd_load(orm_conn_t *handle, const char *id,
                       "as absent", ORM_ID_PREFIX_LEN, id);
         return APR_SUCCESS;
     }
-    if (!whole(conn->sql, values[4], found->data)) {
+    if (!whole_row(conn, values, 5, found->data)) {
         return truncated(conn, id);
     }
     /* no owner is named "" */
@@ -1283,7 +1305,7 @@ static apr_status_t lock_row(dbd_conn_t *conn, const char *id,
         return APR_SUCCESS;
     }
     if (orm_db_value(values[0])
-        && !whole(conn->sql, values[2], values[0])) {
+        && !whole_row(conn, values, 3, values[0])) {
         return APR_EGENERAL;
     }
     *stored = values[0] ? values[0] : "";

@@ -1203,6 +1203,33 @@ def test_mysql_reads_ask_the_driver_for_the_size(httpd, mysql_server):
     assert not [p for p in reads if "LENGTH" in p], reads
 
 
+@pytest.mark.skipif("pgsql" not in selected_dbs(), reason="PostgreSQL not "
+                    "selected (ORM_E2E_DBS)")
+def test_pgsql_reads_ask_no_size(httpd, pg_server):
+    """On apr_dbd_pgsql the load and the locked read ask the server for no
+    size of the data: libpq hands a value back whole and PostgreSQL text
+    holds no NUL byte, so there is nothing to check it against (the
+    statements as the server logs them prepared)."""
+    db = pg_server.new_database("nosize")
+    pg_server.psql("ALTER DATABASE %s SET log_statement = 'all'" % db.name)
+    with open(pg_server.log) as f:
+        f.seek(0, os.SEEK_END)
+        mark = f.tell()
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"))
+    c = srv.client()
+    assert saved(c, c.get("/probe?op=set&key=a&value=1"))
+    r = c.get("/probe?op=get&key=a", update_jar=False)
+    assert r.value("a") == "1"
+    srv.stop()
+    with open(pg_server.log) as f:
+        f.seek(mark)
+        logged = f.read()
+    reads = re.findall(r"statement: (PREPARE \S+_(?:load|lock) .*)", logged)
+    # the load and the lock, each prepared on the connection
+    assert len(reads) >= 2, logged[-2000:]
+    assert not [p for p in reads if "LENGTH" in p], reads
+
+
 @pytest.mark.skipif("mysql" not in selected_dbs(), reason="MariaDB not "
                     "selected (ORM_E2E_DBS)")
 def test_stored_nul_byte_fails_the_load_and_keeps_the_row(httpd,

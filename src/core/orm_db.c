@@ -174,22 +174,25 @@ static int read_value(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     return 0;
 }
 
-int orm_db_sizes_text(const apr_dbd_driver_t *driver)
+orm_text_size_e orm_db_text_size(const apr_dbd_driver_t *driver)
 {
-    return strcmp(orm_db_driver_name(driver), "mysql") == 0;
+    const char *name = orm_db_driver_name(driver);
+
+    if (strcmp(name, "mysql") == 0) {
+        return ORM_TEXT_SIZE_TOLD;
+    }
+    if (strcmp(name, "pgsql") == 0) {
+        return ORM_TEXT_SIZE_WHOLE;
+    }
+    return ORM_TEXT_SIZE_ASKED;
 }
 
-int orm_db_text_whole(const apr_dbd_driver_t *driver)
-{
-    return strcmp(orm_db_driver_name(driver), "pgsql") == 0;
-}
-
-/* Column col of a driver orm_db_sizes_text is true for, whole, into
- * *value (NULL for NULL) and its stored length into *stored. The string
- * datum is the driver's buffer ended within it, so it is safe to measure
- * even when the value went on past it; the CLOB datum is a bucket as long
- * as the stored value, read only when the buffer did not hold it all.
- * Nonzero when the driver failed. */
+/* Column col of a driver that tells a text value's size
+ * (ORM_TEXT_SIZE_TOLD), whole, into *value (NULL for NULL) and its stored
+ * length into *stored. The string datum is the driver's buffer ended
+ * within it, so it is safe to measure even when the value went on past
+ * it; the CLOB datum is a bucket as long as the stored value, read only
+ * when the buffer did not hold it all. Nonzero when the driver failed. */
 static int read_sized_text(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                            apr_dbd_row_t *row, int col,
                            apr_bucket_alloc_t *ba, const char **value,

@@ -93,23 +93,31 @@ int orm_db_first_row(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                      apr_dbd_t *handle, apr_dbd_results_t *res, int ncols,
                      const char ***values, const char **errmsg);
 
-/** The driver hands back at most a buffer's worth of a text value, with
- *  no error for the rest (apr_dbd_mysql: fldsz in DBDParams, 1 MB by
- *  default), and tells its stored length through its CLOB datum: read such
- *  a column with orm_db_first_row_sized, not a size the server works out. */
-int orm_db_sizes_text(const apr_dbd_driver_t *driver);
+/** Where a text value's stored size comes from, to tell a value the
+ *  driver handed back whole from one it cut. */
+typedef enum {
+    /* the server works it out, in a column of its own (LENGTH): a driver
+     * may hand back less with no error, or stop at a stored NUL byte */
+    ORM_TEXT_SIZE_ASKED = 0,
+    /* the driver hands back at most a buffer's worth, with no error for
+     * the rest (apr_dbd_mysql: fldsz in DBDParams, 1 MB by default), and
+     * tells the stored length through its CLOB datum: read such a column
+     * with orm_db_first_row_sized */
+    ORM_TEXT_SIZE_TOLD,
+    /* the driver hands back every value whole, and the database's text
+     * cannot hold a NUL byte, so a value's length is its stored length:
+     * nothing to check (apr_dbd_pgsql: libpq's value, all of it) */
+    ORM_TEXT_SIZE_WHOLE
+} orm_text_size_e;
 
-/** The driver hands back every text value whole, and its database's text
- *  cannot hold a NUL byte, so a value's length is its stored length:
- *  nothing to check it against (apr_dbd_pgsql: libpq's value, all of it;
- *  PostgreSQL text has no NUL). */
-int orm_db_text_whole(const apr_dbd_driver_t *driver);
+/** Where a text value's stored size comes from on this driver. */
+orm_text_size_e orm_db_text_size(const apr_dbd_driver_t *driver);
 
-/** As orm_db_first_row, on a driver orm_db_sizes_text is true for, and
- *  with column text_col read whole, however long, through the driver's
- *  CLOB datum (buckets from ba); (*values)[ncols], one more than asked
- *  for, is then its stored length in bytes as text, to hold against the
- *  value's length (a stored NUL byte ends the text short of it). */
+/** As orm_db_first_row, on a driver whose text size is ORM_TEXT_SIZE_TOLD,
+ *  and with column text_col read whole, however long, through the
+ *  driver's CLOB datum (buckets from ba); (*values)[ncols], one more than
+ *  asked for, is then its stored length in bytes as text, to hold against
+ *  the value's length (a stored NUL byte ends the text short of it). */
 int orm_db_first_row_sized(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                            apr_dbd_t *handle, apr_dbd_results_t *res,
                            int ncols, int text_col, apr_bucket_alloc_t *ba,

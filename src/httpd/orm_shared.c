@@ -12,6 +12,7 @@ apr_status_t orm_shared_create(apr_pool_t *pconf, server_rec *s,
 {
     orm_shared_t *made = apr_pcalloc(pconf, sizeof(*made));
     apr_shm_t *shm;
+    const char *mechanism;
     apr_status_t rv;
 
     *shared = NULL;
@@ -21,6 +22,13 @@ apr_status_t orm_shared_create(apr_pool_t *pconf, server_rec *s,
         *failed = ORM_SHARED_LOCK;
         return rv;
     }
+    /* APR 1.7 times a wait on a file lock (`Mutex` fcntl or flock, and
+     * `file:`, which is fcntl) by trying it every 10 ms; the other
+     * mechanisms (the pthread mutex, APR's default on Linux, and the
+     * semaphores) have a timed wait the kernel wakes. */
+    mechanism = apr_global_mutex_name(made->mutex);
+    made->timed_wait_polls = strcmp(mechanism, "fcntl") == 0
+                             || strcmp(mechanism, "flock") == 0;
     /* anonymous, so it goes with pconf: a restart makes it anew */
     rv = apr_shm_create(&shm, slot_size * count, NULL, pconf);
     if (rv != APR_SUCCESS) {

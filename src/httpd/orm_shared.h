@@ -20,6 +20,9 @@ typedef struct {
     apr_global_mutex_t *mutex;      /* NULL in a child that could not
                                      * attach to it */
     const char *mutex_file;
+    int timed_wait_polls;           /* APR times a wait on this lock by
+                                     * trying it every 10 ms (fcntl,
+                                     * flock): see orm_shared_create */
 } orm_shared_t;
 
 /** What orm_shared_create could not make (each owner logs its own

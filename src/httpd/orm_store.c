@@ -27,12 +27,8 @@ typedef struct {
     ap_dbd_t *dbd;
     orm_dialect_e database;                 /* what the database is */
     const orm_sql_t *sql;                   /* what we say to it */
-    int driver_sizes;                       /* the driver tells a text
-                                             * value's stored size
-                                             * (orm_db_sizes_text) */
-    int text_whole;                         /* a text value comes back
-                                             * whole: no size to check
-                                             * (orm_db_text_whole) */
+    orm_text_size_e text_size;              /* where the data's stored
+                                             * size comes from */
     apr_dbd_prepared_t *stmt[ORM_STMT_COUNT];
     apr_dbd_transaction_t *txn;             /* open transaction, or NULL */
     int writer_held;                        /* holds the writers' lock */
@@ -52,16 +48,16 @@ static const char *stmt_text(const dbd_conn_t *conn, orm_stmt_e which)
 
     switch (which) {
     case ORM_STMT_LOAD:
-        return conn->driver_sizes || conn->text_whole ? sql->load_no_size
-                                                      : sql->load;
+        return conn->text_size == ORM_TEXT_SIZE_ASKED ? sql->load
+                                                      : sql->load_no_size;
     case ORM_STMT_UPSERT:    return sql->upsert;
     case ORM_STMT_UPDATE:    return sql->update;
     case ORM_STMT_INSERT:    return sql->insert;
     case ORM_STMT_REMOVE:    return sql->remove;
     case ORM_STMT_UPDATE_IF: return sql->update_if;
     case ORM_STMT_LOCK:
-        return conn->driver_sizes || conn->text_whole ? sql->lock_no_size
-                                                      : sql->lock;
+        return conn->text_size == ORM_TEXT_SIZE_ASKED ? sql->lock
+                                                      : sql->lock_no_size;
     case ORM_STMT_LOCK_TOUCH: return sql->lock_touch;
     default:                 return NULL;
     }
@@ -172,21 +168,6 @@ static const orm_dialect_traits_t *traits(const dbd_conn_t *conn)
  * such a database, they never meet, and each is woken as soon as the
  * previous one is done. Readers (WAL) do not take it. */
 
-/* APR times a wait on a file lock (`Mutex` fcntl or flock, and `file:`,
- * which is fcntl) by trying it every 10 ms: a queued write slept 10 ms at
- * a time, most of SQLite's p99 under mixed load. Such a lock is waited
- * for untimed, in the kernel, which wakes the waiter when it is let go;
- * the holder keeps it for its statements only, each cut by the watchdog
- * at SessionORMTimeout. On Linux the other mechanisms (the pthread mutex,
- * APR's default there, and the semaphores) have a timed wait that is
- * woken too. */
-static int timed_wait_polls(apr_global_mutex_t *mutex)
-{
-    const char *mechanism = apr_global_mutex_name(mutex);
-
-    return strcmp(mechanism, "fcntl") == 0 || strcmp(mechanism, "flock") == 0;
-}
-
 static void writer_enter(dbd_conn_t *conn)
 {
     const orm_shared_t *writers = conn->store->writers;
@@ -196,7 +177,11 @@ static void writer_enter(dbd_conn_t *conn)
         || writers->mutex == NULL) {
         return;
     }
-    if (timed_wait_polls(writers->mutex)) {
+    if (writers->timed_wait_polls) {
+        /* a timed wait would sleep 10 ms at a time, most of SQLite's p99
+         * under mixed load: wait in the kernel, woken when the lock is
+         * let go. The holder keeps it for its statements only, each cut
+         * by the watchdog at SessionORMTimeout. */
         rv = apr_global_mutex_lock(writers->mutex);
     }
     else {
@@ -211,11 +196,20 @@ static void writer_enter(dbd_conn_t *conn)
     if (rv == APR_SUCCESS) {
         conn->writer_held = 1;
     }
-    else {
+    else if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, conn->r, ORM_LOGNO(0131)
                       "session table '%s': the SQLite writers' lock was not "
-                      "taken (not free within SessionORMTimeout, or an "
-                      "error); writing without it", conn->store->table);
+                      "free within SessionORMTimeout; writing without it",
+                      conn->store->table);
+    }
+    else {
+        /* not a busy lock but a broken one: every write of this child
+         * will meet it, which the admin should hear of */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, conn->r,
+                      ORM_LOGNO(0132) "session table '%s': cannot take the "
+                      "SQLite writers' lock (%s); writing without it, "
+                      "bounded by SQLite's busy wait", conn->store->table,
+                      apr_global_mutex_name(writers->mutex));
     }
 }
 
@@ -835,8 +829,7 @@ static void choose_statements(dbd_conn_t *conn)
                                                 conn->dbd, &asked);
     conn->sql = conn->store->sql[orm_store_statements_dialect(
                                      conn->store, conn->database)];
-    conn->driver_sizes = orm_db_sizes_text(conn->dbd->driver);
-    conn->text_whole = orm_db_text_whole(conn->dbd->driver);
+    conn->text_size = orm_db_text_size(conn->dbd->driver);
     if (asked && conn->database == ORM_DIALECT_PORTABLE) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, conn->r, ORM_LOGNO(0120)
                       "session table '%s': the database behind this %s "
@@ -1031,7 +1024,8 @@ static int whole(const orm_sql_t *sql, const char *size, const char *data)
 static int whole_row(const dbd_conn_t *conn, const char *const *values,
                      int ncols, const char *data)
 {
-    return conn->text_whole || whole(conn->sql, values[ncols - 1], data);
+    return conn->text_size == ORM_TEXT_SIZE_WHOLE
+           || whole(conn->sql, values[ncols - 1], data);
 }
 
 /* A session that came back cut is never handed on nor written over: the
@@ -1051,24 +1045,26 @@ static apr_status_t truncated(dbd_conn_t *conn, const char *id)
 /* The row of load or lock, its first column the data and its last the
  * data's stored size: from the server, or where the driver tells it, from
  * the driver, which then hands back the data whole however long. Where
- * the data always comes back whole (text_whole) the statement has no size
- * column and the row one column fewer: see whole_row. */
+ * the data always comes back whole (ORM_TEXT_SIZE_WHOLE) the statement
+ * has no size column and the row one column fewer: see whole_row. */
 static int read_row(dbd_conn_t *conn, apr_dbd_results_t *res, int ncols,
                     const char ***values, const char **errmsg)
 {
-    if (conn->text_whole) {
+    switch (conn->text_size) {
+    case ORM_TEXT_SIZE_WHOLE:
         return orm_db_first_row(conn->r->pool, conn->dbd->driver,
                                 conn->dbd->handle, res, ncols - 1, values,
                                 errmsg);
-    }
-    if (conn->driver_sizes) {
+    case ORM_TEXT_SIZE_TOLD:
         return orm_db_first_row_sized(conn->r->pool, conn->dbd->driver,
                                       conn->dbd->handle, res, ncols - 1, 0,
                                       conn->r->connection->bucket_alloc,
                                       values, errmsg);
+    default:
+        return orm_db_first_row(conn->r->pool, conn->dbd->driver,
+                                conn->dbd->handle, res, ncols, values,
+                                errmsg);
     }
-    return orm_db_first_row(conn->r->pool, conn->dbd->driver,
-                            conn->dbd->handle, res, ncols, values, errmsg);
 }
 
 static apr_status_t dbd_load(orm_conn_t *handle, const char *id,

@@ -114,7 +114,8 @@ typedef struct {
      * NULL */
     const char *load;
     /* load and lock without the size, for a driver that tells it itself
-     * (orm_db_sizes_text): the server need not measure the data */
+     * (ORM_TEXT_SIZE_TOLD), or hands back every value whole
+     * (ORM_TEXT_SIZE_WHOLE): the server need not measure the data */
     const char *load_no_size;
     const char *lock_no_size;
     /* insert_args; NULL when the dialect has no single-statement upsert */

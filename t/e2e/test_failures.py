@@ -887,11 +887,9 @@ def semop(semid, op):
         raise OSError(ctypes.get_errno(), "semop %d on %d" % (op, semid))
 
 
-@pytest.mark.parametrize("db", selected_on("sqlite"), indirect=True)
-def test_sqlite_writer_lock_wait_is_bounded(httpd, db):
-    """The SQLite writers' lock, a semaphore here (a mechanism APR can wait
-    on with a time limit), held from outside: a write waits
-    SessionORMTimeout for it, then writes without it."""
+def start_on_semaphore(httpd, db):
+    """httpd whose SQLite writers' lock is a System V semaphore, after one
+    write of key a (=1): (server, client, the semaphore set's id)."""
     before = sysv_semaphores()
     srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"
                                "SessionORMTimeout %d\n"
@@ -901,7 +899,15 @@ def test_sqlite_writer_lock_wait_is_bounded(httpd, db):
     assert c.get("/probe?op=set&key=a&value=1").status == 200
     made = sysv_semaphores() - before
     assert len(made) == 1, made
-    semid = made.pop()
+    return srv, c, made.pop()
+
+
+@pytest.mark.parametrize("db", selected_on("sqlite"), indirect=True)
+def test_sqlite_writer_lock_wait_is_bounded(httpd, db):
+    """The SQLite writers' lock, a semaphore here (a mechanism APR can wait
+    on with a time limit), held from outside: a write waits
+    SessionORMTimeout for it, then writes without it."""
+    srv, c, semid = start_on_semaphore(httpd, db)
     semop(semid, -1)
     try:
         t0 = time.monotonic()
@@ -912,6 +918,31 @@ def test_sqlite_writer_lock_wait_is_bounded(httpd, db):
     assert r.status == 200, r
     assert TIMEOUT - 0.5 < dt < TIMEOUT + 1.5, dt
     assert c.get("/probe?op=get&key=a").value("a") == "2"
+
+
+@pytest.mark.parametrize("db", selected_on("sqlite"), indirect=True)
+def test_sqlite_writer_lock_error_is_warned_and_write_goes_on(httpd, db):
+    """The SQLite writers' lock broken, not busy (its semaphore set removed
+    from outside): writes go on without it, at once, and each says so at
+    warn as ORM0132 with the APR status; ORM0131, the lock busy past
+    SessionORMTimeout, is not what is said."""
+    import ctypes
+    srv, c, semid = start_on_semaphore(httpd, db)
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.semctl(semid, 0, 0) == 0, ctypes.get_errno()  # IPC_RMID
+    srv.expect_log(r"\[session_orm:warn\].*ORM0132:")
+    mark = srv.log_mark()
+    for value in ("2", "3"):
+        t0 = time.monotonic()
+        r = c.get("/probe?op=set&key=a&value=" + value)
+        assert r.status == 200, r
+        assert time.monotonic() - t0 < 1.0
+        assert c.get("/probe?op=get&key=a").value("a") == value
+    warned = [line for line in srv.log_since(mark) if "ORM0132" in line]
+    assert len(warned) == 2, srv.log_since(mark)
+    assert all(":warn]" in line and "writers' lock (sysvsem)" in line
+               and "(22)Invalid argument" in line for line in warned), warned
+    assert not any("ORM0131" in line for line in srv.log_since(mark))
 
 
 @pytest.mark.parametrize("db", selected_on("sqlite"), indirect=True)

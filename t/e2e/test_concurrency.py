@@ -36,7 +36,7 @@ import pytest
 
 from harness.client import TOKEN_RE
 from harness.common import (HTTPD_USER, builddir, child_pids, chown_to,
-                            sha256_hex, sql_quote, wait_for)
+                            merge_path, sha256_hex, sql_quote, wait_for)
 from harness.conf import COOKIE, orm_conf
 from harness.databases import PSQL, backend_of, selected_on
 
@@ -326,7 +326,7 @@ def test_concurrent_updates(httpd, db, crypto):
     if not crypto:
         assert got == {"base": "0", "a": "A", "b": "B"}, got
         # the module's build decides how: t/sanitize-e2e's takes the lock
-        path = os.environ.get("ORM_E2E_MERGE", "without a lock")
+        path = merge_path()
         assert any("ORM0215:" in l and path in l
                    for l in srv.log_since(mark)), \
             "the two writes did not conflict, or were not merged %s" % path
@@ -383,7 +383,7 @@ def test_writes_of_one_session_take_turns(httpd, db, mpm):
         got
     merges = [l for l in srv.log_since(mark) if "ORM0215:" in l]
     assert len(merges) == n - 1, "\n".join(srv.log_since(mark))
-    path = os.environ.get("ORM_E2E_MERGE", "without a lock")
+    path = merge_path()
     assert all(path in l for l in merges), "\n".join(merges)
     if path == "without a lock":
         # t/sanitize-e2e's build takes the row lock at every lost race and
@@ -479,7 +479,7 @@ def test_writes_left_for_the_turn_go_in_one_statement(httpd, db, mpm):
     log = srv.log_since(mark)
     together = [l for l in log if "ORM0215:" in l
                 and "written by the write before it in turn" in l]
-    if os.environ.get("ORM_E2E_MERGE", "without a lock") == "without a lock":
+    if merge_path() == "without a lock":
         # the first write held up; of the seven behind it, the first to
         # get the turn writes the other six
         assert len(together) >= n - 2, "\n".join(log)

@@ -29,13 +29,14 @@ import urllib.parse
 import pytest
 
 from harness.client import TOKEN_RE
-from harness.common import (HarnessError, make_dir, sha256_hex, sql_quote,
-                            wait_for)
+from harness.common import (HarnessError, make_dir, merge_path, sha256_hex,
+                            sql_quote, wait_for)
 from harness.conf import AUTH_MODULES, COOKIE, HTPASSWD, orm_conf
 from harness.logs import DBD_CONNECT_FAILURES
 from harness.databases import (SERVER_CLASSES, allow_skip, backend_of,
                                driver_of,
                                selected_dbs, selected_on, server_of_kind)
+from test_concurrency import run_parallel
 
 # mod_dbd (and apr_dbd_odbc) report every failed connection attempt
 DBD_LINES = DBD_CONNECT_FAILURES
@@ -1232,6 +1233,42 @@ def test_mysql_reads_ask_the_driver_for_the_size(httpd, mysql_server):
     # the load and the lock, each prepared on the connection
     assert len(reads) >= 2, prepared
     assert not [p for p in reads if "LENGTH" in p], reads
+
+
+@pytest.mark.skipif("mysql" not in selected_dbs(), reason="MariaDB not "
+                    "selected (ORM_E2E_DBS)")
+def test_merge_reads_a_session_over_fldsz_whole(httpd, mysql_server):
+    """A lost race on a session longer than apr_dbd_mysql's field size
+    (fldsz=4096) is merged onto the row read back whole: read by the load
+    in this build, under the row lock in t/sanitize-e2e's (a lost race
+    merged under the lock at once), both leaving the size to the driver.
+    Cut there, the merge would write a session short of its big value."""
+    db = mysql_server.new_database("bigmerge")
+    srv = httpd.start(orm_conf(_ExtraParams(db, "fldsz=4096"),
+                               server="SessionORMSweepInterval 0\n"),
+                      debug=True)
+    c = srv.client()
+    big = 100000
+    assert saved(c, c.get("/probe?op=set&key=base&value=0"))
+    assert saved(c, c.get("/probe?op=big&key=big&size=%d" % big))
+    mark = srv.log_mark()
+    ra, rb = run_parallel(
+        lambda: c.get("/probe?op=set&key=a&value=A&sleep=700",
+                      update_jar=False),
+        lambda: c.get("/probe?op=set&key=b&value=B&sleep=700",
+                      update_jar=False))
+    assert ra.status == 200 and rb.status == 200, (ra, rb)
+    assert any("ORM0215:" in line and merge_path() in line
+               for line in srv.log_since(mark)), \
+        "the two writes did not conflict, or were not merged %s:\n%s" % (
+            merge_path(), "\n".join(srv.log_since(mark)))
+    r = c.get("/probe?op=get&key=big&key=a&key=b&key=base",
+              update_jar=False)
+    assert r.status == 200, r
+    got = r.value("big")
+    assert got is not None and len(got) == big, len(got) if got else got
+    assert [r.value(k) for k in ("a", "b", "base")] == ["A", "B", "0"], r
+    assert not count_lines(srv, r"ORM0116:|ORM0112:|ORM0114:", mark)
 
 
 @pytest.mark.skipif("pgsql" not in selected_dbs(), reason="PostgreSQL not "

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from harness.common import now_ms, wait_for
+from harness.common import merge_path, now_ms, wait_for
 from harness.conf import COOKIE, dbd_indented, orm_conf
 from harness.databases import selected_on
 from harness.logs import DBD_CONNECT_FAILURES
@@ -248,8 +248,7 @@ def scrape_json(srv):
 
 def merge_label():
     """How this build merges a lost race (see test_concurrency)."""
-    path = os.environ.get("ORM_E2E_MERGE", "without a lock")
-    return "true" if path == "under a row lock" else "false"
+    return "true" if merge_path() == "under a row lock" else "false"
 
 
 # --------------------------------------------------------------------------

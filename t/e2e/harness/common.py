@@ -156,6 +156,13 @@ def user_for(user):
 # --------------------------------------------------------------------------
 # values
 
+def merge_path():
+    """How the module under test merges a lost race, as its ORM0215 line
+    says: t/sanitize-e2e's build (ORM_MERGE_ATTEMPTS=0) takes the row lock
+    at once ("under a row lock"), the others read the row again first."""
+    return os.environ.get("ORM_E2E_MERGE", "without a lock")
+
+
 def sha256_hex(text):
     return hashlib.sha256(text.encode()).hexdigest()
 

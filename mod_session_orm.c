@@ -148,7 +148,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_check_config(orm_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* generate SQL; set up the sweep */
     ap_hook_post_config(orm_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    /* each child attaches to the SQLite writers' lock */
+    /* each child attaches to the SQLite writers' lock, and under prefork
+     * notes its request in flight for an immediate stop */
     ap_hook_child_init(orm_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* each child's watchdog ends overdue database calls; first, so it is
      * still there while the sweep thread stops at child exit */

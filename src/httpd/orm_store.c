@@ -7,6 +7,8 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_request.h"
+#include "ap_mpm.h"
 
 #include "orm_db.h"
 #include "orm_log.h"
@@ -135,6 +137,83 @@ apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
     return APR_SUCCESS;
 }
 
+/* prefork ends a child it is told to stop at once (`-k stop`, `-k
+ * restart`) from a signal handler, in the middle of the request it is
+ * serving, by destroying pchild. The subpools go newest first: mod_dbd's
+ * pool of connections, made in child_init, before the request's pool, a
+ * subpool of one made before child_init. With the request's connection
+ * still out of the pool, apr_reslist's cleanup fails an assertion and the
+ * child aborts (mod_session_dbd's too). A pre-cleanup of pchild runs
+ * before any subpool goes: it ends the request's pool first, which hands
+ * the connection back. Never under a threaded MPM, whose requests run in
+ * threads of their own. */
+typedef struct orm_inflight_t {
+    apr_pool_t *request_pool;   /* the pool mod_dbd gives the request's
+                                 * connection back from, or NULL */
+} orm_inflight_t;
+
+static apr_status_t inflight_done(void *data)
+{
+    orm_inflight_t *inflight = data;
+
+    inflight->request_pool = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t inflight_end(void *data)
+{
+    orm_inflight_t *inflight = data;
+
+    if (inflight->request_pool != NULL) {
+        apr_pool_destroy(inflight->request_pool);   /* runs inflight_done */
+    }
+    return APR_SUCCESS;
+}
+
+/* Notes the request a connection was acquired for: mod_dbd hands the
+ * connection back when the initial request's pool goes (ap_dbd_acquire). */
+static void inflight_note(const dbd_conn_t *conn)
+{
+    orm_inflight_t *inflight = conn->store->inflight;
+    request_rec *initial = conn->r;
+
+    if (inflight == NULL) {
+        return;
+    }
+    while (!ap_is_initial_req(initial)) {
+        initial = initial->prev ? initial->prev : initial->main;
+    }
+    if (inflight->request_pool != initial->pool) {
+        inflight->request_pool = initial->pool;
+        /* first of the pool's cleanups: a stop that comes while the
+         * request ends finds it noted only while nothing of it has gone */
+        apr_pool_pre_cleanup_register(initial->pool, inflight,
+                                      inflight_done);
+    }
+}
+
+/* Under a single-threaded MPM (prefork), one note of the request in
+ * flight for this child, shared by every store. */
+static void inflight_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    orm_inflight_t *inflight;
+    orm_server_conf_t *sconf;
+    int threaded = 0;
+
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS
+        || threaded != AP_MPMQ_NOT_SUPPORTED) {
+        return;
+    }
+    inflight = apr_pcalloc(pchild, sizeof(*inflight));
+    for (; s; s = s->next) {
+        sconf = ap_get_module_config(s->module_config, &session_orm_module);
+        if (sconf->store) {
+            sconf->store->inflight = inflight;
+        }
+    }
+    apr_pool_pre_cleanup_register(pchild, inflight, inflight_end);
+}
+
 void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     orm_server_conf_t *sconf = ap_get_module_config(s->module_config,
@@ -142,6 +221,7 @@ void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
     const orm_store_t *store = sconf->store;
     apr_status_t rv;
 
+    inflight_child_init(pchild, s);
     if (store == NULL || store->writers == NULL) {
         return;
     }
@@ -203,8 +283,8 @@ static void writer_enter(dbd_conn_t *conn)
                       conn->store->table);
     }
     else {
-        /* not a busy lock but a broken one: every write of this child
-         * will meet it, which the admin should hear of */
+        /* not a busy lock but a broken one, which the admin should hear
+         * of: it may fail every write from now on */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, conn->r,
                       ORM_LOGNO(0132) "session table '%s': cannot take the "
                       "SQLite writers' lock (%s); writing without it, "
@@ -773,6 +853,9 @@ static ap_dbd_t *acquire(dbd_conn_t *conn)
         }
     }
     unwatch(conn, mark);
+    if (dbd != NULL) {
+        inflight_note(conn);
+    }
     return dbd;
 }
 

@@ -97,6 +97,10 @@ typedef struct orm_store_t {
     orm_shared_t *writers;                  /* every store's slot and the
                                              * SQLite writers' lock; NULL
                                              * until post_config */
+    struct orm_inflight_t *inflight;        /* this child's request that
+                                             * holds a connection, under
+                                             * a single-threaded MPM
+                                             * (prefork); NULL otherwise */
 } orm_store_t;
 
 /** Builds the store for a server's configuration (post_config). seq makes
@@ -109,7 +113,9 @@ orm_store_t *orm_store_create(apr_pool_t *pool, const orm_server_conf_t *conf,
 apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
                              orm_store_t **stores, int count);
 
-/** child_init: attaches this child to the SQLite writers' lock. */
+/** child_init: attaches this child to the SQLite writers' lock; under
+ *  prefork, makes the child give its request's connection back before
+ *  mod_dbd's pool goes when it is told to stop at once. */
 void orm_store_child_init(apr_pool_t *pchild, server_rec *s);
 
 /** True when a failure of kind which is to be logged now; *suppressed

@@ -1,5 +1,8 @@
 """Sessions live in the database: they survive httpd restarts."""
 
+import threading
+import time
+
 import pytest
 
 from harness.conf import orm_conf
@@ -23,6 +26,36 @@ def test_survives_restart(httpd, db, mpm):
     assert db.count() == 1
     assert c.get("/probe?op=dump").entries() == {"a": "before-restart",
                                                  "b": "after"}
+
+
+def test_prefork_stop_during_a_request_gives_its_connection_back(httpd, db):
+    """`httpd -k stop` under prefork ends a child from its signal handler
+    in the middle of a request that holds a database connection. The
+    module hands the connection back to mod_dbd's pool before that pool
+    goes, so the child exits instead of failing apr_reslist's assertion
+    (`rl->ntotal == 0`, SIGABRT), as mod_session_dbd's children do."""
+    srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"),
+                      mpm="prefork")
+    c = srv.client()
+    assert c.get("/probe?op=set&key=a&value=1").status == 200
+    answered = []
+
+    def held():
+        # loads the session, then sleeps in the handler with the connection
+        # still the request's; the stop cuts it short, with no answer
+        try:
+            answered.append(c.get("/probe?op=get&key=a&sleep=3000",
+                                  update_jar=False))
+        except OSError:
+            pass
+    t = threading.Thread(target=held)
+    t.start()
+    time.sleep(1)
+    srv.stop()
+    t.join(10)
+    assert not answered, answered
+    log = srv.log_text()
+    assert "Assertion" not in log and "exit signal" not in log, log
 
 
 def test_survives_graceful_restart(httpd, db):

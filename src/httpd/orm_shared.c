@@ -23,8 +23,8 @@ apr_status_t orm_shared_create(apr_pool_t *pconf, server_rec *s,
         return rv;
     }
     /* APR 1.7 times a wait on a file lock (`Mutex` fcntl or flock, and
-     * `file:`, which is fcntl) by trying it every 10 ms; the other
-     * mechanisms (the pthread mutex, APR's default on Linux, and the
+     * `file:`, which is fcntl) by trying it every 10 ms; on Linux the
+     * other mechanisms (the pthread mutex, APR's default there, and the
      * semaphores) have a timed wait the kernel wakes. */
     mechanism = apr_global_mutex_name(made->mutex);
     made->timed_wait_polls = strcmp(mechanism, "fcntl") == 0

@@ -7,10 +7,9 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "http_request.h"
-#include "ap_mpm.h"
 
 #include "orm_db.h"
+#include "orm_inflight.h"
 #include "orm_log.h"
 #include "orm_prepared.h"
 #include "orm_status.h"
@@ -137,91 +136,21 @@ apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
     return APR_SUCCESS;
 }
 
-/* prefork ends a child it is told to stop at once (`-k stop`, `-k
- * restart`) from a signal handler, in the middle of the request it is
- * serving, by destroying pchild. The subpools go newest first: mod_dbd's
- * pool of connections, made in child_init, before the request's pool, a
- * subpool of one made before child_init. With the request's connection
- * still out of the pool, apr_reslist's cleanup fails an assertion and the
- * child aborts (mod_session_dbd's too). A pre-cleanup of pchild runs
- * before any subpool goes: it ends the request's pool first, which hands
- * the connection back. Never under a threaded MPM, whose requests run in
- * threads of their own. */
-typedef struct orm_inflight_t {
-    apr_pool_t *request_pool;   /* the pool mod_dbd gives the request's
-                                 * connection back from, or NULL */
-} orm_inflight_t;
-
-static apr_status_t inflight_done(void *data)
-{
-    orm_inflight_t *inflight = data;
-
-    inflight->request_pool = NULL;
-    return APR_SUCCESS;
-}
-
-static apr_status_t inflight_end(void *data)
-{
-    orm_inflight_t *inflight = data;
-
-    if (inflight->request_pool != NULL) {
-        apr_pool_destroy(inflight->request_pool);   /* runs inflight_done */
-    }
-    return APR_SUCCESS;
-}
-
-/* Notes the request a connection was acquired for: mod_dbd hands the
- * connection back when the initial request's pool goes (ap_dbd_acquire). */
-static void inflight_note(const dbd_conn_t *conn)
-{
-    orm_inflight_t *inflight = conn->store->inflight;
-    request_rec *initial = conn->r;
-
-    if (inflight == NULL) {
-        return;
-    }
-    while (!ap_is_initial_req(initial)) {
-        initial = initial->prev ? initial->prev : initial->main;
-    }
-    if (inflight->request_pool != initial->pool) {
-        inflight->request_pool = initial->pool;
-        /* first of the pool's cleanups: a stop that comes while the
-         * request ends finds it noted only while nothing of it has gone */
-        apr_pool_pre_cleanup_register(initial->pool, inflight,
-                                      inflight_done);
-    }
-}
-
-/* Under a single-threaded MPM (prefork), one note of the request in
- * flight for this child, shared by every store. */
-static void inflight_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    orm_inflight_t *inflight;
-    orm_server_conf_t *sconf;
-    int threaded = 0;
-
-    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS
-        || threaded != AP_MPMQ_NOT_SUPPORTED) {
-        return;
-    }
-    inflight = apr_pcalloc(pchild, sizeof(*inflight));
-    for (; s; s = s->next) {
-        sconf = ap_get_module_config(s->module_config, &session_orm_module);
-        if (sconf->store) {
-            sconf->store->inflight = inflight;
-        }
-    }
-    apr_pool_pre_cleanup_register(pchild, inflight, inflight_end);
-}
-
 void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     orm_server_conf_t *sconf = ap_get_module_config(s->module_config,
                                                     &session_orm_module);
     const orm_store_t *store = sconf->store;
+    orm_inflight_t *inflight = orm_inflight_create(pchild);
+    server_rec *sp;
     apr_status_t rv;
 
-    inflight_child_init(pchild, s);
+    for (sp = s; inflight && sp; sp = sp->next) {
+        sconf = ap_get_module_config(sp->module_config, &session_orm_module);
+        if (sconf->store) {
+            sconf->store->inflight = inflight;
+        }
+    }
     if (store == NULL || store->writers == NULL) {
         return;
     }
@@ -247,6 +176,25 @@ static const orm_dialect_traits_t *traits(const dbd_conn_t *conn)
  * 100 ms. Queued on one cross-process lock, taken around every write to
  * such a database, they never meet, and each is woken as soon as the
  * previous one is done. Readers (WAL) do not take it. */
+
+/* Not a busy lock but a broken one, which the admin should hear of: a
+ * warning at most every ORM_LOG_GATE_SECONDS per server, with the count of
+ * the others, since it may fail every write from now on. */
+static void writer_lock_failed(dbd_conn_t *conn, apr_status_t rv)
+{
+    apr_uint32_t suppressed;
+    int level = orm_store_log_due(conn->store, ORM_GATE_WRITER_LOCK,
+                                  &suppressed)
+                ? APLOG_WARNING : APLOG_DEBUG;
+
+    ap_log_rerror(APLOG_MARK, level, rv, conn->r, ORM_LOGNO(0132)
+                  "session table '%s': cannot take the SQLite writers' lock "
+                  "(%s); writing without it, bounded by SQLite's busy wait "
+                  "(%u more since the last such warning, logged at most "
+                  "every %d s)", conn->store->table,
+                  apr_global_mutex_name(conn->store->writers->mutex),
+                  (unsigned)suppressed, ORM_LOG_GATE_SECONDS);
+}
 
 static void writer_enter(dbd_conn_t *conn)
 {
@@ -283,13 +231,7 @@ static void writer_enter(dbd_conn_t *conn)
                       conn->store->table);
     }
     else {
-        /* not a busy lock but a broken one, which the admin should hear
-         * of: it may fail every write from now on */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, conn->r,
-                      ORM_LOGNO(0132) "session table '%s': cannot take the "
-                      "SQLite writers' lock (%s); writing without it, "
-                      "bounded by SQLite's busy wait", conn->store->table,
-                      apr_global_mutex_name(writers->mutex));
+        writer_lock_failed(conn, rv);
     }
 }
 
@@ -424,6 +366,7 @@ static void report_success(request_rec *r, const orm_store_t *store)
  * watchdog, which cuts it at SessionORMTimeout. */
 static orm_deadline_t *watch(const dbd_conn_t *conn, ap_dbd_t *dbd)
 {
+    orm_inflight_calls(conn->store->inflight, 1);
     return orm_watchdog_arm(conn->store, dbd);
 }
 
@@ -432,6 +375,7 @@ static orm_deadline_t *watch(const dbd_conn_t *conn, ap_dbd_t *dbd)
  * instead of each waiting the full bound. */
 static void unwatch(dbd_conn_t *conn, orm_deadline_t *mark)
 {
+    orm_inflight_calls(conn->store->inflight, -1);
     if (orm_watchdog_disarm(conn->store, mark) && !conn->timed_out) {
         apr_int64_t seconds = apr_time_sec(conn->store->timeout);
 
@@ -840,9 +784,13 @@ static ap_dbd_t *acquire(dbd_conn_t *conn)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire_fn =
         APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    orm_deadline_t *mark = watch(conn, NULL);
-    ap_dbd_t *dbd = acquire_fn ? acquire_fn(conn->r) : NULL;
+    orm_deadline_t *mark;
+    ap_dbd_t *dbd;
     int retries;
+
+    orm_inflight_note(conn->store->inflight, conn->r);
+    mark = watch(conn, NULL);
+    dbd = acquire_fn ? acquire_fn(conn->r) : NULL;
 
     if (dbd == NULL && acquire_fn
         && !orm_db_name_reconnects(conn->store->dbd_driver)
@@ -853,9 +801,6 @@ static ap_dbd_t *acquire(dbd_conn_t *conn)
         }
     }
     unwatch(conn, mark);
-    if (dbd != NULL) {
-        inflight_note(conn);
-    }
     return dbd;
 }
 
@@ -1133,21 +1078,31 @@ static apr_status_t truncated(dbd_conn_t *conn, const char *id)
 static int read_row(dbd_conn_t *conn, apr_dbd_results_t *res, int ncols,
                     const char ***values, const char **errmsg)
 {
+    int failed;
+
+    /* a driver may fetch here (odbc): a database call, too */
+    orm_inflight_calls(conn->store->inflight, 1);
     switch (conn->text_size) {
     case ORM_TEXT_SIZE_WHOLE:
-        return orm_db_first_row(conn->r->pool, conn->dbd->driver,
-                                conn->dbd->handle, res, ncols - 1, values,
-                                errmsg);
+        failed = orm_db_first_row(conn->r->pool, conn->dbd->driver,
+                                  conn->dbd->handle, res, ncols - 1, values,
+                                  errmsg);
+        break;
     case ORM_TEXT_SIZE_TOLD:
-        return orm_db_first_row_sized(conn->r->pool, conn->dbd->driver,
-                                      conn->dbd->handle, res, ncols - 1, 0,
-                                      conn->r->connection->bucket_alloc,
-                                      values, errmsg);
+        failed = orm_db_first_row_sized(conn->r->pool, conn->dbd->driver,
+                                        conn->dbd->handle, res, ncols - 1, 0,
+                                        conn->r->connection->bucket_alloc,
+                                        values, errmsg);
+        break;
+    case ORM_TEXT_SIZE_ASKED:
     default:
-        return orm_db_first_row(conn->r->pool, conn->dbd->driver,
-                                conn->dbd->handle, res, ncols, values,
-                                errmsg);
+        failed = orm_db_first_row(conn->r->pool, conn->dbd->driver,
+                                  conn->dbd->handle, res, ncols, values,
+                                  errmsg);
+        break;
     }
+    orm_inflight_calls(conn->store->inflight, -1);
+    return failed;
 }
 
 static apr_status_t dbd_load(orm_conn_t *handle, const char *id,

@@ -38,6 +38,7 @@ typedef enum {
     ORM_GATE_DATA = 0,          /* a statement refused on a working
                                  * connection, a truncated fetch */
     ORM_GATE_OVERSIZE,          /* a session over SessionORMMaxSize */
+    ORM_GATE_WRITER_LOCK,       /* the SQLite writers' lock failing */
     ORM_GATE_COUNT
 } orm_gate_e;
 
@@ -97,10 +98,10 @@ typedef struct orm_store_t {
     orm_shared_t *writers;                  /* every store's slot and the
                                              * SQLite writers' lock; NULL
                                              * until post_config */
-    struct orm_inflight_t *inflight;        /* this child's request that
-                                             * holds a connection, under
-                                             * a single-threaded MPM
-                                             * (prefork); NULL otherwise */
+    struct orm_inflight_t *inflight;        /* this child's requests that
+                                             * hold a connection, under
+                                             * prefork (orm_inflight.h);
+                                             * NULL otherwise */
 } orm_store_t;
 
 /** Builds the store for a server's configuration (post_config). seq makes

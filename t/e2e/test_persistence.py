@@ -30,14 +30,16 @@ def test_survives_restart(httpd, db, mpm):
 
 def test_prefork_stop_during_a_request_gives_its_connection_back(httpd, db):
     """`httpd -k stop` under prefork ends a child from its signal handler
-    in the middle of a request that holds a database connection. The
-    module hands the connection back to mod_dbd's pool before that pool
-    goes, so the child exits instead of failing apr_reslist's assertion
-    (`rl->ntotal == 0`, SIGABRT), as mod_session_dbd's children do."""
+    in the middle of a request that holds a database connection (here, in
+    the handler, after the load). The module hands the connection back to
+    mod_dbd's pool before that pool goes, so the child exits instead of
+    failing apr_reslist's assertion (`rl->ntotal == 0`, SIGABRT), as
+    mod_session_dbd's children do."""
     srv = httpd.start(orm_conf(db, server="SessionORMSweepInterval 0\n"),
-                      mpm="prefork")
+                      mpm="prefork", debug=True)
     c = srv.client()
     assert c.get("/probe?op=set&key=a&value=1").status == 200
+    mark = srv.log_mark()
     answered = []
 
     def held():
@@ -50,7 +52,9 @@ def test_prefork_stop_during_a_request_gives_its_connection_back(httpd, db):
             pass
     t = threading.Thread(target=held)
     t.start()
-    time.sleep(1)
+    # the session loaded: the connection is out, no call under way
+    srv.wait_log(r"ORM0201:", mark=mark)
+    time.sleep(0.2)
     srv.stop()
     t.join(10)
     assert not answered, answered

@@ -946,7 +946,8 @@ START_TEST(test_sql_update_if_and_lock)
 END_TEST
 
 /* load and lock as a driver that tells the data's size is asked them
- * (ORM_TEXT_SIZE_TOLD): the same, but for the size the server would work
+ * (ORM_TEXT_SIZE_TOLD) or that hands back every value whole
+ * (ORM_TEXT_SIZE_WHOLE): the same, but for the size the server would work
  * out, which is the last column. */
 START_TEST(test_sql_reads_without_size)
 {

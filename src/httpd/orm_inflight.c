@@ -25,7 +25,8 @@ static int on_main_thread(const orm_inflight_t *inflight)
 }
 
 /* Registered before the connection is acquired, so it runs after mod_dbd
- * handed it back: the request stays noted while its connection is out. */
+ * handed it back: the request stays noted while its connection is out
+ * (when no other module acquired it earlier in the request). */
 static apr_status_t noted_gone(void *data)
 {
     noted_t *gone = data;

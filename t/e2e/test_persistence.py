@@ -53,7 +53,7 @@ def test_prefork_stop_during_a_request_gives_its_connection_back(httpd, db):
     t = threading.Thread(target=held)
     t.start()
     # the session loaded: the connection is out, no call under way
-    srv.wait_log(r"ORM0201:", mark=mark)
+    assert srv.wait_log(r"ORM0201:", mark=mark), "the session was not loaded"
     time.sleep(0.2)
     srv.stop()
     t.join(10)

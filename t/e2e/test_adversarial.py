@@ -12,8 +12,8 @@ import time
 import pytest
 
 from harness.client import TOKEN_RE
+from harness.common import row_of, run_parallel
 from harness.conf import COOKIE, make_htpasswd, orm_conf
-from test_concurrency import row_of, run_parallel
 
 ROTATED = "\x01rotated"
 

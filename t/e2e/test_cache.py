@@ -29,7 +29,7 @@ import pytest
 
 from harness.client import TOKEN_RE
 from harness.common import (HTTPD_USER, IS_ROOT, chown_to, sha256_hex,
-                            sql_quote, user_for)
+                            sql_quote, user_for, where_id)
 from harness.conf import COOKIE, dbd_indented, orm_conf
 from harness.databases import selected_on
 from test_admin_tool import TOOL, conn, ok, run_tool
@@ -61,10 +61,6 @@ def cache_file(srv):
 
 def with_token(token):
     return "%s=%s" % (COOKIE, token)
-
-
-def where_id(token):
-    return "id = %s" % sql_quote(sha256_hex(token))
 
 
 def stored_data(db, token, table="session"):

@@ -36,33 +36,11 @@ import pytest
 
 from harness.client import TOKEN_RE
 from harness.common import (HTTPD_USER, builddir, child_pids, chown_to,
-                            merge_path, sha256_hex, sql_quote, wait_for)
+                            merge_path, row_of, run_parallel, wait_for)
 from harness.conf import COOKIE, orm_conf
 from harness.databases import PSQL, backend_of, selected_on
 
 ROTATED = "\x01rotated"
-
-
-def where_id(token):
-    return "id = %s" % sql_quote(sha256_hex(token))
-
-
-def row_of(db, token, columns="data, user_name"):
-    rows = db.rows(columns=columns, where=where_id(token))
-    assert len(rows) <= 1
-    return rows[0] if rows else None
-
-
-def run_parallel(*calls, stagger=0.2):
-    """Runs the calls in threads, each started `stagger` seconds after the
-    previous one; returns their results in order."""
-    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
-        futs = []
-        for i, call in enumerate(calls):
-            if i:
-                time.sleep(stagger)
-            futs.append(pool.submit(call))
-        return [f.result() for f in futs]
 
 
 # --------------------------------------------------------------------------

@@ -29,14 +29,13 @@ import urllib.parse
 import pytest
 
 from harness.client import TOKEN_RE
-from harness.common import (HarnessError, make_dir, merge_path, sha256_hex,
-                            sql_quote, wait_for)
+from harness.common import (HarnessError, make_dir, merge_path,
+                            run_parallel, sha256_hex, sql_quote, wait_for)
 from harness.conf import AUTH_MODULES, COOKIE, HTPASSWD, orm_conf
 from harness.logs import DBD_CONNECT_FAILURES
 from harness.databases import (SERVER_CLASSES, allow_skip, backend_of,
                                driver_of,
                                selected_dbs, selected_on, server_of_kind)
-from test_concurrency import run_parallel
 
 # mod_dbd (and apr_dbd_odbc) report every failed connection attempt
 DBD_LINES = DBD_CONNECT_FAILURES

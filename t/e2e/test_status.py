@@ -23,11 +23,10 @@ import time
 
 import pytest
 
-from harness.common import merge_path, now_ms, wait_for
+from harness.common import merge_path, now_ms, run_parallel, wait_for
 from harness.conf import COOKIE, dbd_indented, orm_conf
 from harness.databases import selected_on
 from harness.logs import DBD_CONNECT_FAILURES
-from test_concurrency import run_parallel
 from test_failures import (count_lines, db_servers,  # noqa: F401 (fixture)
                            wait_recovery_logged)
 from test_vhosts import VHOSTS_CONF

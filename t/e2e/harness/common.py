@@ -3,6 +3,7 @@ repository, the build directory, the modules under test), the OS user
 httpd runs as, free ports, waiting for a condition, processes, files and
 directories owned by the right user, and a few values tests compute."""
 
+import concurrent.futures
 import hashlib
 import os
 import pwd
@@ -178,3 +179,30 @@ def sql_quote(value):
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+def where_id(token):
+    """The WHERE clause of the row of a session token (its digest)."""
+    return "id = %s" % sql_quote(sha256_hex(token))
+
+
+def row_of(db, token, columns="data, user_name"):
+    """The row of a session token, as a tuple of columns, or None."""
+    rows = db.rows(columns=columns, where=where_id(token))
+    assert len(rows) <= 1
+    return rows[0] if rows else None
+
+
+# --------------------------------------------------------------------------
+# concurrency
+
+def run_parallel(*calls, stagger=0.2):
+    """Runs the calls in threads, each started `stagger` seconds after the
+    previous one; returns their results in order."""
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        futs = []
+        for i, call in enumerate(calls):
+            if i:
+                time.sleep(stagger)
+            futs.append(pool.submit(call))
+        return [f.result() for f in futs]

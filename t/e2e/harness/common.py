@@ -1,7 +1,8 @@
 """Small helpers every part of the harness shares: where things are (the
 repository, the build directory, the modules under test), the OS user
 httpd runs as, free ports, waiting for a condition, processes, files and
-directories owned by the right user, and a few values tests compute."""
+directories owned by the right user, a few values tests compute, a
+session's row, and calls run in parallel."""
 
 import concurrent.futures
 import hashlib

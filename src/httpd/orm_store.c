@@ -136,21 +136,29 @@ apr_status_t orm_store_share(apr_pool_t *pconf, server_rec *s,
     return APR_SUCCESS;
 }
 
+/* Every store of the child gets its record of requests in flight (NULL
+ * outside prefork: nothing to hand). */
+static void hand_inflight_to_stores(orm_inflight_t *inflight, server_rec *s)
+{
+    server_rec *sp;
+
+    for (sp = s; inflight && sp; sp = sp->next) {
+        orm_server_conf_t *sconf = ap_get_module_config(sp->module_config,
+                                                        &session_orm_module);
+        if (sconf->store) {
+            sconf->store->inflight = inflight;
+        }
+    }
+}
+
 void orm_store_child_init(apr_pool_t *pchild, server_rec *s)
 {
     orm_server_conf_t *sconf = ap_get_module_config(s->module_config,
                                                     &session_orm_module);
     const orm_store_t *store = sconf->store;
-    orm_inflight_t *inflight = orm_inflight_create(pchild);
-    server_rec *sp;
     apr_status_t rv;
 
-    for (sp = s; inflight && sp; sp = sp->next) {
-        sconf = ap_get_module_config(sp->module_config, &session_orm_module);
-        if (sconf->store) {
-            sconf->store->inflight = inflight;
-        }
-    }
+    hand_inflight_to_stores(orm_inflight_create(pchild), s);
     if (store == NULL || store->writers == NULL) {
         return;
     }
